@@ -1,0 +1,43 @@
+"""The rule-engine interface and the shared reading of Rego verdicts."""
+
+from __future__ import annotations
+
+from typing import Any, Protocol
+
+from pydantic import TypeAdapter, ValidationError
+
+from policy.context import EvaluationContext
+from policy.decision import Reason
+from policy.errors import EngineError
+
+
+class RuleEngine(Protocol):
+    """Evaluates one rule pack.
+
+    Lifecycle: built once per rule pack (compiling whatever it needs), then `evaluate` is called
+    from many worker threads at once, so an engine keeps per-thread state itself; `close` frees
+    it when the pack is replaced or the gate stops. `evaluate` raises `EngineError` on any
+    failure; it never guesses.
+    """
+
+    name: str
+
+    def evaluate(self, context: EvaluationContext) -> list[Reason]:
+        """Every verdict the engine's rules give for this proposal."""
+        ...
+
+    def close(self) -> None:
+        """Release compiled state and threads' resources."""
+        ...
+
+
+_REASONS = TypeAdapter(list[Reason])
+
+
+def read_verdicts(engine: str, raw: Any) -> list[Reason]:
+    """Validate a Rego result (a set serialised as an array) into reasons in a stable order."""
+    try:
+        reasons = _REASONS.validate_python(raw)
+    except ValidationError as exc:
+        raise EngineError(engine, f"malformed verdicts: {exc.errors()[0]['msg']}") from exc
+    return sorted(reasons, key=lambda r: (r.rule, r.outcome.severity, r.message))

@@ -1,0 +1,222 @@
+"""The decision path: preconditions, engines under a time budget, combination, routing."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Callable, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+import uuid_utils
+
+from policy.assessment import assess
+from policy.context import Agent, EvaluationContext
+from policy.decision import Decision, PolicyRef, Reason, ReviewRef, Sample
+from policy.engines.base import RuleEngine
+from policy.errors import EngineError
+from policy.fail_closed import FailClosed, FailClosedCause, fail_closed_outcome
+from policy.outcome import Outcome, most_severe
+from policy.pack_data import Reversibility
+from policy.preconditions import (
+    contradictory_sources,
+    low_confidence,
+    missing_fields,
+    out_of_scope,
+    unknown_action,
+)
+from policy.proposal import Proposal
+from policy.rule_pack import RulePack
+from policy.sampling import is_selected, sample_rate
+
+Clock = Callable[[], datetime]
+# What the gate assumes about an action it cannot assess: the worst.
+_UNKNOWN_TIER = 3
+
+
+def _utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+@dataclass(frozen=True)
+class _Pending:
+    """A proposal past its preconditions, whose engines are running."""
+
+    decision_id: str
+    started: float
+    context: EvaluationContext
+    concerns: tuple[FailClosed, ...]
+    future: Future[list[Reason]]
+
+
+class Gate:
+    """Decides proposals against one rule pack with a set of engines.
+
+    `decide` blocks; `decide_async` awaits. Both run the engines on the gate's worker threads
+    and stop waiting when the per-decision budget is spent: the decision then fails closed
+    (a runaway rule keeps its thread until it returns; the decision does not wait for it).
+    """
+
+    def __init__(
+        self,
+        pack: RulePack,
+        engines: Sequence[RuleEngine],
+        *,
+        budget_seconds: float = 0.25,
+        workers: int = 4,
+        clock: Clock = _utc_now,
+    ) -> None:
+        self.pack = pack
+        self._engines = tuple(engines)
+        self._budget = budget_seconds
+        self._clock = clock
+        self._policy = PolicyRef(revision=pack.revision, engine=self._engines[0].name)
+        self._executor = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="gate-eval")
+
+    def decide(self, proposal: Proposal, agent: Agent) -> Decision:
+        """Decide one proposal, blocking the calling thread."""
+        pending = self._start(proposal, agent)
+        if isinstance(pending, Decision):
+            return pending
+        try:
+            reasons = pending.future.result(timeout=self._time_left(pending))
+        except Exception as exc:
+            return self._failed(pending, exc)
+        return self._finish(pending, reasons)
+
+    async def decide_async(self, proposal: Proposal, agent: Agent) -> Decision:
+        """Decide one proposal without blocking the event loop."""
+        pending = self._start(proposal, agent)
+        if isinstance(pending, Decision):
+            return pending
+        try:
+            waiting = asyncio.wrap_future(pending.future)
+            reasons = await asyncio.wait_for(waiting, timeout=self._time_left(pending))
+        except Exception as exc:
+            return self._failed(pending, exc)
+        return self._finish(pending, reasons)
+
+    def close(self) -> None:
+        """Stop the worker threads and release the engines."""
+        self._executor.shutdown(wait=False, cancel_futures=True)
+        for engine in self._engines:
+            engine.close()
+
+    # -- the steps -------------------------------------------------------------------------
+
+    def _start(self, proposal: Proposal, agent: Agent) -> _Pending | Decision:
+        started = time.monotonic()
+        decision_id = str(uuid_utils.uuid7())
+        action_type = proposal.action.type
+        entry = self.pack.data.catalog.get(action_type)
+        blocker = out_of_scope(action_type, agent.scopes) or unknown_action(action_type, entry)
+        if blocker is not None or entry is None:
+            return self._unassessed(decision_id, blocker)
+        missing = missing_fields(proposal.document(), entry)
+        assessment = assess(proposal, entry, self.pack.data.limits)
+        context = EvaluationContext(proposal=proposal, assessment=assessment, agent=agent)
+        if missing is not None:
+            return self._decision(decision_id, context, [], (missing,))
+        concerns = tuple(
+            c
+            for c in (contradictory_sources(proposal), low_confidence(proposal, self.pack.data.limits))
+            if c is not None
+        )
+        future = self._executor.submit(self._evaluate, context)
+        return _Pending(decision_id, started, context, concerns, future)
+
+    def _evaluate(self, context: EvaluationContext) -> list[Reason]:
+        reasons: list[Reason] = []
+        for engine in self._engines:
+            reasons.extend(engine.evaluate(context))
+        return reasons
+
+    def _time_left(self, pending: _Pending) -> float:
+        return max(0.0, self._budget - (time.monotonic() - pending.started))
+
+    def _failed(self, pending: _Pending, exc: Exception) -> Decision:
+        if isinstance(exc, TimeoutError):
+            failure = FailClosed(
+                cause=FailClosedCause.ENGINE_TIMEOUT,
+                detail=f"the rules did not decide within {self._budget * 1000:g} ms",
+            )
+        elif isinstance(exc, EngineError):
+            failure = FailClosed(cause=FailClosedCause.ENGINE_ERROR, detail=str(exc))
+        else:  # a bug in the engine code itself still fails closed
+            failure = FailClosed(cause=FailClosedCause.ENGINE_ERROR, detail=repr(exc))
+        return self._decision(pending.decision_id, pending.context, [], (failure, *pending.concerns))
+
+    def _finish(self, pending: _Pending, reasons: list[Reason]) -> Decision:
+        concerns = pending.concerns
+        if not reasons:
+            concerns = (
+                FailClosed(cause=FailClosedCause.ENGINE_ERROR, detail="no rule gave a verdict"),
+                *concerns,
+            )
+        return self._decision(pending.decision_id, pending.context, reasons, concerns)
+
+    def _unassessed(self, decision_id: str, blocker: FailClosed | None) -> Decision:
+        assert blocker is not None
+        outcome = fail_closed_outcome(blocker.cause, self.pack.data.fail_closed)
+        return Decision(
+            decision_id=decision_id,
+            outcome=outcome,
+            risk_tier=_UNKNOWN_TIER,
+            reversibility=Reversibility.IRREVERSIBLE,
+            reasons=[self._reason_for(blocker)],
+            review=self._review(outcome, self.pack.data.fail_closed.queue, None),
+            fail_closed=blocker,
+            policy=self._policy,
+            decided_at=self._clock(),
+        )
+
+    def _decision(
+        self,
+        decision_id: str,
+        context: EvaluationContext,
+        reasons: list[Reason],
+        concerns: tuple[FailClosed, ...],
+    ) -> Decision:
+        """Combine every verdict: the most severe outcome wins and every verdict is kept."""
+        all_reasons = [self._reason_for(concern) for concern in concerns] + reasons
+        outcome = most_severe(r.outcome for r in all_reasons)
+        assert outcome is not None  # _finish turns "no verdict" into a concern
+        assessment = context.assessment
+        entry = self.pack.data.catalog[context.proposal.action.type]
+        sample = None
+        if outcome is Outcome.SAMPLE:
+            rate = sample_rate(self.pack.data, context.proposal.action.environment,
+                               assessment.risk_tier)
+            sample = Sample(rate=rate, selected=is_selected(decision_id, rate))
+        return Decision(
+            decision_id=decision_id,
+            outcome=outcome,
+            risk_tier=assessment.risk_tier,
+            reversibility=assessment.reversibility,
+            reasons=all_reasons,
+            review=self._review(outcome, entry.owner_queue, entry.sla),
+            sample=sample,
+            fail_closed=concerns[0] if concerns else None,
+            policy=self._policy,
+            decided_at=self._clock(),
+        )
+
+    def _reason_for(self, concern: FailClosed) -> Reason:
+        return Reason(
+            rule=f"fail_closed.{concern.cause.value}",
+            outcome=fail_closed_outcome(concern.cause, self.pack.data.fail_closed),
+            message=concern.detail,
+        )
+
+    def _review(self, outcome: Outcome, queue_name: str, sla: object) -> ReviewRef | None:
+        if outcome is not Outcome.ROUTE_TO_HUMAN:
+            return None
+        queue = self.pack.data.queues[queue_name]
+        time_box = sla if sla is not None else queue.sla
+        return ReviewRef(
+            id=str(uuid_utils.uuid7()),
+            queue=queue_name,
+            due_at=self._clock() + time_box,  # type: ignore[operator]
+            on_timeout=queue.on_timeout,
+        )

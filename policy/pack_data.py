@@ -1,0 +1,116 @@
+"""The rule pack's data (catalog, limits, queues, sampling), validated when the pack loads."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from enum import StrEnum
+from typing import Annotated
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from policy.outcome import Outcome
+from policy.proposal import Environment
+
+Rate = Annotated[float, Field(ge=0, le=1)]
+
+
+class _Data(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Effect(StrEnum):
+    """What an action does to the world, from the least to the most consequential."""
+
+    READ = "read"
+    DRAFT = "draft"
+    WRITE = "write"
+    SEND = "send"
+    TRANSFER = "transfer"
+    DEPLOY = "deploy"
+    EXPORT = "export"
+
+
+class Reversibility(StrEnum):
+    """Whether the action can be undone; the catalog's word overrides the agent's claim."""
+
+    REVERSIBLE = "reversible"
+    IRREVERSIBLE = "irreversible"
+
+
+class TimeoutAction(StrEnum):
+    """What happens to a review nobody resolved in time."""
+
+    DENY = "deny"
+    ESCALATE = "escalate"
+
+
+class CatalogEntry(_Data):
+    """One action type the organisation knows, with its owner and what a proposal must carry."""
+
+    description: str
+    effect: Effect
+    reversibility: Reversibility
+    customer_facing: bool = False
+    owner_queue: str
+    sla: timedelta | None = None  # overrides the queue's SLA for this action type
+    required_fields: list[str] = []  # dotted paths into the proposal, e.g. "action.amount"
+
+
+class Queue(_Data):
+    """A named review queue: an owner with a time box."""
+
+    description: str
+    sla: timedelta
+    on_timeout: TimeoutAction = TimeoutAction.DENY
+    escalate_to: str | None = None
+
+    @model_validator(mode="after")
+    def _escalation_has_target(self) -> Queue:
+        if (self.on_timeout is TimeoutAction.ESCALATE) != (self.escalate_to is not None):
+            raise ValueError("escalate_to is required with on_timeout=escalate, and only then")
+        return self
+
+
+class Limits(_Data):
+    """Thresholds of autonomy."""
+
+    autonomous_limit: dict[str, float]  # by ISO currency; an unlisted currency counts as over
+    confidence_floor: Rate
+    regulated_data_classes: frozenset[str] = frozenset({"phi", "financial"})
+    personal_data_classes: frozenset[str] = frozenset({"pii"})
+    bulk_change_threshold: int = Field(default=50, ge=1)
+    approved_export_targets: frozenset[str] = frozenset()
+
+
+class FailClosedPolicy(_Data):
+    """Where fail-closed decisions go, and which causes deny instead of routing to a human."""
+
+    queue: str
+    outcomes: dict[str, Outcome] = {}
+
+    @model_validator(mode="after")
+    def _never_permissive(self) -> FailClosedPolicy:
+        permissive = {c for c, o in self.outcomes.items() if o in (Outcome.ALLOW, Outcome.SAMPLE)}
+        if permissive:
+            raise ValueError(f"fail-closed causes may only route or deny: {sorted(permissive)}")
+        return self
+
+
+class PackData(_Data):
+    """Everything the rule pack's data files hold, as one validated value."""
+
+    catalog: dict[str, CatalogEntry]
+    limits: Limits
+    queues: dict[str, Queue]
+    autonomy: dict[Environment, dict[int, Outcome]]
+    sampling: dict[Environment, dict[int, Rate]]
+    fail_closed: FailClosedPolicy
+
+    @model_validator(mode="after")
+    def _queues_exist(self) -> PackData:
+        named = {entry.owner_queue for entry in self.catalog.values()} | {self.fail_closed.queue}
+        named |= {q.escalate_to for q in self.queues.values() if q.escalate_to}
+        missing = named - self.queues.keys()
+        if missing:
+            raise ValueError(f"queues named but not defined: {sorted(missing)}")
+        return self
