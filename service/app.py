@@ -1,0 +1,40 @@
+"""The FastAPI application factory: wires the gateway, routers, limits and error handling."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+
+from service.api import decisions, health
+from service.api.body_limit import BodyLimit
+from service.api.error_handlers import install_error_handlers
+from service.gateway import Gateway
+from service.settings import Settings
+
+
+def create_app(settings: Settings | None = None, *, gateway: Gateway | None = None) -> FastAPI:
+    """A gateway app; the gateway is built at startup unless one is given (tests)."""
+    settings = settings or Settings()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        app.state.gateway = gateway or Gateway(settings)
+        try:
+            yield
+        finally:
+            app.state.gateway.close()
+
+    app = FastAPI(
+        title="Sluicegate",
+        version="1",
+        summary="Ask before acting: allow, sample, route to a human, or deny — with an audit "
+        "record for every decision.",
+        lifespan=lifespan,
+    )
+    app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
+    install_error_handlers(app)
+    app.include_router(decisions.router)
+    app.include_router(health.router)
+    return app

@@ -1,0 +1,48 @@
+"""The versioned audit event of a decision and the hash that chains events together."""
+
+from __future__ import annotations
+
+import hashlib
+from datetime import datetime
+from typing import Any
+
+import rfc8785
+
+from policy.context import Agent
+from policy.decision import Decision
+from policy.proposal import Proposal
+
+EVENT_VERSION = 1
+GENESIS_HASH = "sha256:" + "0" * 64
+
+
+def canonical(document: Any) -> bytes:
+    """RFC 8785 canonical JSON: the bytes that are hashed and stored."""
+    return bytes(rfc8785.dumps(document))
+
+
+def digest(document: Any) -> str:
+    """sha256 of a document's canonical JSON."""
+    return "sha256:" + hashlib.sha256(canonical(document)).hexdigest()
+
+
+def chain_hash(prev_hash: str, event_bytes: bytes) -> str:
+    """hash = sha256(prev_hash ‖ canonical JSON of the event)."""
+    return "sha256:" + hashlib.sha256(prev_hash.encode() + event_bytes).hexdigest()
+
+
+def decision_event(
+    *, event_id: str, proposal: Proposal, agent: Agent, decision: Decision, recorded_at: datetime
+) -> dict[str, Any]:
+    """The `decision` event (version 1): what was asked, by whom, what was answered and why."""
+    document = proposal.document()
+    return {
+        "version": EVENT_VERSION,
+        "kind": "decision",
+        "event_id": event_id,
+        "recorded_at": recorded_at.isoformat(),
+        "agent": {"id": agent.id, "name": agent.name},
+        "proposal": document,
+        "proposal_digest": digest(document),
+        "decision": decision.model_dump(mode="json", exclude={"audit"}),
+    }

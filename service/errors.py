@@ -1,0 +1,75 @@
+"""The service's errors, each with a stable code and its HTTP status, in one place."""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+from pydantic import BaseModel
+
+
+class ServiceError(Exception):
+    """Base of errors the API answers in the standard error shape."""
+
+    code: ClassVar[str] = "internal_error"
+    status: ClassVar[int] = 500
+    message: ClassVar[str] = "the gateway failed; nothing was decided"
+
+    def __init__(self, message: str | None = None, details: list[dict[str, Any]] | None = None):
+        super().__init__(message or self.message)
+        self.details = details or []
+
+
+class InvalidJson(ServiceError):
+    code, status, message = "invalid_json", 400, "the body is not valid JSON"
+
+
+class TooDeeplyNested(ServiceError):
+    code, status, message = "too_deeply_nested", 400, "the body nests deeper than allowed"
+
+
+class ValidationFailed(ServiceError):
+    code, status, message = "validation_failed", 422, "the body does not match the schema"
+
+
+class BodyTooLarge(ServiceError):
+    code, status, message = "body_too_large", 413, "the body is larger than allowed"
+
+
+class Unauthenticated(ServiceError):
+    code, status, message = "unauthenticated", 401, "a valid API key is required"
+
+
+class Forbidden(ServiceError):
+    code, status, message = "forbidden", 403, "this key's role may not do that"
+
+
+class NotFound(ServiceError):
+    code, status, message = "not_found", 404, "no such resource"
+
+
+class IdempotencyConflict(ServiceError):
+    code, status = "idempotency_conflict", 409
+    message = "this idempotency key was already used with a different body"
+
+
+class AuditUnavailable(ServiceError):
+    code, status = "audit_unavailable", 503
+    message = "the audit record could not be committed, so no decision was issued"
+
+
+class NotReady(ServiceError):
+    code, status, message = "not_ready", 503, "the gateway is not ready"
+
+
+class ErrorDetail(BaseModel):
+    """What went wrong, machine-readable first."""
+
+    code: str
+    message: str
+    details: list[dict[str, Any]] = []
+
+
+class ErrorBody(BaseModel):
+    """The one error shape every endpoint answers."""
+
+    error: ErrorDetail

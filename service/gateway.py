@@ -1,0 +1,125 @@
+"""The gateway: a rule pack, its gate, the store and the audit writer, wired once per process."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from datetime import UTC, datetime
+
+import uuid_utils
+from sqlalchemy import Engine, select, text
+
+from policy.engines import EmbeddedRegoEngine, PythonRuleEngine
+from policy.gate import Gate
+from policy.proposal import Proposal
+from policy.rule_pack import RulePack, load_rule_pack
+from service.audit_event import decision_event, digest
+from service.audit_writer import AuditWriter, DecisionRecord, Recorded
+from service.errors import IdempotencyConflict, NotFound
+from service.principals import KeyAuthenticator, Principal, Role
+from service.settings import Settings
+from service.store.database import make_engine, migrate
+from service.store.tables import DecisionRow
+
+log = logging.getLogger(__name__)
+_decisions = DecisionRow.__table__  # type: ignore[attr-defined]
+# Roles that may read any decision; an agent reads only its own.
+_READ_ANY = frozenset({Role.REVIEWER, Role.AUDITOR, Role.ADMIN})
+
+
+def build_gate(settings: Settings, pack: RulePack) -> Gate:
+    """A gate over the pack with the configured Rego engine and the pack's Python rules."""
+    engines = [
+        EmbeddedRegoEngine(pack.rego_modules, pack.raw_data),
+        PythonRuleEngine(pack.python_rules, pack.data),
+    ]
+    return Gate(
+        pack,
+        engines,
+        budget_seconds=settings.decision_budget_ms / 1000,
+        workers=settings.eval_workers,
+    )
+
+
+class Gateway:
+    """Everything one gateway process holds; built at start, closed at stop."""
+
+    def __init__(self, settings: Settings, *, gate: Gate | None = None) -> None:
+        self.settings = settings
+        self.engine: Engine = make_engine(settings.database_url)
+        migrate(self.engine)
+        self.gate = gate or build_gate(settings, load_rule_pack(settings.rules))
+        self.writer = AuditWriter(self.engine, batch_max=settings.audit_batch_max)
+        self.writer.start()
+        self.authenticator = KeyAuthenticator(self.engine, ttl=settings.auth_cache_seconds)
+        log.info("gateway ready: rules %s, engine %s", self.gate.pack.revision, settings.engine)
+
+    async def decide(self, proposal: Proposal, principal: Principal) -> Recorded:
+        """Decide, record durably, then answer; a retried idempotent request gets its first answer."""
+        request_digest = digest(proposal.document())
+        if proposal.idempotency_key:
+            earlier = await asyncio.to_thread(
+                self._earlier, principal.id, proposal.idempotency_key, request_digest
+            )
+            if earlier is not None:
+                return earlier
+        agent = principal.as_agent()
+        decision = await self.gate.decide_async(proposal, agent)
+        recorded_at = datetime.now(UTC)
+        event = decision_event(
+            event_id=str(uuid_utils.uuid7()),
+            proposal=proposal,
+            agent=agent,
+            decision=decision,
+            recorded_at=recorded_at,
+        )
+        record = DecisionRecord(
+            principal_id=principal.id,
+            idempotency_key=proposal.idempotency_key,
+            request_digest=request_digest,
+            decision=decision,
+            event=event,
+            recorded_at=recorded_at,
+        )
+        return await asyncio.wrap_future(self.writer.submit(record))
+
+    def _earlier(self, principal_id: str, key: str, request_digest: str) -> Recorded | None:
+        with self.engine.connect() as connection:
+            row = connection.execute(
+                select(_decisions.c.request_digest, _decisions.c.body).where(
+                    _decisions.c.principal_id == principal_id,
+                    _decisions.c.idempotency_key == key,
+                )
+            ).first()
+        if row is None:
+            return None
+        if row[0] != request_digest:
+            raise IdempotencyConflict()
+        return Recorded(body=row[1], replayed=True)
+
+    def decision_body(self, decision_id: str, principal: Principal) -> str:
+        """The recorded decision, if this principal may see it (else it does not exist for them)."""
+        with self.engine.connect() as connection:
+            row = connection.execute(
+                select(_decisions.c.principal_id, _decisions.c.body).where(
+                    _decisions.c.decision_id == decision_id
+                )
+            ).first()
+        if row is None or (principal.role not in _READ_ANY and row[0] != principal.id):
+            raise NotFound(f"no decision {decision_id}")
+        return str(row[1])
+
+    def ready(self) -> bool:
+        """The store answers and the writer runs."""
+        try:
+            with self.engine.connect() as connection:
+                connection.execute(text("SELECT 1"))
+        except Exception:
+            return False
+        return self.writer.running
+
+    def close(self) -> None:
+        """Drain the writer, stop the engines, close connections."""
+        self.writer.stop()
+        self.gate.close()
+        self.engine.dispose()

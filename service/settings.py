@@ -1,0 +1,38 @@
+"""The gateway's settings: one validated object, read from `SLUICEGATE_*` environment variables."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+def bundled_rules() -> Path:
+    """The default rule pack: inside the installed package, or `rules/` of a source checkout."""
+    installed = Path(__file__).parent / "bundled_rules"
+    return installed if installed.is_dir() else Path(__file__).parent.parent / "rules"
+
+
+class Settings(BaseSettings):
+    """Everything the gateway can be told; invalid values stop it at start, loudly."""
+
+    model_config = SettingsConfigDict(env_prefix="SLUICEGATE_", frozen=True, extra="ignore")
+
+    # Where decisions, keys and the audit log live; a SQLite file in the working directory.
+    database_url: str = "sqlite:///sluicegate.db"
+    # The rule pack directory (Rego, data, Python rules).
+    rules: Path = Field(default_factory=bundled_rules)
+    # Which Rego engine decides; the embedded one needs nothing else running.
+    engine: Literal["rego-embedded"] = "rego-embedded"
+    # Per-decision time budget for the rule engines; beyond it the decision fails closed.
+    decision_budget_ms: int = Field(default=250, ge=5, le=10_000)
+    # Threads that run rule engines (each keeps its own Rego interpreter).
+    eval_workers: int = Field(default=4, ge=1, le=64)
+    # Largest request body accepted, in bytes.
+    max_body_bytes: int = Field(default=64 * 1024, ge=1024, le=8 * 1024 * 1024)
+    # Most audit records committed together by the single writer.
+    audit_batch_max: int = Field(default=256, ge=1, le=10_000)
+    # How long an authenticated key is trusted without a database lookup, in seconds.
+    auth_cache_seconds: float = Field(default=30.0, ge=0, le=3600)

@@ -1,0 +1,54 @@
+"""The database engine (SQLite in WAL mode by default) and schema migration with Alembic."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from alembic import command
+from alembic.config import Config
+from sqlalchemy import Engine, create_engine, event
+
+_MIGRATIONS = Path(__file__).parent / "migrations"
+
+
+def _tune_sqlite(connection: Any, _record: Any) -> None:
+    cursor = connection.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    # FULL: a commit is on disk before it is acknowledged, which "no decision without its
+    # record" needs; group commit pays the fsync once per batch.
+    cursor.execute("PRAGMA synchronous=FULL")
+    cursor.execute("PRAGMA busy_timeout=5000")
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.close()
+    # Let SQLAlchemy emit BEGIN itself (pysqlite's implicit transactions would defer it).
+    connection.isolation_level = None
+
+
+WRITE_TRANSACTION = {"sqlite_immediate": True}
+
+
+def _begin(connection: Any) -> None:
+    # Writers take the lock at BEGIN (execution option WRITE_TRANSACTION), so two processes never
+    # deadlock upgrading a read lock; readers begin plainly and never block the writer in WAL.
+    immediate = connection.get_execution_options().get("sqlite_immediate", False)
+    connection.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+
+
+def make_engine(url: str) -> Engine:
+    """An engine for the URL; SQLite gets WAL, full sync and immediate transactions."""
+    if not url.startswith("sqlite"):
+        return create_engine(url, pool_pre_ping=True)
+    engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 5})
+    event.listen(engine, "connect", _tune_sqlite)
+    event.listen(engine, "begin", _begin)
+    return engine
+
+
+def migrate(engine: Engine) -> None:
+    """Bring the schema to the newest revision (idempotent)."""
+    config = Config()
+    config.set_main_option("script_location", str(_MIGRATIONS))
+    with engine.begin() as connection:
+        config.attributes["connection"] = connection
+        command.upgrade(config, "head")

@@ -1,0 +1,10 @@
+"""Alembic environment: runs on the connection the gateway hands it."""
+
+from alembic import context
+
+from service.store.tables import SQLModel
+
+connection = context.config.attributes["connection"]
+context.configure(connection=connection, target_metadata=SQLModel.metadata, render_as_batch=True)
+with context.begin_transaction():
+    context.run_migrations()
