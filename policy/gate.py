@@ -7,7 +7,7 @@ import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import uuid_utils
 
@@ -120,7 +120,10 @@ class Gate:
             return self._decision(decision_id, context, [], (missing,))
         concerns = tuple(
             c
-            for c in (contradictory_sources(proposal), low_confidence(proposal, self.pack.data.limits))
+            for c in (
+                contradictory_sources(proposal),
+                low_confidence(proposal, self.pack.data.limits),
+            )
             if c is not None
         )
         future = self._executor.submit(self._evaluate, context)
@@ -145,7 +148,9 @@ class Gate:
             failure = FailClosed(cause=FailClosedCause.ENGINE_ERROR, detail=str(exc))
         else:  # a bug in the engine code itself still fails closed
             failure = FailClosed(cause=FailClosedCause.ENGINE_ERROR, detail=repr(exc))
-        return self._decision(pending.decision_id, pending.context, [], (failure, *pending.concerns))
+        return self._decision(
+            pending.decision_id, pending.context, [], (failure, *pending.concerns)
+        )
 
     def _finish(self, pending: _Pending, reasons: list[Reason]) -> Decision:
         concerns = pending.concerns
@@ -186,8 +191,9 @@ class Gate:
         entry = self.pack.data.catalog[context.proposal.action.type]
         sample = None
         if outcome is Outcome.SAMPLE:
-            rate = sample_rate(self.pack.data, context.proposal.action.environment,
-                               assessment.risk_tier)
+            rate = sample_rate(
+                self.pack.data, context.proposal.action.environment, assessment.risk_tier
+            )
             sample = Sample(rate=rate, selected=is_selected(decision_id, rate))
         return Decision(
             decision_id=decision_id,
@@ -209,7 +215,7 @@ class Gate:
             message=concern.detail,
         )
 
-    def _review(self, outcome: Outcome, queue_name: str, sla: object) -> ReviewRef | None:
+    def _review(self, outcome: Outcome, queue_name: str, sla: timedelta | None) -> ReviewRef | None:
         if outcome is not Outcome.ROUTE_TO_HUMAN:
             return None
         queue = self.pack.data.queues[queue_name]
@@ -217,6 +223,6 @@ class Gate:
         return ReviewRef(
             id=str(uuid_utils.uuid7()),
             queue=queue_name,
-            due_at=self._clock() + time_box,  # type: ignore[operator]
+            due_at=self._clock() + time_box,
             on_timeout=queue.on_timeout,
         )

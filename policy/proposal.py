@@ -81,7 +81,9 @@ class Proposal(_Closed):
     justification: Annotated[str, Field(max_length=4000)] | None = None
     confidence: Annotated[float, Field(ge=0, le=1, allow_inf_nan=False)] | None = None
     work_item: WorkItem | None = None
-    labels: Annotated[dict[Name, Annotated[str, Field(max_length=256)]], Field(max_length=MAX_LABELS)] = {}
+    labels: Annotated[
+        dict[Name, Annotated[str, Field(max_length=256)]], Field(max_length=MAX_LABELS)
+    ] = {}
 
     def document(self) -> dict[str, Any]:
         """The proposal as the JSON document rules see (wire field names, no idempotency key)."""

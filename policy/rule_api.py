@@ -85,4 +85,6 @@ def rule(name: str) -> Callable[[RuleFunction], RuleFunction]:
 
 def rules_in(namespace: Iterable[Any]) -> list[PythonRule]:
     """The rules marked among the given objects (a module's values), in definition order."""
-    return [found for obj in namespace if isinstance(found := getattr(obj, _MARK, None), PythonRule)]
+    return [
+        found for obj in namespace if isinstance(found := getattr(obj, _MARK, None), PythonRule)
+    ]

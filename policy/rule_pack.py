@@ -113,8 +113,10 @@ def _check_imports(file: Path, tree: ast.Module) -> None:
         for name in names:
             top = name.split(".")[0]
             if name != _RULE_API and (not top or top not in sys.stdlib_module_names):
-                raise RulePackError(f"{file}:{node.lineno} imports {name!r}; rules may import "
-                                    f"only {_RULE_API} and the standard library")
+                raise RulePackError(
+                    f"{file}:{node.lineno} imports {name!r}; rules may import "
+                    f"only {_RULE_API} and the standard library"
+                )
 
 
 def _load_python_rules(folder: Path) -> list[PythonRule]:

@@ -109,7 +109,9 @@ class AuditWriter:
         except Exception as exc:
             log.error("audit commit failed for %d records: %s", len(jobs), type(exc).__name__)
             for job in jobs:
-                job.future.set_exception(AuditUnavailable("the audit record could not be committed"))
+                job.future.set_exception(
+                    AuditUnavailable("the audit record could not be committed")
+                )
             return
         for job, outcome in zip(jobs, outcomes, strict=True):
             if isinstance(outcome, Exception):
@@ -121,47 +123,61 @@ class AuditWriter:
         results: list[Recorded | Exception] = []
         decision_rows: list[dict[str, Any]] = []
         event_rows: list[dict[str, Any]] = []
-        with self._engine.connect().execution_options(**WRITE_TRANSACTION) as connection:
-            with connection.begin():
-                head = connection.execute(
-                    select(_events.c.seq, _events.c.hash).order_by(_events.c.seq.desc()).limit(1)
-                ).first()
-                seq, prev_hash = (head[0], head[1]) if head else (0, GENESIS_HASH)
-                claimed: dict[tuple[str, str], tuple[str, str]] = {}
-                for job in jobs:
-                    record = job.record
-                    earlier = self._earlier(connection, claimed, record)
-                    if earlier is not None:
-                        results.append(earlier)
-                        continue
-                    seq += 1
-                    event_bytes = canonical(record.event)
-                    this_hash = chain_hash(prev_hash, event_bytes)
-                    decision = record.decision.model_copy(
-                        update={"audit": AuditRef(seq=seq, hash=this_hash)}
-                    )
-                    body = decision.model_dump_json()
-                    event_rows.append({
-                        "seq": seq, "event_id": record.event["event_id"], "kind": "decision",
-                        "decision_id": decision.decision_id, "recorded_at": record.recorded_at,
-                        "prev_hash": prev_hash, "hash": this_hash, "event": event_bytes.decode(),
-                    })
-                    decision_rows.append({
-                        "decision_id": decision.decision_id, "principal_id": record.principal_id,
+        writing = self._engine.connect().execution_options(**WRITE_TRANSACTION)
+        with writing as connection, connection.begin():
+            head = connection.execute(
+                select(_events.c.seq, _events.c.hash).order_by(_events.c.seq.desc()).limit(1)
+            ).first()
+            seq, prev_hash = (head[0], head[1]) if head else (0, GENESIS_HASH)
+            claimed: dict[tuple[str, str], tuple[str, str]] = {}
+            for job in jobs:
+                record = job.record
+                earlier = self._earlier(connection, claimed, record)
+                if earlier is not None:
+                    results.append(earlier)
+                    continue
+                seq += 1
+                event_bytes = canonical(record.event)
+                this_hash = chain_hash(prev_hash, event_bytes)
+                decision = record.decision.model_copy(
+                    update={"audit": AuditRef(seq=seq, hash=this_hash)}
+                )
+                body = decision.model_dump_json()
+                event_rows.append(
+                    {
+                        "seq": seq,
+                        "event_id": record.event["event_id"],
+                        "kind": "decision",
+                        "decision_id": decision.decision_id,
+                        "recorded_at": record.recorded_at,
+                        "prev_hash": prev_hash,
+                        "hash": this_hash,
+                        "event": event_bytes.decode(),
+                    }
+                )
+                decision_rows.append(
+                    {
+                        "decision_id": decision.decision_id,
+                        "principal_id": record.principal_id,
                         "idempotency_key": record.idempotency_key,
                         "request_digest": record.request_digest,
                         "action_type": record.event["proposal"]["action"]["type"],
-                        "outcome": decision.outcome.value, "risk_tier": decision.risk_tier,
-                        "body": body, "created_at": record.recorded_at,
-                    })
-                    if record.idempotency_key:
-                        claimed[(record.principal_id, record.idempotency_key)] = (
-                            record.request_digest, body)
-                    prev_hash = this_hash
-                    results.append(Recorded(body=body, replayed=False))
-                if event_rows:
-                    connection.execute(insert(_decisions), decision_rows)
-                    connection.execute(insert(_events), event_rows)
+                        "outcome": decision.outcome.value,
+                        "risk_tier": decision.risk_tier,
+                        "body": body,
+                        "created_at": record.recorded_at,
+                    }
+                )
+                if record.idempotency_key:
+                    claimed[(record.principal_id, record.idempotency_key)] = (
+                        record.request_digest,
+                        body,
+                    )
+                prev_hash = this_hash
+                results.append(Recorded(body=body, replayed=False))
+            if event_rows:
+                connection.execute(insert(_decisions), decision_rows)
+                connection.execute(insert(_events), event_rows)
         return results
 
     @staticmethod

@@ -66,14 +66,19 @@ def serve(
 def keys_create(
     role: Annotated[Role, typer.Option(help="What the key may do.")],
     name: Annotated[str, typer.Option(help="Who holds the key (an agent's or a person's name).")],
-    scope: Annotated[list[str] | None, typer.Option(
-        help="Action types an agent key may propose (glob, repeatable), e.g. 'crm.*'.")] = None,
+    scope: Annotated[
+        list[str] | None,
+        typer.Option(
+            help="Action types an agent key may propose (glob, repeatable), e.g. 'crm.*'."
+        ),
+    ] = None,
 ) -> None:
     """Create a key; its secret is printed once, as the last line."""
     scopes = scope or []
     if role is Role.AGENT and not scopes:
-        typer.echo("an agent key needs at least one --scope (use '*' for every action type)",
-                   err=True)
+        typer.echo(
+            "an agent key needs at least one --scope (use '*' for every action type)", err=True
+        )
         raise typer.Exit(2)
     settings = _settings()
     engine = make_engine(settings.database_url)
@@ -100,15 +105,21 @@ def check(
         raise typer.Exit(2) from exc
     gate = build_gate(settings, load_rule_pack(settings.rules))
     try:
-        decision = gate.decide(proposal, Agent(id="offline", name="offline", scopes=tuple(scope or ["*"])))
+        decision = gate.decide(
+            proposal, Agent(id="offline", name="offline", scopes=tuple(scope or ["*"]))
+        )
     finally:
         gate.close()
     typer.echo(f"outcome: {decision.outcome.value}")
     typer.echo(f"risk tier: {decision.risk_tier} ({decision.reversibility.value})")
     if decision.fail_closed:
-        typer.echo(f"fail closed: {decision.fail_closed.cause.value} — {decision.fail_closed.detail}")
+        typer.echo(
+            f"fail closed: {decision.fail_closed.cause.value} — {decision.fail_closed.detail}"
+        )
     if decision.review:
-        typer.echo(f"review: queue {decision.review.queue}, on timeout {decision.review.on_timeout.value}")
+        typer.echo(
+            f"review: queue {decision.review.queue}, on timeout {decision.review.on_timeout.value}"
+        )
     if decision.sample:
         typer.echo(f"sample: rate {decision.sample.rate:g}, selected {decision.sample.selected}")
     for reason in decision.reasons:

@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 import uuid_utils
 from sqlalchemy import Engine, select, text
 
-from policy.engines import EmbeddedRegoEngine, PythonRuleEngine
+from policy.engines import EmbeddedRegoEngine, PythonRuleEngine, RuleEngine
 from policy.gate import Gate
 from policy.proposal import Proposal
 from policy.rule_pack import RulePack, load_rule_pack
@@ -29,7 +29,7 @@ _READ_ANY = frozenset({Role.REVIEWER, Role.AUDITOR, Role.ADMIN})
 
 def build_gate(settings: Settings, pack: RulePack) -> Gate:
     """A gate over the pack with the configured Rego engine and the pack's Python rules."""
-    engines = [
+    engines: list[RuleEngine] = [
         EmbeddedRegoEngine(pack.rego_modules, pack.raw_data),
         PythonRuleEngine(pack.python_rules, pack.data),
     ]
@@ -55,7 +55,7 @@ class Gateway:
         log.info("gateway ready: rules %s, engine %s", self.gate.pack.revision, settings.engine)
 
     async def decide(self, proposal: Proposal, principal: Principal) -> Recorded:
-        """Decide, record durably, then answer; a retried idempotent request gets its first answer."""
+        """Decide, record durably, then answer; an idempotent retry gets its first answer."""
         request_digest = digest(proposal.document())
         if proposal.idempotency_key:
             earlier = await asyncio.to_thread(

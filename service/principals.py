@@ -51,7 +51,9 @@ def _hash(key: str) -> str:
     return hashlib.sha256(key.encode()).hexdigest()
 
 
-def create_key(engine: Engine, *, name: str, role: Role, scopes: list[str]) -> tuple[Principal, str]:
+def create_key(
+    engine: Engine, *, name: str, role: Role, scopes: list[str]
+) -> tuple[Principal, str]:
     """Create a principal and return it with its key; the key is shown once and stored hashed."""
     key_id = secrets.token_hex(6)
     key = f"{KEY_PREFIX}_{key_id}_{secrets.token_urlsafe(32)}"
@@ -104,9 +106,15 @@ class KeyAuthenticator:
                 select(PrincipalRow).where(PrincipalRow.key_id == parts[1])  # type: ignore[arg-type]
             ).scalar_one_or_none()
         hashed = _hash(key)
-        if row is None or row.revoked_at is not None or not hmac.compare_digest(row.key_hash, hashed):
+        if (
+            row is None
+            or row.revoked_at is not None
+            or not hmac.compare_digest(row.key_hash, hashed)
+        ):
             return None
-        principal = Principal(id=row.id, name=row.name, role=Role(row.role), scopes=tuple(row.scopes))
+        principal = Principal(
+            id=row.id, name=row.name, role=Role(row.role), scopes=tuple(row.scopes)
+        )
         with self._lock:
             self._cache[hashed] = (time.monotonic() + self._ttl, principal)
         return principal

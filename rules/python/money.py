@@ -16,6 +16,8 @@ def irreversible_over_limit(given: RuleInput) -> Verdict | None:
     if limit is None:
         message = f"{noun} in {amount.currency}, a currency with no autonomous limit"
     else:
-        message = (f"{noun} of {amount.value:g} {amount.currency} exceeds the "
-                   f"{limit:g} {amount.currency} autonomous limit")
+        message = (
+            f"{noun} of {amount.value:g} {amount.currency} exceeds the "
+            f"{limit:g} {amount.currency} autonomous limit"
+        )
     return Verdict(outcome=Outcome.ROUTE_TO_HUMAN, message=message)

@@ -47,13 +47,16 @@ _JSON = "application/json"
     "",
     status_code=201,
     response_model=Decision,
-    responses={200: {"model": Decision, "description": "a replay of an idempotent request"},
-               **_ERRORS},
+    responses={
+        200: {"model": Decision, "description": "a replay of an idempotent request"},
+        **_ERRORS,
+    },
     openapi_extra={
         "requestBody": {
             "required": True,
-            "content": {_JSON: {"schema": Proposal.model_json_schema(by_alias=True),
-                                "example": _EXAMPLE}},
+            "content": {
+                _JSON: {"schema": Proposal.model_json_schema(by_alias=True), "example": _EXAMPLE}
+            },
         }
     },
     summary="Ask the gate before acting",
@@ -66,8 +69,9 @@ async def create_decision(request: Request, gateway: GatewayDep, agent: AgentDep
     return Response(recorded.body, status_code=200 if recorded.replayed else 201, media_type=_JSON)
 
 
-@router.get("/{decision_id}", response_model=Decision, responses=_ERRORS,
-            summary="Read a recorded decision")
+@router.get(
+    "/{decision_id}", response_model=Decision, responses=_ERRORS, summary="Read a recorded decision"
+)
 def read_decision(decision_id: str, gateway: GatewayDep, reader: DecisionReaderDep) -> Response:
     """A recorded decision; agents see only their own."""
     return Response(gateway.decision_body(decision_id, reader), media_type=_JSON)

@@ -16,7 +16,9 @@ log = logging.getLogger(__name__)
 _HTTP_CODES = {404: "not_found", 405: "method_not_allowed", 415: "unsupported_media_type"}
 
 
-def error_response(status: int, code: str, message: str, details: list[dict[str, object]]) -> JSONResponse:
+def error_response(
+    status: int, code: str, message: str, details: list[dict[str, object]]
+) -> JSONResponse:
     """The standard error body."""
     body = ErrorBody(error=ErrorDetail(code=code, message=message, details=details))
     return JSONResponse(body.model_dump(mode="json"), status_code=status)
@@ -30,7 +32,9 @@ async def _service_error(_request: Request, exc: Exception) -> JSONResponse:
 async def _validation_error(_request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, RequestValidationError)
     details = [{"loc": list(e["loc"]), "msg": e["msg"], "type": e["type"]} for e in exc.errors()]
-    return error_response(422, "validation_failed", "the request does not match the schema", details)
+    return error_response(
+        422, "validation_failed", "the request does not match the schema", details
+    )
 
 
 async def _http_error(_request: Request, exc: Exception) -> JSONResponse:

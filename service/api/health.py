@@ -21,5 +21,8 @@ def readyz(gateway: GatewayDep) -> dict[str, str]:
     """Ready when the store answers and the audit writer runs; else 503 not_ready."""
     if not gateway.ready():
         raise NotReady("the store or the audit writer is not available")
-    return {"status": "ready", "revision": gateway.gate.pack.revision,
-            "engine": gateway.settings.engine}
+    return {
+        "status": "ready",
+        "revision": gateway.gate.pack.revision,
+        "engine": gateway.settings.engine,
+    }

@@ -1,0 +1,28 @@
+# syntax=docker/dockerfile:1
+# Build stage: install the locked dependencies and the project into a virtual environment.
+FROM python:3.11-slim-bookworm AS build
+ENV UV_PROJECT_ENVIRONMENT=/opt/venv UV_COMPILE_BYTECODE=1 UV_LINK_MODE=copy \
+    PIP_DISABLE_PIP_VERSION_CHECK=1 PIP_NO_CACHE_DIR=1
+RUN pip install "uv==0.13.8"
+WORKDIR /src
+COPY pyproject.toml uv.lock README.md ./
+RUN uv sync --frozen --no-dev --no-install-project
+COPY policy ./policy
+COPY service ./service
+COPY rules ./rules
+RUN uv sync --frozen --no-dev --no-editable
+
+# Runtime stage: the virtual environment only, run as an unprivileged user.
+FROM python:3.11-slim-bookworm
+ENV PATH=/opt/venv/bin:$PATH PYTHONUNBUFFERED=1 \
+    SLUICEGATE_DATABASE_URL=sqlite:////data/sluicegate.db
+RUN useradd --system --uid 10001 --home-dir /data --create-home sluicegate
+COPY --from=build /opt/venv /opt/venv
+USER sluicegate
+WORKDIR /data
+VOLUME ["/data"]
+EXPOSE 8000
+HEALTHCHECK --interval=15s --timeout=3s --start-period=20s --retries=3 \
+    CMD ["python", "-c", "import urllib.request; urllib.request.urlopen('http://127.0.0.1:8000/readyz', timeout=2)"]
+ENTRYPOINT ["sluicegate"]
+CMD ["serve", "--host", "0.0.0.0", "--port", "8000"]
