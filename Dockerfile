@@ -16,9 +16,9 @@ RUN uv sync --frozen --no-dev --no-editable
 FROM python:3.11-slim-bookworm
 ENV PATH=/opt/venv/bin:$PATH PYTHONUNBUFFERED=1 \
     SLUICEGATE_DATABASE_URL=sqlite:////data/sluicegate.db
-RUN useradd --system --uid 10001 --home-dir /data --create-home sluicegate
+RUN useradd --system --uid 10001 --user-group --home-dir /data --create-home sluicegate
 COPY --from=build /opt/venv /opt/venv
-USER sluicegate
+USER 10001:10001
 WORKDIR /data
 VOLUME ["/data"]
 EXPOSE 8000
