@@ -1,0 +1,197 @@
+"""The decisions API through the real app and a real SQLite file."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+
+from service.audit_event import chain_hash
+from service.gateway import Gateway
+from service.principals import Role
+from service.settings import Settings
+from tests.conftest import bearer
+
+REFUND: dict[str, Any] = {
+    "action": {
+        "type": "payments.refund.issue",
+        "environment": "production",
+        "amount": {"value": 5000, "currency": "USD"},
+    },
+    "work_item": {"id": "WI-981", "type": "billing-dispute"},
+    "justification": "duplicate charge",
+    "confidence": 0.9,
+}
+DRAFT = {"action": {"type": "email.customer.draft", "environment": "sandbox"}}
+
+
+def _db(settings: Settings) -> sqlite3.Connection:
+    return sqlite3.connect(settings.database_url.removeprefix("sqlite:///"))
+
+
+def test_refund_over_the_limit_goes_to_finance(
+    client: TestClient, agent_headers: dict[str, str]
+) -> None:
+    response = client.post("/v1/decisions", json=REFUND, headers=agent_headers)
+    assert response.status_code == 201
+    decision = response.json()
+    assert decision["outcome"] == "route_to_human"
+    assert decision["risk_tier"] == 3
+    assert decision["review"]["queue"] == "finance-approvers"
+    assert decision["review"]["on_timeout"] == "deny"
+    assert decision["policy"]["engine"] == "rego-embedded"
+
+
+def test_every_answer_has_its_committed_audit_record(
+    client: TestClient, agent_headers: dict[str, str], settings: Settings
+) -> None:
+    answers = [
+        client.post("/v1/decisions", json=body, headers=agent_headers).json()
+        for body in (REFUND, DRAFT, REFUND)
+    ]
+    with _db(settings) as db:  # a separate connection sees only what was committed
+        rows = db.execute(
+            "SELECT seq, decision_id, prev_hash, hash, event FROM audit_events ORDER BY seq"
+        ).fetchall()
+        stored = db.execute("SELECT count(*) FROM decisions").fetchone()[0]
+    assert stored == 3
+    assert [(r[0], r[1], r[3]) for r in rows] == [
+        (a["audit"]["seq"], a["decision_id"], a["audit"]["hash"]) for a in answers
+    ]
+    for previous, row in zip(rows, rows[1:], strict=False):
+        assert row[2] == previous[3]
+    for row in rows:
+        assert chain_hash(row[2], row[4].encode()) == row[3]
+        assert json.loads(row[4])["agent"]["name"] == "test-agent"
+
+
+def test_no_decision_without_its_record(
+    client: TestClient, agent_headers: dict[str, str], settings: Settings
+) -> None:
+    with _db(settings) as db:
+        db.execute(
+            "CREATE TRIGGER refuse BEFORE INSERT ON audit_events "
+            "BEGIN SELECT RAISE(ABORT, 'disk full'); END"
+        )
+    response = client.post("/v1/decisions", json=DRAFT, headers=agent_headers)
+    assert response.status_code == 503
+    assert response.json()["error"]["code"] == "audit_unavailable"
+    assert "decision_id" not in response.text
+    with _db(settings) as db:  # the decision row of the failed batch was rolled back too
+        assert db.execute("SELECT count(*) FROM decisions").fetchone()[0] == 0
+        assert db.execute("SELECT count(*) FROM audit_events").fetchone()[0] == 0
+        db.execute("DROP TRIGGER refuse")
+    assert client.post("/v1/decisions", json=DRAFT, headers=agent_headers).status_code == 201
+
+
+@pytest.mark.parametrize(
+    ("body", "status", "code"),
+    [
+        (b'{"action": {"type": ', 400, "invalid_json"),
+        (b"[" * 100_000 + b"]" * 100_000, 413, "body_too_large"),
+        (
+            b'{"action": {"type": "crm.lookup", "environment": "production"}, "labels": {"a": '
+            + b"[" * 5000
+            + b"]" * 5000
+            + b"}}",
+            400,
+            "too_deeply_nested",
+        ),
+        (b'{"action": {"type": "crm.lookup", "environment": "moon"}}', 422, "validation_failed"),
+        (
+            b'{"action": {"type": "crm.lookup", "environment": "sandbox"}, "extra": 1}',
+            422,
+            "validation_failed",
+        ),
+        (
+            json.dumps(
+                {
+                    "action": {"type": "ticket.update", "environment": "sandbox"},
+                    "changes": [{"record": "t", "field": "f", "to": 1}] * 201,
+                }
+            ).encode(),
+            422,
+            "validation_failed",
+        ),
+        (b'"just a string"', 422, "validation_failed"),
+    ],
+    ids=[
+        "truncated",
+        "oversized",
+        "deeply-nested",
+        "bad-enum",
+        "unknown-field",
+        "too-many-changes",
+        "not-an-object",
+    ],
+)
+def test_bad_bodies_get_a_stable_4xx(
+    client: TestClient,
+    agent_headers: dict[str, str],
+    settings: Settings,
+    body: bytes,
+    status: int,
+    code: str,
+) -> None:
+    response = client.post("/v1/decisions", content=body, headers=agent_headers)
+    assert response.status_code == status
+    assert response.json()["error"]["code"] == code
+    with _db(settings) as db:
+        assert db.execute("SELECT count(*) FROM audit_events").fetchone()[0] == 0
+
+
+def test_authentication_and_roles(client: TestClient, gateway: Gateway) -> None:
+    assert client.post("/v1/decisions", json=DRAFT).json()["error"]["code"] == "unauthenticated"
+    wrong = {"Authorization": "Bearer sg_000000000000_nope"}
+    assert client.post("/v1/decisions", json=DRAFT, headers=wrong).status_code == 401
+    reviewer = bearer(gateway, Role.REVIEWER)
+    response = client.post("/v1/decisions", json=DRAFT, headers=reviewer)
+    assert response.status_code == 403
+    assert response.json()["error"]["code"] == "forbidden"
+
+
+def test_the_scope_comes_from_the_key(client: TestClient, gateway: Gateway) -> None:
+    crm_only = bearer(gateway, Role.AGENT, ["crm.*"])
+    decision = client.post("/v1/decisions", json=REFUND, headers=crm_only).json()
+    assert decision["outcome"] == "deny"
+    assert decision["fail_closed"]["cause"] == "agent_out_of_scope"
+
+
+def test_idempotency(client: TestClient, agent_headers: dict[str, str]) -> None:
+    body = {**DRAFT, "idempotency_key": "draft-1"}
+    first = client.post("/v1/decisions", json=body, headers=agent_headers)
+    again = client.post("/v1/decisions", json=body, headers=agent_headers)
+    assert (first.status_code, again.status_code) == (201, 200)
+    assert first.json() == again.json()
+    other = client.post(
+        "/v1/decisions", json={**REFUND, "idempotency_key": "draft-1"}, headers=agent_headers
+    )
+    assert other.status_code == 409
+    assert other.json()["error"]["code"] == "idempotency_conflict"
+
+
+def test_reading_decisions(
+    client: TestClient, gateway: Gateway, agent_headers: dict[str, str]
+) -> None:
+    made = client.post("/v1/decisions", json=DRAFT, headers=agent_headers).json()
+    path = f"/v1/decisions/{made['decision_id']}"
+    assert client.get(path, headers=agent_headers).json() == made
+    assert client.get(path, headers=bearer(gateway, Role.AUDITOR)).json() == made
+    stranger = bearer(gateway, Role.AGENT, ["*"])
+    assert client.get(path, headers=stranger).status_code == 404
+    assert client.get("/v1/decisions/nope", headers=agent_headers).json()["error"]["code"] == (
+        "not_found"
+    )
+
+
+def test_health_and_openapi(client: TestClient) -> None:
+    assert client.get("/healthz").json() == {"status": "ok"}
+    ready = client.get("/readyz").json()
+    assert ready["status"] == "ready"
+    assert ready["revision"].startswith("sha256:")
+    spec = client.get("/openapi.json").json()
+    body = spec["paths"]["/v1/decisions"]["post"]["requestBody"]["content"]["application/json"]
+    assert body["example"]["action"]["type"] == "payments.refund.issue"
