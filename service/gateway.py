@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 import uuid_utils
 from sqlalchemy import Engine, select, text
 
-from policy.engines import EmbeddedRegoEngine, PythonRuleEngine, RuleEngine
+from policy.engines import embedded_engines
 from policy.gate import Gate
 from policy.proposal import Proposal
 from policy.rule_pack import RulePack, load_rule_pack
@@ -29,13 +29,9 @@ _READ_ANY = frozenset({Role.REVIEWER, Role.AUDITOR, Role.ADMIN})
 
 def build_gate(settings: Settings, pack: RulePack) -> Gate:
     """A gate over the pack with the configured Rego engine and the pack's Python rules."""
-    engines: list[RuleEngine] = [
-        EmbeddedRegoEngine(pack.rego_modules, pack.raw_data),
-        PythonRuleEngine(pack.python_rules, pack.data),
-    ]
     return Gate(
         pack,
-        engines,
+        embedded_engines(pack),
         budget_seconds=settings.decision_budget_ms / 1000,
         workers=settings.eval_workers,
     )

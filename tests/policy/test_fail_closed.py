@@ -6,7 +6,7 @@ import asyncio
 from pathlib import Path
 
 from policy.context import Agent
-from policy.engines import EmbeddedRegoEngine, PythonRuleEngine
+from policy.engines import embedded_engines
 from policy.fail_closed import FailClosedCause
 from policy.gate import Gate
 from policy.outcome import Outcome
@@ -20,11 +20,7 @@ ALLOWED = Proposal.model_validate(
 
 def _gate(rules: Path, budget: float = 0.25) -> Gate:
     pack = load_rule_pack(rules)
-    engines = [
-        EmbeddedRegoEngine(pack.rego_modules, pack.raw_data),
-        PythonRuleEngine(pack.python_rules, pack.data),
-    ]
-    return Gate(pack, engines, budget_seconds=budget)
+    return Gate(pack, embedded_engines(pack), budget_seconds=budget)
 
 
 def _add_rule(rules: Path, body: str) -> None:

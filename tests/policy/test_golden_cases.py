@@ -7,7 +7,7 @@ import pytest
 from policy.context import Agent
 from policy.gate import Gate
 from policy.golden_cases import GoldenCase, load_cases, mismatches
-from tests.conftest import RULES
+from tests.fixtures import RULES
 
 CASES = load_cases(RULES / "cases")
 

@@ -9,7 +9,7 @@ import pytest
 from policy.errors import RulePackError
 from policy.rego_testing import run_rego_tests
 from policy.rule_pack import load_rule_pack, pack_revision
-from tests.conftest import RULES
+from tests.fixtures import RULES
 
 
 def test_revision_is_a_content_hash(pack_copy: Path) -> None:
@@ -22,7 +22,7 @@ def test_revision_is_a_content_hash(pack_copy: Path) -> None:
 
 def test_python_rules_may_import_only_the_rule_api(pack_copy: Path) -> None:
     (pack_copy / "python" / "sneaky.py").write_text("from service.settings import Settings\n")
-    with pytest.raises(RulePackError, match="rules may import only policy.rule_api"):
+    with pytest.raises(RulePackError, match=r"rules may import only policy\.rule_api"):
         load_rule_pack(pack_copy)
 
 

@@ -7,7 +7,7 @@ from concurrent.futures import ThreadPoolExecutor
 from policy.context import Agent
 from policy.gate import Gate
 from policy.golden_cases import load_cases
-from tests.conftest import RULES
+from tests.fixtures import RULES
 
 
 def test_concurrent_decisions_match_sequential_ones(gate: Gate) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 import sqlite3
 from typing import Any
@@ -13,7 +14,7 @@ from service.audit_event import chain_hash
 from service.gateway import Gateway
 from service.principals import Role
 from service.settings import Settings
-from tests.conftest import bearer
+from tests.fixtures import bearer
 
 REFUND: dict[str, Any] = {
     "action": {
@@ -61,7 +62,7 @@ def test_every_answer_has_its_committed_audit_record(
     assert [(r[0], r[1], r[3]) for r in rows] == [
         (a["audit"]["seq"], a["decision_id"], a["audit"]["hash"]) for a in answers
     ]
-    for previous, row in zip(rows, rows[1:], strict=False):
+    for previous, row in itertools.pairwise(rows):
         assert row[2] == previous[3]
     for row in rows:
         assert chain_hash(row[2], row[4].encode()) == row[3]

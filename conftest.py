@@ -1,0 +1,3 @@
+"""Shared fixtures for tests/ and features/ live in tests/fixtures.py."""
+
+pytest_plugins = ["tests.fixtures"]

@@ -1,0 +1,5 @@
+"""Runs features/autonomy.feature."""
+
+from pytest_bdd import scenarios
+
+scenarios("autonomy.feature")
