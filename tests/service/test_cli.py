@@ -1,0 +1,76 @@
+"""The `sluicegate` command: keys, offline check, rule tests."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from service.cli import app
+from service.principals import KeyAuthenticator, Role
+from service.store.database import make_engine
+
+runner = CliRunner()
+
+
+def test_keys_create_prints_the_secret_last(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    url = f"sqlite:///{tmp_path / 'cli.db'}"
+    monkeypatch.setenv("SLUICEGATE_DATABASE_URL", url)
+    result = runner.invoke(
+        app, ["keys", "create", "--role", "agent", "--name", "bot", "--scope", "crm.*"]
+    )
+    assert result.exit_code == 0, result.output
+    secret = result.output.strip().splitlines()[-1]
+    principal = KeyAuthenticator(make_engine(url), ttl=0).authenticate(secret)
+    assert principal is not None
+    assert (principal.role, principal.scopes) == (Role.AGENT, ("crm.*",))
+
+
+def test_an_agent_key_needs_a_scope(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("SLUICEGATE_DATABASE_URL", f"sqlite:///{tmp_path / 'cli.db'}")
+    result = runner.invoke(app, ["keys", "create", "--role", "agent", "--name", "bot"])
+    assert result.exit_code == 2
+
+
+def test_check_decides_offline(tmp_path: Path) -> None:
+    proposal = tmp_path / "p.json"
+    proposal.write_text(
+        json.dumps(
+            {
+                "action": {
+                    "type": "payments.refund.issue",
+                    "environment": "production",
+                    "amount": {"value": 5000, "currency": "USD"},
+                },
+                "work_item": {"id": "WI-1"},
+                "justification": "duplicate charge",
+            }
+        )
+    )
+    result = runner.invoke(app, ["check", str(proposal)])
+    assert result.exit_code == 0, result.output
+    assert "outcome: route_to_human" in result.output
+    assert "risk tier: 3" in result.output
+    assert "queue finance-approvers" in result.output
+
+
+def test_rules_test_passes_on_the_default_pack() -> None:
+    result = runner.invoke(app, ["rules", "test"])
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.output.strip().splitlines()[-1])["failed"] == 0
+
+
+def test_rules_test_fails_on_a_broken_case(pack_copy: Path) -> None:
+    cases = pack_copy / "cases" / "default_pack.yaml"
+    cases.write_text(
+        cases.read_text().replace(
+            "want: {outcome: allow, risk_tier: 0}", "want: {outcome: deny, risk_tier: 0}", 1
+        )
+    )
+    result = runner.invoke(app, ["rules", "test", "--rules", str(pack_copy)])
+    assert result.exit_code == 1
+    assert "FAIL case" in result.output
