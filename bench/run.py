@@ -33,8 +33,15 @@ CONCURRENCY = (32, 64)
 # A tier-1 CRM change in production: the gate evaluates every rule and samples it.
 PROPOSAL = {
     "action": {"type": "crm.contact.update", "environment": "production", "target": "salesforce"},
-    "changes": [{"record": "contact/9", "field": "title", "from": "CTO", "to": "CEO",
-                 "source": "linkedin/9"}],
+    "changes": [
+        {
+            "record": "contact/9",
+            "field": "title",
+            "from": "CTO",
+            "to": "CEO",
+            "source": "linkedin/9",
+        }
+    ],
     "justification": "title changed on the public profile",
     "confidence": 0.9,
     "work_item": {"id": "WI-1", "type": "crm-hygiene"},
@@ -58,8 +65,19 @@ def _port() -> int:
 
 
 def _serve(target: list[str], port: int, env: dict[str, str]) -> subprocess.Popen[bytes]:
-    command = [sys.executable, "-m", "uvicorn", *target, "--host", "127.0.0.1",
-               "--port", str(port), "--no-access-log", "--log-level", "warning"]
+    command = [
+        sys.executable,
+        "-m",
+        "uvicorn",
+        *target,
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(port),
+        "--no-access-log",
+        "--log-level",
+        "warning",
+    ]
     server = subprocess.Popen(command, env={**os.environ, **env})
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
@@ -77,17 +95,25 @@ def _load(port: int, key: str, connections: int, workdir: Path) -> dict[str, flo
     script.write_text(LUA.replace("{body}", json.dumps(PROPOSAL)).replace("{key}", key))
     # Warm up, then measure.
     url = f"http://127.0.0.1:{port}/v1/decisions"
-    subprocess.run(["wrk", "-t1", "-c8", "-d2s", "-s", str(script), url], capture_output=True,
-                   check=True)
-    out = subprocess.run(["wrk", "-t2", f"-c{connections}", f"-d{DURATION}", "--latency",
-                          "-s", str(script), url], capture_output=True, text=True, check=True)
+    subprocess.run(
+        ["wrk", "-t1", "-c8", "-d2s", "-s", str(script), url], capture_output=True, check=True
+    )
+    out = subprocess.run(
+        ["wrk", "-t2", f"-c{connections}", f"-d{DURATION}", "--latency", "-s", str(script), url],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
     found = re.search(r"RESULT (\d+) (\d+) ([\d.]+) ([\d.]+) (\d+)", out.stdout)
     assert found, out.stdout
     requests, micros, p50, p99, bad = found.groups()
     if int(bad):
         raise SystemExit(f"{bad} non-2xx answers during the run")
-    return {"rps": int(requests) / (int(micros) / 1e6), "p50_ms": float(p50) / 1000,
-            "p99_ms": float(p99) / 1000}
+    return {
+        "rps": int(requests) / (int(micros) / 1e6),
+        "p50_ms": float(p50) / 1000,
+        "p99_ms": float(p99) / 1000,
+    }
 
 
 def _in_process(rules: Path, count: int = 3000) -> dict[str, float]:
@@ -119,8 +145,11 @@ def main() -> None:
         results: dict[str, dict[str, float]] = {}
         for name, target, env in (
             ("a_bare_fastapi", ["bench.bare_app:app"], {}),
-            ("b_gate_http", ["--factory", "service.app:create_app"],
-             {"SLUICEGATE_DATABASE_URL": url}),
+            (
+                "b_gate_http",
+                ["--factory", "service.app:create_app"],
+                {"SLUICEGATE_DATABASE_URL": url},
+            ),
         ):
             port = _port()
             server = _serve(target, port, env)
@@ -135,8 +164,10 @@ def main() -> None:
         shown = "  ".join(f"{k}={v:,.2f}" for k, v in figures.items())
         print(f"{name:24} {shown}")
     for connections in CONCURRENCY:
-        ratio = (results[f"b_gate_http_c{connections}"]["rps"]
-                 / results[f"a_bare_fastapi_c{connections}"]["rps"])
+        ratio = (
+            results[f"b_gate_http_c{connections}"]["rps"]
+            / results[f"a_bare_fastapi_c{connections}"]["rps"]
+        )
         print(f"ratio b/a at concurrency {connections}: {ratio:.2f}")
 
 
