@@ -16,6 +16,7 @@ from policy.decision import AuditRef, Decision
 from service.audit_event import GENESIS_HASH, canonical, chain_hash
 from service.errors import AuditUnavailable, IdempotencyConflict
 from service.store.database import WRITE_TRANSACTION
+from service.store.idempotency import earlier_answer
 from service.store.tables import AuditEventRow, DecisionRow
 
 log = logging.getLogger(__name__)
@@ -188,15 +189,7 @@ class AuditWriter:
         if not record.idempotency_key:
             return None
         key = (record.principal_id, record.idempotency_key)
-        found = claimed.get(key)
-        if found is None:
-            row = connection.execute(
-                select(_decisions.c.request_digest, _decisions.c.body).where(
-                    _decisions.c.principal_id == record.principal_id,
-                    _decisions.c.idempotency_key == record.idempotency_key,
-                )
-            ).first()
-            found = (row[0], row[1]) if row else None
+        found = claimed.get(key) or earlier_answer(connection, *key)
         if found is None:
             return None
         if found[0] != record.request_digest:

@@ -19,6 +19,7 @@ from service.errors import IdempotencyConflict, NotFound
 from service.principals import KeyAuthenticator, Principal, Role
 from service.settings import Settings
 from service.store.database import make_engine, migrate
+from service.store.idempotency import earlier_answer
 from service.store.tables import DecisionRow
 
 log = logging.getLogger(__name__)
@@ -81,17 +82,12 @@ class Gateway:
 
     def _earlier(self, principal_id: str, key: str, request_digest: str) -> Recorded | None:
         with self.engine.connect() as connection:
-            row = connection.execute(
-                select(_decisions.c.request_digest, _decisions.c.body).where(
-                    _decisions.c.principal_id == principal_id,
-                    _decisions.c.idempotency_key == key,
-                )
-            ).first()
-        if row is None:
+            found = earlier_answer(connection, principal_id, key)
+        if found is None:
             return None
-        if row[0] != request_digest:
+        if found[0] != request_digest:
             raise IdempotencyConflict()
-        return Recorded(body=row[1], replayed=True)
+        return Recorded(body=found[1], replayed=True)
 
     def decision_body(self, decision_id: str, principal: Principal) -> str:
         """The recorded decision, if this principal may see it (else it does not exist for them)."""
