@@ -17,12 +17,11 @@ from policy.context import Agent
 from policy.decision import Decision
 from policy.gate import Gate
 from policy.proposal import Proposal
-from policy.rule_pack import load_rule_pack
 from policy.sampling import is_selected
 from service.app import create_app
-from service.gateway import build_gate
 from service.principals import Role, create_key
 from service.settings import Settings, bundled_rules
+from tests.fixtures import RegoEngine
 
 EXAMPLES: dict[str, dict[str, Any]] = yaml.safe_load(
     (Path(__file__).parent / "examples.yaml").read_text(encoding="utf-8")
@@ -40,8 +39,9 @@ def proposal_named(name: str, environment: str, **extra: Any) -> dict[str, Any]:
 class World:
     """What a scenario has built so far."""
 
-    def __init__(self, tmp_path: Path) -> None:
+    def __init__(self, tmp_path: Path, engine: RegoEngine) -> None:
         self.tmp_path = tmp_path
+        self.engine = engine
         self.rules = bundled_rules()
         self.budget = 0.25
         self.agent = Agent(id="agent-1", name="feature-agent", scopes=("*",))
@@ -63,9 +63,14 @@ class World:
         return sqlite3.connect(self.settings.database_url.removeprefix("sqlite:///"))
 
 
+@pytest.fixture(autouse=True)
+def _on_both_rego_engines(rego_engine: RegoEngine) -> None:
+    """Every scenario runs once on embedded Rego and once on a real OPA server."""
+
+
 @pytest.fixture
-def world(tmp_path: Path) -> Iterator[World]:
-    state = World(tmp_path)
+def world(tmp_path: Path, rego_engine: RegoEngine) -> Iterator[World]:
+    state = World(tmp_path, rego_engine)
     yield state
     if state.client is not None:
         state.client.__exit__(None, None, None)
@@ -119,14 +124,8 @@ def propose(world: World, gate: Gate, example: str, environment: str) -> None:
     if world.rules == bundled_rules():
         world.decision = gate.decide(proposal, world.agent)
         return
-    own = build_gate(
-        Settings(rules=world.rules, decision_budget_ms=int(world.budget * 1000)),
-        load_rule_pack(world.rules),
-    )
-    try:
+    with world.engine.gate(world.rules, budget_seconds=world.budget) as own:
         world.decision = own.decide(proposal, world.agent)
-    finally:
-        own.close()
 
 
 def _decided(world: World) -> Decision:
@@ -182,7 +181,7 @@ def same_selection(world: World) -> None:
 
 @given("a running gateway")
 def running_gateway(world: World) -> None:
-    world.settings = Settings(database_url=f"sqlite:///{world.tmp_path / 'gate.db'}")
+    world.settings = world.engine.settings(database_url=f"sqlite:///{world.tmp_path / 'gate.db'}")
     world.client = TestClient(create_app(world.settings))
     world.client.__enter__()
 

@@ -97,6 +97,10 @@ class Gate:
             return self._failed(pending, exc)
         return self._finish(pending, reasons)
 
+    def healthy(self) -> bool:
+        """Every engine can decide now."""
+        return all(engine.healthy() for engine in self._engines)
+
     def close(self) -> None:
         """Stop the worker threads and release the engines."""
         self._executor.shutdown(wait=False, cancel_futures=True)
@@ -145,7 +149,7 @@ class Gate:
                 detail=f"the rules did not decide within {self._budget * 1000:g} ms",
             )
         elif isinstance(exc, EngineError):
-            failure = FailClosed(cause=FailClosedCause.ENGINE_ERROR, detail=str(exc))
+            failure = FailClosed(cause=FailClosedCause(exc.cause), detail=str(exc))
         else:  # a bug in the engine code itself still fails closed
             failure = FailClosed(cause=FailClosedCause.ENGINE_ERROR, detail=repr(exc))
         return self._decision(

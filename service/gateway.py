@@ -9,7 +9,8 @@ from datetime import UTC, datetime
 import uuid_utils
 from sqlalchemy import Engine, select, text
 
-from policy.engines import embedded_engines
+from policy.engines import PythonRuleEngine, RuleEngine, embedded_engines
+from policy.engines.opa_server import OpaConnection, OpaServerEngine
 from policy.gate import Gate
 from policy.proposal import Proposal
 from policy.rule_pack import RulePack, load_rule_pack
@@ -28,11 +29,26 @@ _decisions = DecisionRow.__table__  # type: ignore[attr-defined]
 _READ_ANY = frozenset({Role.REVIEWER, Role.AUDITOR, Role.ADMIN})
 
 
+def rule_engines(settings: Settings, pack: RulePack) -> list[RuleEngine]:
+    """The configured Rego engine first (it names the decision's engine), then Python rules."""
+    if settings.engine == "rego-embedded":
+        return embedded_engines(pack)
+    token = settings.opa_token.get_secret_value() if settings.opa_token else None
+    opa = OpaServerEngine(
+        OpaConnection(str(settings.opa_url).rstrip("/"), token),
+        pack.revision,
+        timeout_seconds=settings.decision_budget_ms / 1000,
+        bundle_name=settings.opa_bundle,
+        push=pack if settings.opa_mode == "push" else None,
+    )
+    return [opa, PythonRuleEngine(pack.python_rules, pack.data)]
+
+
 def build_gate(settings: Settings, pack: RulePack) -> Gate:
     """A gate over the pack with the configured Rego engine and the pack's Python rules."""
     return Gate(
         pack,
-        embedded_engines(pack),
+        rule_engines(settings, pack),
         budget_seconds=settings.decision_budget_ms / 1000,
         workers=settings.eval_workers,
     )
@@ -102,13 +118,13 @@ class Gateway:
         return str(row[1])
 
     def ready(self) -> bool:
-        """The store answers and the writer runs."""
+        """The store answers, the writer runs and the rule engines can decide."""
         try:
             with self.engine.connect() as connection:
                 connection.execute(text("SELECT 1"))
         except Exception:
             return False
-        return self.writer.running
+        return self.writer.running and self.gate.healthy()
 
     def close(self) -> None:
         """Drain the writer, stop the engines, close connections."""

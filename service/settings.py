@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field
+from pydantic import Field, HttpUrl, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -24,8 +24,18 @@ class Settings(BaseSettings):
     database_url: str = "sqlite:///sluicegate.db"
     # The rule pack directory (Rego, data, Python rules).
     rules: Path = Field(default_factory=bundled_rules)
-    # Which Rego engine decides; the embedded one needs nothing else running.
-    engine: Literal["rego-embedded"] = "rego-embedded"
+    # Which Rego engine decides: the embedded one needs nothing else running; `opa` asks an
+    # OPA server (a sidecar), the production path.
+    engine: Literal["rego-embedded", "opa"] = "rego-embedded"
+    # Where the OPA sidecar listens (engine `opa`).
+    opa_url: HttpUrl = HttpUrl("http://127.0.0.1:8181")
+    # How the sidecar gets the pack: it polls the gateway's bundle endpoint (`bundle`), or the
+    # gateway writes it through OPA's policy and data APIs (`push`, one local sidecar only).
+    opa_mode: Literal["bundle", "push"] = "bundle"
+    # The name OPA's configuration gives the gateway's bundle; its revision is checked per decision.
+    opa_bundle: str = "sluicegate"
+    # A bearer token for OPA, when it runs with `--authentication=token`.
+    opa_token: SecretStr | None = None
     # Per-decision time budget for the rule engines; beyond it the decision fails closed.
     decision_budget_ms: int = Field(default=250, ge=5, le=10_000)
     # Threads that run rule engines (each keeps its own Rego interpreter).

@@ -1,23 +1,30 @@
-"""Shared fixtures: the default rule pack, a gate over it, and a gateway on a real SQLite file."""
+"""Shared fixtures: the default rule pack, gates over it on both Rego engines, and a gateway on a
+real SQLite file."""
 
 from __future__ import annotations
 
 import shutil
 from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
 
 from policy.context import Agent
 from policy.gate import Gate
+from policy.opa_bundle import write_bundle_dir
 from policy.rule_pack import RulePack, load_rule_pack
 from service.app import create_app
 from service.gateway import Gateway, build_gate
 from service.principals import Role, create_key
 from service.settings import Settings, bundled_rules
+from tests.opa_sidecar import OpaProcess
 
 RULES = bundled_rules()
+REGO_ENGINES = ("rego-embedded", "opa")
 
 
 @pytest.fixture(scope="session")
@@ -25,9 +32,60 @@ def pack() -> RulePack:
     return load_rule_pack(RULES)
 
 
+@dataclass(frozen=True)
+class RegoEngine:
+    """One of the two Rego engines; for OPA, the sidecar serving the default pack."""
+
+    name: str
+    sidecar: OpaProcess | None = None
+    bundle_dir: Path | None = None
+
+    def settings(self, **values: Any) -> Settings:
+        """Gateway settings that select this engine (plus any other values given)."""
+        if self.sidecar is None:
+            return Settings(**values)
+        return Settings(
+            engine="opa", opa_url=self.sidecar.url, opa_bundle=str(self.bundle_dir), **values
+        )
+
+    @contextmanager
+    def gate(self, rules: Path, *, budget_seconds: float = 0.25) -> Iterator[Gate]:
+        """A gate over any pack; for OPA, a sidecar of its own serving that pack's bundle."""
+        budget_ms = int(budget_seconds * 1000)
+        pack = load_rule_pack(rules)
+        if self.sidecar is None:
+            own = build_gate(Settings(rules=rules, decision_budget_ms=budget_ms), pack)
+            yield own
+            own.close()
+            return
+        bundle = write_bundle_dir(pack, rules.parent / f"{rules.name}-bundle")
+        with OpaProcess("--bundle", str(bundle)) as sidecar:
+            engine = RegoEngine(self.name, sidecar, bundle)
+            own = build_gate(engine.settings(rules=rules, decision_budget_ms=budget_ms), pack)
+            yield own
+            own.close()
+
+
 @pytest.fixture(scope="session")
-def gate(pack: RulePack) -> Iterator[Gate]:
-    built = build_gate(Settings(rules=RULES), pack)
+def opa_engine(pack: RulePack, tmp_path_factory: pytest.TempPathFactory) -> Iterator[RegoEngine]:
+    """A real OPA server holding the default pack as a bundle, for the whole session."""
+    bundle = write_bundle_dir(pack, tmp_path_factory.mktemp("opa") / "bundle")
+    with OpaProcess("--bundle", str(bundle)) as sidecar:
+        yield RegoEngine("opa", sidecar, bundle)
+
+
+@pytest.fixture(scope="session", params=REGO_ENGINES)
+def rego_engine(request: pytest.FixtureRequest) -> RegoEngine:
+    """Each Rego engine in turn: every test that uses it runs on both."""
+    if request.param == "opa":
+        found: RegoEngine = request.getfixturevalue("opa_engine")
+        return found
+    return RegoEngine(request.param)
+
+
+@pytest.fixture(scope="session")
+def gate(pack: RulePack, rego_engine: RegoEngine) -> Iterator[Gate]:
+    built = build_gate(rego_engine.settings(rules=RULES), pack)
     yield built
     built.close()
 

@@ -8,7 +8,7 @@ from pydantic import TypeAdapter, ValidationError
 
 from policy.context import EvaluationContext
 from policy.decision import Reason
-from policy.errors import EngineError
+from policy.errors import EngineMalformedResult
 
 
 class RuleEngine(Protocol):
@@ -26,6 +26,10 @@ class RuleEngine(Protocol):
         """Every verdict the engine's rules give for this proposal."""
         ...
 
+    def healthy(self) -> bool:
+        """Whether the engine can decide now (a sidecar answers and holds the pack)."""
+        ...
+
     def close(self) -> None:
         """Release compiled state and threads' resources."""
         ...
@@ -39,5 +43,6 @@ def read_verdicts(engine: str, raw: Any) -> list[Reason]:
     try:
         reasons = _REASONS.validate_python(raw)
     except ValidationError as exc:
-        raise EngineError(engine, f"malformed verdicts: {exc.errors()[0]['msg']}") from exc
+        detail = f"malformed verdicts: {exc.errors()[0]['msg']}"
+        raise EngineMalformedResult(engine, detail) from exc
     return sorted(reasons, key=lambda r: (r.rule, r.outcome.severity, r.message))

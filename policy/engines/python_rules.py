@@ -41,5 +41,9 @@ class PythonRuleEngine:
             reasons.append(Reason(rule=rule.name, outcome=verdict.outcome, message=verdict.message))
         return reasons
 
+    def healthy(self) -> bool:
+        """In-process: ready as soon as it is built."""
+        return True
+
     def close(self) -> None:
         """Nothing to release."""

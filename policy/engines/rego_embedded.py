@@ -15,7 +15,7 @@ from regopy.rego_shared import rego_get_error
 from policy.context import EvaluationContext
 from policy.decision import Reason
 from policy.engines.base import read_verdicts
-from policy.errors import EngineError, RulePackError
+from policy.errors import EngineError, EngineUndefined, RulePackError
 
 VERDICTS_QUERY = "verdicts := data.sluicegate.verdicts"
 
@@ -78,8 +78,12 @@ class EmbeddedRegoEngine:
         if not output.ok():
             raise EngineError(self.name, _error_of(interpreter))
         if not output.results or "verdicts" not in output.results[0].bindings:
-            raise EngineError(self.name, "data.sluicegate.verdicts is undefined")
+            raise EngineUndefined(self.name, "data.sluicegate.verdicts is undefined")
         return read_verdicts(self.name, output.results[0].bindings["verdicts"])
+
+    def healthy(self) -> bool:
+        """In-process: ready as soon as it is built."""
+        return True
 
     def close(self) -> None:
         """Remove the compiled bundle; threads drop their interpreters with the engine."""

@@ -7,7 +7,6 @@ import data.sluicegate.rules.autonomy
 # regopy cannot replace the whole input (`with input as {...}`); replacing its
 # top-level keys works on both engines, so the tests do that.
 
-
 test_sandbox_tier3_is_sampled if {
 	vs := autonomy.verdicts with input.proposal as {"action": {"environment": "sandbox"}}
 		with input.assessment as {"risk_tier": 3, "over_limit": false}

@@ -89,7 +89,7 @@ def test_a_malformed_rego_verdict_fails_closed(pack_copy: Path, any_agent: Agent
     decision = gate.decide(ALLOWED, any_agent)
     gate.close()
     assert decision.fail_closed is not None
-    assert decision.fail_closed.cause is FailClosedCause.ENGINE_ERROR
+    assert decision.fail_closed.cause is FailClosedCause.ENGINE_MALFORMED_RESULT
     assert "malformed" in decision.fail_closed.detail
 
 
