@@ -15,7 +15,7 @@ from regopy.rego_shared import rego_get_error
 from policy.context import EvaluationContext
 from policy.decision import Reason
 from policy.engines.base import read_verdicts
-from policy.errors import EngineError, EngineUndefined, RulePackError
+from policy.errors import EngineError, EngineMalformedResult, EngineUndefined, RulePackError
 
 VERDICTS_QUERY = "verdicts := data.sluicegate.verdicts"
 
@@ -75,6 +75,8 @@ class EmbeddedRegoEngine:
             output = interpreter.query_bundle(bundle)
         except regopy.RegoError as exc:
             raise EngineError(self.name, str(exc)) from exc
+        except ValueError as exc:  # regopy wrote output that is not JSON (see docs/rules.md)
+            raise EngineMalformedResult(self.name, f"output is not JSON: {exc}") from exc
         if not output.ok():
             raise EngineError(self.name, _error_of(interpreter))
         if not output.results or "verdicts" not in output.results[0].bindings:
