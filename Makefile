@@ -32,7 +32,7 @@ tools:
 	fi
 
 test: $(VENV)/.synced tools lint typecheck hadolint
-	$(BIN)/sluicegate rules test > /dev/null
+	$(BIN)/sluicegate rules test $${CI:+--require-opa}
 	$(BIN)/pytest
 
 lint: $(VENV)/.synced

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+import shutil
 from pathlib import Path
 from typing import Annotated
 
@@ -14,6 +15,7 @@ from pydantic import ValidationError
 from policy.context import Agent
 from policy.errors import PolicyError
 from policy.golden_cases import load_cases, mismatches
+from policy.opa_tooling import opa_checks
 from policy.proposal import Proposal
 from policy.rego_testing import run_rego_tests
 from policy.rule_pack import load_rule_pack
@@ -127,8 +129,20 @@ def check(
 
 
 @rules.command("test")
-def rules_test(rules_dir: RulesOption = None) -> None:
-    """Run the pack's Rego tests and golden cases; exit 1 on any failure."""
+def rules_test(
+    rules_dir: RulesOption = None,
+    opa: Annotated[
+        str, typer.Option(help="The opa binary for fmt, check --strict and test --coverage.")
+    ] = "opa",
+    require_opa: Annotated[
+        bool, typer.Option(help="Fail, rather than skip the OPA checks, when opa is missing.")
+    ] = False,
+    min_coverage: Annotated[
+        float, typer.Option(help="The least percent of Rego lines the tests must cover.")
+    ] = 90.0,
+) -> None:
+    """Run the pack's Rego tests on both engines, OPA's format and strict checks, coverage, and
+    the golden cases; exit 1 on any failure."""
     settings = _settings(rules_dir)
     try:
         pack = load_rule_pack(settings.rules)
@@ -140,6 +154,15 @@ def rules_test(rules_dir: RulesOption = None) -> None:
     for result in run_rego_tests(pack):
         failed += not result.passed
         typer.echo(f"{'PASS' if result.passed else 'FAIL'} rego {result.name} {result.detail}")
+    opa_path = shutil.which(opa)
+    if opa_path is None:
+        typer.echo(f"SKIP opa checks: no {opa!r} found (`make tools` builds the pinned OPA)")
+        failed += require_opa
+    else:
+        for check in opa_checks(pack, opa_path, min_coverage=min_coverage):
+            failed += not check.passed
+            detail = check.detail if not check.passed or "covered" in check.detail else ""
+            typer.echo(f"{'PASS' if check.passed else 'FAIL'} {check.name} {detail}".rstrip())
     gate = build_gate(settings, pack)
     try:
         for case in cases:

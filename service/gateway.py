@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from dataclasses import dataclass
 from datetime import UTC, datetime
 
 import uuid_utils
@@ -12,6 +13,7 @@ from sqlalchemy import Engine, select, text
 from policy.engines import PythonRuleEngine, RuleEngine, embedded_engines
 from policy.engines.opa_server import OpaConnection, OpaServerEngine
 from policy.gate import Gate
+from policy.opa_bundle import bundle_archive
 from policy.proposal import Proposal
 from policy.rule_pack import RulePack, load_rule_pack
 from service.audit_event import decision_event, digest
@@ -54,6 +56,18 @@ def build_gate(settings: Settings, pack: RulePack) -> Gate:
     )
 
 
+@dataclass(frozen=True)
+class PublishedBundle:
+    """The pack as sidecars download it; the ETag is the revision, which names the content."""
+
+    archive: bytes
+    etag: str
+
+    @classmethod
+    def of(cls, pack: RulePack) -> PublishedBundle:
+        return cls(bundle_archive(pack), f'"{pack.revision}"')
+
+
 class Gateway:
     """Everything one gateway process holds; built at start, closed at stop."""
 
@@ -62,6 +76,7 @@ class Gateway:
         self.engine: Engine = make_engine(settings.database_url)
         migrate(self.engine)
         self.gate = gate or build_gate(settings, load_rule_pack(settings.rules))
+        self.bundle = PublishedBundle.of(self.gate.pack)
         self.writer = AuditWriter(self.engine, batch_max=settings.audit_batch_max)
         self.writer.start()
         self.authenticator = KeyAuthenticator(self.engine, ttl=settings.auth_cache_seconds)

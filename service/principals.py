@@ -29,6 +29,7 @@ class Role(StrEnum):
     AUTHOR = "author"
     AUDITOR = "auditor"
     ADMIN = "admin"
+    SIDECAR = "sidecar"  # an OPA sidecar: downloads the rule bundle, nothing else
 
 
 @dataclass(frozen=True)

@@ -5,7 +5,6 @@ from __future__ import annotations
 import os
 import shutil
 import signal
-import socket
 import subprocess
 import time
 from pathlib import Path
@@ -13,6 +12,8 @@ from types import TracebackType
 
 import httpx
 import pytest
+
+from tests.loopback import free_port
 
 _START_SECONDS = 20.0
 
@@ -26,13 +27,6 @@ def opa_binary() -> str:
             pytest.fail(f"integration part missing under CI: {reason}")
         pytest.skip(reason)
     return found
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
 
 
 class OpaProcess:
@@ -61,7 +55,11 @@ class OpaProcess:
         ]
         output = self._log_file.open("ab") if self._log_file else subprocess.DEVNULL
         self._process = subprocess.Popen(command, stdout=output, stderr=subprocess.STDOUT)
-        self.wait_healthy(bundles=wait_for_bundles)
+        try:
+            self.wait_healthy(bundles=wait_for_bundles)
+        except BaseException:
+            self.stop()
+            raise
         return self
 
     def wait_healthy(self, *, bundles: bool = False) -> None:

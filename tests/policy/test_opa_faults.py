@@ -21,7 +21,8 @@ from policy.rule_pack import load_rule_pack
 from service.gateway import build_gate
 from service.settings import Settings
 from tests.fixtures import RULES
-from tests.opa_sidecar import OpaProcess, free_port
+from tests.loopback import free_port
+from tests.opa_sidecar import OpaProcess
 
 AGENT = Agent(id="agent-1", name="fault-agent", scopes=("*",))
 # A sandbox email draft: allowed when the rules decide, so a fault can never hide behind "deny".

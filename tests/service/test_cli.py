@@ -11,6 +11,7 @@ from typer.testing import CliRunner
 from service.cli import app
 from service.principals import KeyAuthenticator, Role
 from service.store.database import make_engine
+from tests.opa_sidecar import opa_binary
 
 runner = CliRunner()
 
@@ -59,9 +60,35 @@ def test_check_decides_offline(tmp_path: Path) -> None:
 
 
 def test_rules_test_passes_on_the_default_pack() -> None:
-    result = runner.invoke(app, ["rules", "test"])
+    result = runner.invoke(app, ["rules", "test", "--opa", opa_binary()])
     assert result.exit_code == 0, result.output
     assert json.loads(result.output.strip().splitlines()[-1])["failed"] == 0
+    for check in ("opa fmt", "opa check --strict", "opa test", "opa test --coverage"):
+        assert f"PASS {check}" in result.output
+
+
+def test_rules_test_fails_on_unformatted_rego(pack_copy: Path) -> None:
+    (pack_copy / "rego" / "sloppy.rego").write_text("package sluicegate.rules.sloppy\nx:=1\n")
+    result = runner.invoke(app, ["rules", "test", "--rules", str(pack_copy), "--opa", opa_binary()])
+    assert result.exit_code == 1
+    assert "FAIL opa fmt" in result.output
+    assert "sloppy.rego" in result.output
+
+
+def test_rules_test_fails_on_low_coverage(pack_copy: Path) -> None:
+    for test_file in (pack_copy / "rego").glob("*_test.rego"):
+        test_file.unlink()
+    result = runner.invoke(app, ["rules", "test", "--rules", str(pack_copy), "--opa", opa_binary()])
+    assert result.exit_code == 1
+    assert "FAIL opa test --coverage" in result.output
+
+
+def test_a_missing_opa_fails_only_when_required() -> None:
+    skipped = runner.invoke(app, ["rules", "test", "--opa", "no-such-opa"])
+    assert skipped.exit_code == 0
+    assert "SKIP opa checks" in skipped.output
+    required = runner.invoke(app, ["rules", "test", "--opa", "no-such-opa", "--require-opa"])
+    assert required.exit_code == 1
 
 
 def test_rules_test_fails_on_a_broken_case(pack_copy: Path) -> None:

@@ -3,16 +3,11 @@
 from __future__ import annotations
 
 import asyncio
-import socket
-import threading
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-import uvicorn
 
-from service.app import create_app
 from service.client import (
     ActionDenied,
     AsyncGateClient,
@@ -25,12 +20,7 @@ from service.principals import Role, create_key
 from service.settings import Settings
 from service.store.database import make_engine, migrate
 from tests.fixtures import RULES
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
+from tests.loopback import free_port, serving
 
 
 @pytest.fixture
@@ -40,23 +30,8 @@ def served(tmp_path: Path) -> Iterator[tuple[str, str]]:
     migrate(engine)
     _, key = create_key(engine, name="client-agent", role=Role.AGENT, scopes=["email.*", "crm.*"])
     engine.dispose()
-    port = _free_port()
-    config = uvicorn.Config(
-        create_app(Settings(database_url=url, rules=RULES)),
-        host="127.0.0.1",
-        port=port,
-        log_level="warning",
-    )
-    server = uvicorn.Server(config)
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 30
-    while not server.started:
-        assert time.monotonic() < deadline, "the gateway did not start"
-        time.sleep(0.05)
-    yield f"http://127.0.0.1:{port}", key
-    server.should_exit = True
-    thread.join(timeout=10)
+    with serving(Settings(database_url=url, rules=RULES)) as base:
+        yield base, key
 
 
 DRAFT = {"action": {"type": "email.customer.draft", "environment": "sandbox"}}
@@ -127,7 +102,7 @@ def test_async_client(served: tuple[str, str]) -> None:
 
 
 def test_an_unreachable_gate_never_allows() -> None:
-    with GateClient(f"http://127.0.0.1:{_free_port()}", "sg_x_y", timeout=0.5) as client:
+    with GateClient(f"http://127.0.0.1:{free_port()}", "sg_x_y", timeout=0.5) as client:
 
         @gated(client, lambda: DRAFT)
         def tool() -> None:
