@@ -1,8 +1,11 @@
-"""One run, one machine: (a) bare FastAPI, (b) the gate over HTTP, (c) the gate in process.
+"""One run, one machine: the gate against a bare endpoint, and embedded Rego against OPA.
 
-Both servers run as uvicorn with the same settings (one process, loopback, no access log);
-load comes from wrk in a separate process at concurrency 32 and 64. Prints throughput and
-p50/p99 for each and the ratio b/a. Usage: `make bench` (needs `wrk`: apt-get install wrk).
+(a) bare FastAPI, (b) the gate over HTTP on embedded Rego, (c) the gate in process on embedded
+Rego, (d) the gate over HTTP on an OPA sidecar, (e) OPA alone on the same input (the floor for
+d), (f) the gate in process on OPA. Servers run as uvicorn with the same settings (one process,
+loopback, no access log); load comes from wrk in a separate process at concurrency 32 and 64.
+Prints throughput and p50/p99 for each and the ratios. Usage: `make bench` (needs `wrk`:
+apt-get install wrk, and `opa`: `make tools`).
 """
 
 from __future__ import annotations
@@ -20,7 +23,9 @@ from pathlib import Path
 
 import httpx
 
-from policy.context import Agent
+from policy.assessment import assess
+from policy.context import Agent, EvaluationContext
+from policy.opa_bundle import write_bundle_dir
 from policy.proposal import Proposal
 from policy.rule_pack import load_rule_pack
 from service.gateway import build_gate
@@ -90,11 +95,10 @@ def _serve(target: list[str], port: int, env: dict[str, str]) -> subprocess.Pope
     raise SystemExit("server did not start")
 
 
-def _load(port: int, key: str, connections: int, workdir: Path) -> dict[str, float]:
+def _load(url: str, body: object, key: str, connections: int, workdir: Path) -> dict[str, float]:
     script = workdir / "post.lua"
-    script.write_text(LUA.replace("{body}", json.dumps(PROPOSAL)).replace("{key}", key))
+    script.write_text(LUA.replace("{body}", json.dumps(body)).replace("{key}", key))
     # Warm up, then measure.
-    url = f"http://127.0.0.1:{port}/v1/decisions"
     subprocess.run(
         ["wrk", "-t1", "-c8", "-d2s", "-s", str(script), url], capture_output=True, check=True
     )
@@ -116,25 +120,63 @@ def _load(port: int, key: str, connections: int, workdir: Path) -> dict[str, flo
     }
 
 
-def _in_process(rules: Path, count: int = 3000) -> dict[str, float]:
-    gate = build_gate(Settings(rules=rules), load_rule_pack(rules))
+def _in_process(settings: Settings, count: int = 3000) -> dict[str, float]:
+    gate = build_gate(settings, load_rule_pack(settings.rules))
     proposal = Proposal.model_validate(PROPOSAL)
     agent = Agent(id="bench", name="bench", scopes=("*",))
     for _ in range(200):
-        gate.decide(proposal, agent)
+        assert gate.decide(proposal, agent).fail_closed is None
+    took: list[float] = []
     started = time.perf_counter()
     for _ in range(count):
+        before = time.perf_counter()
         gate.decide(proposal, agent)
+        took.append(time.perf_counter() - before)
     elapsed = time.perf_counter() - started
     gate.close()
-    return {"rps": count / elapsed, "mean_ms": elapsed / count * 1000}
+    took.sort()
+    return {
+        "rps": count / elapsed,
+        "p50_ms": took[len(took) // 2] * 1000,
+        "p99_ms": took[int(len(took) * 0.99)] * 1000,
+    }
+
+
+def _opa_input(rules: Path) -> dict[str, object]:
+    """The input document the gateway sends OPA for the benchmark's proposal."""
+    pack = load_rule_pack(rules)
+    proposal = Proposal.model_validate(PROPOSAL)
+    entry = pack.data.catalog[proposal.action.type]
+    context = EvaluationContext(
+        proposal=proposal,
+        assessment=assess(proposal, entry, pack.data.limits),
+        agent=Agent(id="bench", name="bench", scopes=("*",)),
+    )
+    return {"input": context.document}
+
+
+def _gateway_runs(
+    results: dict[str, dict[str, float]], name: str, env: dict[str, str], key: str, tmp: Path
+) -> None:
+    port = _port()
+    server = _serve(["--factory", "service.app:create_app"], port, env)
+    try:
+        for connections in CONCURRENCY:
+            url = f"http://127.0.0.1:{port}/v1/decisions"
+            results[f"{name}_c{connections}"] = _load(url, PROPOSAL, key, connections, tmp)
+    finally:
+        server.terminate()
+        server.wait(timeout=10)
 
 
 def main() -> None:
-    """Run the three measurements and print them."""
-    if shutil.which("wrk") is None:
-        raise SystemExit("wrk is needed: apt-get install wrk")
-    settings = Settings()
+    """Run the measurements and print them."""
+    for tool in ("wrk", "opa"):
+        if shutil.which(tool) is None:
+            raise SystemExit(f"{tool} is needed: apt-get install wrk; make tools (for opa)")
+    rules = Settings().rules
+    pack = load_rule_pack(rules)
+    results: dict[str, dict[str, float]] = {}
     with tempfile.TemporaryDirectory(prefix="sluicegate-bench-") as tmp:
         workdir = Path(tmp)
         url = f"sqlite:///{workdir / 'bench.db'}"
@@ -142,33 +184,78 @@ def main() -> None:
         migrate(engine)
         _, key = create_key(engine, name="bench", role=Role.AGENT, scopes=["*"])
         engine.dispose()
-        results: dict[str, dict[str, float]] = {}
-        for name, target, env in (
-            ("a_bare_fastapi", ["bench.bare_app:app"], {}),
-            (
-                "b_gate_http",
-                ["--factory", "service.app:create_app"],
-                {"SLUICEGATE_DATABASE_URL": url},
-            ),
-        ):
-            port = _port()
-            server = _serve(target, port, env)
-            try:
-                for connections in CONCURRENCY:
-                    results[f"{name}_c{connections}"] = _load(port, key, connections, workdir)
-            finally:
-                server.terminate()
-                server.wait(timeout=10)
-        results["c_gate_in_process"] = _in_process(settings.rules)
+
+        port = _port()
+        bare = _serve(["bench.bare_app:app"], port, {})
+        try:
+            for connections in CONCURRENCY:
+                results[f"a_bare_fastapi_c{connections}"] = _load(
+                    f"http://127.0.0.1:{port}/v1/decisions", PROPOSAL, key, connections, workdir
+                )
+        finally:
+            bare.terminate()
+            bare.wait(timeout=10)
+        _gateway_runs(results, "b_gate_http", {"SLUICEGATE_DATABASE_URL": url}, key, workdir)
+        results["c_gate_in_process"] = _in_process(Settings(rules=rules))
+
+        bundle = write_bundle_dir(pack, workdir / "bundle")
+        opa_port = _port()
+        opa = subprocess.Popen(
+            [
+                "opa",
+                "run",
+                "--server",
+                "--addr",
+                f"127.0.0.1:{opa_port}",
+                "--log-level",
+                "error",
+                "--bundle",
+                str(bundle),
+            ],
+        )
+        try:
+            time.sleep(1.0)
+            opa_env = {
+                "SLUICEGATE_DATABASE_URL": url,
+                "SLUICEGATE_ENGINE": "opa",
+                "SLUICEGATE_OPA_URL": f"http://127.0.0.1:{opa_port}",
+                "SLUICEGATE_OPA_BUNDLE": str(bundle),
+            }
+            _gateway_runs(results, "d_gate_http_opa", opa_env, key, workdir)
+            for connections in CONCURRENCY:
+                results[f"e_opa_alone_c{connections}"] = _load(
+                    f"http://127.0.0.1:{opa_port}/v1/data/sluicegate/verdicts",
+                    _opa_input(rules),
+                    key,
+                    connections,
+                    workdir,
+                )
+            results["f_gate_in_process_opa"] = _in_process(
+                Settings(
+                    rules=rules,
+                    engine="opa",
+                    opa_url=f"http://127.0.0.1:{opa_port}",
+                    opa_bundle=str(bundle),
+                )
+            )
+        finally:
+            opa.terminate()
+            opa.wait(timeout=10)
     for name, figures in results.items():
         shown = "  ".join(f"{k}={v:,.2f}" for k, v in figures.items())
-        print(f"{name:24} {shown}")
+        print(f"{name:26} {shown}")
     for connections in CONCURRENCY:
-        ratio = (
-            results[f"b_gate_http_c{connections}"]["rps"]
-            / results[f"a_bare_fastapi_c{connections}"]["rps"]
+        rps = {
+            name: results[f"{name}_c{connections}"]["rps"]
+            for name in ("a_bare_fastapi", "b_gate_http", "d_gate_http_opa", "e_opa_alone")
+        }
+        print(
+            f"concurrency {connections}: b/a {rps['b_gate_http'] / rps['a_bare_fastapi']:.2f}  "
+            f"d/b {rps['d_gate_http_opa'] / rps['b_gate_http']:.2f}  "
+            f"d/e {rps['d_gate_http_opa'] / rps['e_opa_alone']:.2f}"
         )
-        print(f"ratio b/a at concurrency {connections}: {ratio:.2f}")
+    in_process = results["f_gate_in_process_opa"]["p50_ms"] / results["c_gate_in_process"]["p50_ms"]
+    print(f"in process, p50 latency OPA / embedded: {in_process:.2f}")
 
 
 if __name__ == "__main__":
