@@ -8,6 +8,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException
+from starlette.requests import ClientDisconnect
 
 from service.errors import ErrorBody, ErrorDetail, ServiceError
 
@@ -43,6 +44,12 @@ async def _http_error(_request: Request, exc: Exception) -> JSONResponse:
     return error_response(exc.status_code, code, str(exc.detail), [])
 
 
+async def _client_gone(_request: Request, exc: Exception) -> JSONResponse:
+    # The caller hung up before its body arrived: nothing was decided, and nobody reads this.
+    log.debug("client disconnected before sending its request body")
+    return error_response(400, "client_disconnected", "the request body did not arrive", [])
+
+
 async def _unexpected(_request: Request, exc: Exception) -> JSONResponse:
     log.exception("unexpected error: %s", type(exc).__name__)
     return error_response(500, "internal_error", "the gateway failed; nothing was decided", [])
@@ -53,4 +60,5 @@ def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(ServiceError, _service_error)
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(HTTPException, _http_error)
+    app.add_exception_handler(ClientDisconnect, _client_gone)
     app.add_exception_handler(Exception, _unexpected)

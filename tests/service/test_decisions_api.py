@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import itertools
 import json
 import sqlite3
@@ -196,3 +197,37 @@ def test_health_and_openapi(client: TestClient) -> None:
     spec = client.get("/openapi.json").json()
     body = spec["paths"]["/v1/decisions"]["post"]["requestBody"]["content"]["application/json"]
     assert body["example"]["action"]["type"] == "payments.refund.issue"
+
+
+def test_a_client_that_hangs_up_mid_body_is_no_server_error(
+    client: TestClient, agent_headers: dict[str, str], caplog: pytest.LogCaptureFixture
+) -> None:
+    sent: list[dict[str, object]] = []
+
+    async def receive() -> dict[str, object]:
+        return {"type": "http.disconnect"}
+
+    async def send(message: dict[str, object]) -> None:
+        sent.append(message)
+
+    scope = {
+        "type": "http",
+        "asgi": {"version": "3.0"},
+        "http_version": "1.1",
+        "method": "POST",
+        "scheme": "http",
+        "path": "/v1/decisions",
+        "raw_path": b"/v1/decisions",
+        "query_string": b"",
+        "root_path": "",
+        "headers": [
+            (b"authorization", agent_headers["Authorization"].encode()),
+            (b"content-type", b"application/json"),
+        ],
+        "client": ("127.0.0.1", 1),
+        "server": ("127.0.0.1", 80),
+        "state": {},
+    }
+    asyncio.run(client.app(scope, receive, send))  # type: ignore[arg-type]
+    assert sent[0]["status"] == 400
+    assert "unexpected error" not in caplog.text
