@@ -113,26 +113,27 @@ def test_a_frozen_opa_times_out_within_the_budget_and_recovers(
     gate.close()
 
 
-def test_an_undefined_answer_fails_closed(tmp_path: Path, pack_copy: Path) -> None:
+@pytest.mark.parametrize(
+    ("entry_point", "cause"),
+    [
+        (
+            "verdicts := data.sluicegate.rules.autonomy.verdicts if input.no_such_field",
+            FailClosedCause.ENGINE_UNDEFINED,
+        ),
+        ('verdicts := {"allow": true}', FailClosedCause.ENGINE_MALFORMED_RESULT),
+    ],
+    ids=["undefined", "malformed"],
+)
+def test_an_answer_without_verdicts_fails_closed(
+    entry_point: str, cause: FailClosedCause, tmp_path: Path, pack_copy: Path
+) -> None:
     (pack_copy / "rego" / "verdicts.rego").write_text(
-        "package sluicegate\n\nimport rego.v1\n\n"
-        "verdicts := data.sluicegate.rules.autonomy.verdicts if input.no_such_field\n"
+        f"package sluicegate\n\nimport rego.v1\n\n{entry_point}\n"
     )
     bundle = _bundle(pack_copy, tmp_path / "bundle")
     with OpaProcess("--bundle", str(bundle)) as process:
         gate = _gate(pack_copy, process.url, bundle)
-        _fails_closed(gate.decide(DRAFT, AGENT), FailClosedCause.ENGINE_UNDEFINED)
-        gate.close()
-
-
-def test_a_malformed_answer_fails_closed(tmp_path: Path, pack_copy: Path) -> None:
-    (pack_copy / "rego" / "verdicts.rego").write_text(
-        'package sluicegate\n\nimport rego.v1\n\nverdicts := {"allow": true}\n'
-    )
-    bundle = _bundle(pack_copy, tmp_path / "bundle")
-    with OpaProcess("--bundle", str(bundle)) as process:
-        gate = _gate(pack_copy, process.url, bundle)
-        _fails_closed(gate.decide(DRAFT, AGENT), FailClosedCause.ENGINE_MALFORMED_RESULT)
+        _fails_closed(gate.decide(DRAFT, AGENT), cause)
         gate.close()
 
 
