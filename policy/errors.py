@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from policy.fail_closed import FailClosedCause
+
 
 class PolicyError(Exception):
     """Base of every error raised by the decision core."""
@@ -18,12 +20,12 @@ class RulePackError(PolicyError):
 class EngineError(PolicyError):
     """A rule engine failed while evaluating; the decision fails closed.
 
-    `cause` names the fail-closed cause the decision reports (a `FailClosedCause` value);
-    each subclass below is one precise way for an engine to fail.
+    `cause` is the fail-closed cause the decision reports; each subclass below is one precise
+    way for an engine to fail.
     """
 
     code = "engine_error"
-    cause = "engine_error"
+    cause = FailClosedCause.ENGINE_ERROR
 
     def __init__(self, engine: str, message: str) -> None:
         super().__init__(f"{engine}: {message}")
@@ -33,28 +35,28 @@ class EngineError(PolicyError):
 class EngineUnavailable(EngineError):
     """The engine cannot be reached (a sidecar down, refusing, or answering with a server error)."""
 
-    cause = "engine_unavailable"
+    cause = FailClosedCause.ENGINE_UNAVAILABLE
 
 
 class EngineTimeout(EngineError):
     """The engine did not answer within the decision's time budget."""
 
-    cause = "engine_timeout"
+    cause = FailClosedCause.ENGINE_TIMEOUT
 
 
 class EngineUndefined(EngineError):
     """The entry point was undefined: no policy loaded, or the rules did not produce verdicts."""
 
-    cause = "engine_undefined"
+    cause = FailClosedCause.ENGINE_UNDEFINED
 
 
 class EngineMalformedResult(EngineError):
     """The engine answered, but not with a list of verdicts."""
 
-    cause = "engine_malformed_result"
+    cause = FailClosedCause.ENGINE_MALFORMED_RESULT
 
 
 class PolicyRevisionMismatch(EngineError):
     """The engine decided with another rule-pack revision than the one the gateway serves."""
 
-    cause = "policy_revision_mismatch"
+    cause = FailClosedCause.POLICY_REVISION_MISMATCH

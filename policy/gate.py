@@ -149,7 +149,7 @@ class Gate:
                 detail=f"the rules did not decide within {self._budget * 1000:g} ms",
             )
         elif isinstance(exc, EngineError):
-            failure = FailClosed(cause=FailClosedCause(exc.cause), detail=str(exc))
+            failure = FailClosed(cause=exc.cause, detail=str(exc))
         else:  # a bug in the engine code itself still fails closed
             failure = FailClosed(cause=FailClosedCause.ENGINE_ERROR, detail=repr(exc))
         return self._decision(

@@ -10,7 +10,7 @@ from datetime import UTC, datetime
 import uuid_utils
 from sqlalchemy import Engine, select, text
 
-from policy.engines import PythonRuleEngine, RuleEngine, embedded_engines
+from policy.engines import RuleEngine, embedded_engines, with_python_rules
 from policy.engines.opa_server import OpaConnection, OpaServerEngine
 from policy.gate import Gate
 from policy.opa_bundle import bundle_archive
@@ -43,7 +43,7 @@ def rule_engines(settings: Settings, pack: RulePack) -> list[RuleEngine]:
         bundle_name=settings.opa_bundle,
         push=pack if settings.opa_mode == "push" else None,
     )
-    return [opa, PythonRuleEngine(pack.python_rules, pack.data)]
+    return with_python_rules(opa, pack)
 
 
 def build_gate(settings: Settings, pack: RulePack) -> Gate:

@@ -32,8 +32,8 @@ def opa_binary() -> str:
 class OpaProcess:
     """`opa run --server` on 127.0.0.1 with the given extra arguments; keeps its port on restart."""
 
-    def __init__(self, *args: str, log_file: Path | None = None) -> None:
-        self.port = free_port()
+    def __init__(self, *args: str, port: int | None = None, log_file: Path | None = None) -> None:
+        self.port = port or free_port()
         self._args = args
         self._log_file = log_file
         self._process: subprocess.Popen[bytes] | None = None

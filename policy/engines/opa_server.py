@@ -106,14 +106,14 @@ class OpaServerEngine:
         self._push_lock = threading.Lock()
         self._pushed = threading.Event()
         if push is not None:
-            self._try_push()
+            self._try_push()  # at start, before the first decision
 
     # -- deciding ----------------------------------------------------------------------------
 
     def evaluate(self, context: EvaluationContext) -> list[Reason]:
         """The verdicts OPA gives for this proposal, from the revision the gateway expects."""
         if self._push is not None and not self._pushed.is_set():
-            self._try_push()
+            self._push_in_background()
         try:
             body = self._query(context.document)
             verdicts, revision = self._read(body)
@@ -167,8 +167,13 @@ class OpaServerEngine:
 
     # -- pushing -----------------------------------------------------------------------------
 
+    def _push_in_background(self) -> None:
+        """Push again off the decision path: a push may take seconds (retries), a decision not."""
+        if not self._push_lock.locked():
+            threading.Thread(target=self._try_push, name="opa-push", daemon=True).start()
+
     def _try_push(self) -> None:
-        """Write the pack into OPA; one thread at a time, the others decide (and fail) meanwhile."""
+        """Write the pack into OPA; one push at a time, decisions fail closed meanwhile."""
         if not self._push_lock.acquire(blocking=False):
             return
         try:

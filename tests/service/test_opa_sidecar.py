@@ -105,8 +105,7 @@ def deployment(tmp_path: Path) -> Iterator[Deployment]:
     )
     with serving(settings) as gateway_url:
         config = _opa_config(gateway_url, sidecar_key, tmp_path / "opa.json")
-        sidecar = OpaProcess("--config-file", str(config))
-        sidecar.port = opa_port
+        sidecar = OpaProcess("--config-file", str(config), port=opa_port)
         sidecar.start(wait_for_bundles=True)
         try:
             yield Deployment(gateway_url, agent_key, sidecar)
