@@ -25,12 +25,24 @@ class Assessment(BaseModel):
     owner_queue: str
 
 
-def over_autonomous_limit(amount: Money | None, limits: Limits) -> bool:
-    """True when the amount exceeds the autonomous limit of its currency (or none is set)."""
+def over_limit(amount: Money | None, limit_by_currency: dict[str, float]) -> bool:
+    """True when the amount exceeds the limit of its currency (or none is set for it)."""
     if amount is None:
         return False
-    limit = limits.autonomous_limit.get(amount.currency)
+    limit = limit_by_currency.get(amount.currency)
     return limit is None or amount.value > limit
+
+
+def over_autonomous_limit(amount: Money | None, limits: Limits) -> bool:
+    """True when the amount exceeds the autonomous limit of its currency (or none is set)."""
+    return over_limit(amount, limits.autonomous_limit)
+
+
+def approvals_required(proposal: Proposal, risk_tier: int, limits: Limits) -> int:
+    """Distinct approvers a routed action needs: two for tier 3 above the second threshold."""
+    if risk_tier == 3 and limits.two_approver_limit:
+        return 2 if over_limit(proposal.action.amount, limits.two_approver_limit) else 1
+    return 1
 
 
 def assess(proposal: Proposal, entry: CatalogEntry, limits: Limits) -> Assessment:

@@ -30,6 +30,7 @@ class ReviewRef(_Value):
     queue: str
     due_at: datetime
     on_timeout: TimeoutAction
+    approvals_required: int = 1  # distinct approvers needed (four eyes twice for the largest)
 
 
 class Sample(_Value):

@@ -11,7 +11,7 @@ from datetime import UTC, datetime, timedelta
 
 import uuid_utils
 
-from policy.assessment import assess
+from policy.assessment import approvals_required, assess
 from policy.context import Agent, EvaluationContext
 from policy.decision import Decision, PolicyRef, Reason, ReviewRef, Sample
 from policy.engines.base import RuleEngine
@@ -174,7 +174,7 @@ class Gate:
             risk_tier=_UNKNOWN_TIER,
             reversibility=Reversibility.IRREVERSIBLE,
             reasons=[self._reason_for(blocker)],
-            review=self._review(outcome, self.pack.data.fail_closed.queue, None),
+            review=self._review(outcome, self.pack.data.fail_closed.queue, None, approvals=1),
             fail_closed=blocker,
             policy=self._policy,
             decided_at=self._clock(),
@@ -205,7 +205,14 @@ class Gate:
             risk_tier=assessment.risk_tier,
             reversibility=assessment.reversibility,
             reasons=all_reasons,
-            review=self._review(outcome, entry.owner_queue, entry.sla),
+            review=self._review(
+                outcome,
+                entry.owner_queue,
+                entry.sla,
+                approvals=approvals_required(
+                    context.proposal, assessment.risk_tier, self.pack.data.limits
+                ),
+            ),
             sample=sample,
             fail_closed=concerns[0] if concerns else None,
             policy=self._policy,
@@ -219,7 +226,9 @@ class Gate:
             message=concern.detail,
         )
 
-    def _review(self, outcome: Outcome, queue_name: str, sla: timedelta | None) -> ReviewRef | None:
+    def _review(
+        self, outcome: Outcome, queue_name: str, sla: timedelta | None, *, approvals: int
+    ) -> ReviewRef | None:
         if outcome is not Outcome.ROUTE_TO_HUMAN:
             return None
         queue = self.pack.data.queues[queue_name]
@@ -229,4 +238,5 @@ class Gate:
             queue=queue_name,
             due_at=self._clock() + time_box,
             on_timeout=queue.on_timeout,
+            approvals_required=approvals,
         )

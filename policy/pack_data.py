@@ -63,6 +63,9 @@ class Queue(_Data):
     sla: timedelta
     on_timeout: TimeoutAction = TimeoutAction.DENY
     escalate_to: str | None = None
+    # Who may work the queue: principal names, or `group:<name>` for every reviewer whose key
+    # carries that scope. Nobody else may claim or resolve its reviews (an empty list: nobody).
+    reviewers: tuple[str, ...] = ()
 
     @model_validator(mode="after")
     def _escalation_has_target(self) -> Queue:
@@ -80,6 +83,9 @@ class Limits(_Data):
     personal_data_classes: frozenset[str] = frozenset({"pii"})
     bulk_change_threshold: int = Field(default=50, ge=1)
     approved_export_targets: frozenset[str] = frozenset()
+    # Tier-3 actions moving more than this (per currency; an unlisted currency counts as over)
+    # need two distinct approvers. Empty: one approver is always enough.
+    two_approver_limit: dict[str, float] = {}
 
 
 class FailClosedPolicy(_Data):

@@ -10,19 +10,19 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Engine, insert, select
+from sqlalchemy import Engine, insert
 
-from policy.decision import AuditRef, Decision
-from service.audit_event import GENESIS_HASH, canonical, chain_hash
+from policy.decision import Decision
+from service.audit_chain import ChainEvent, append
 from service.errors import AuditUnavailable, IdempotencyConflict
-from service.store.database import WRITE_TRANSACTION
+from service.store.database import writing
 from service.store.idempotency import earlier_answer
-from service.store.tables import AuditEventRow, DecisionRow
+from service.store.tables import DecisionRow, ReviewTaskRow
 
 log = logging.getLogger(__name__)
 
 _STOP = object()
-_events = AuditEventRow.__table__  # type: ignore[attr-defined]
+_tasks = ReviewTaskRow.__table__  # type: ignore[attr-defined]
 _decisions = DecisionRow.__table__  # type: ignore[attr-defined]
 
 
@@ -36,6 +36,7 @@ class DecisionRecord:
     decision: Decision
     event: dict[str, Any]
     recorded_at: datetime
+    review_task: dict[str, Any] | None = None  # the review row a routed or sampled action opens
 
 
 @dataclass(frozen=True)
@@ -121,77 +122,76 @@ class AuditWriter:
                 job.future.set_result(outcome)
 
     def _write(self, jobs: list[_Job]) -> list[Recorded | Exception]:
-        results: list[Recorded | Exception] = []
-        decision_rows: list[dict[str, Any]] = []
-        event_rows: list[dict[str, Any]] = []
-        writing = self._engine.connect().execution_options(**WRITE_TRANSACTION)
-        with writing as connection, connection.begin():
-            head = connection.execute(
-                select(_events.c.seq, _events.c.hash).order_by(_events.c.seq.desc()).limit(1)
-            ).first()
-            seq, prev_hash = (head[0], head[1]) if head else (0, GENESIS_HASH)
-            claimed: dict[tuple[str, str], tuple[str, str]] = {}
+        # Per job: an earlier answer (or conflict), or the index of the fresh record it is
+        # (a retry in the same batch points at the first request's record).
+        plan: list[Recorded | Exception | tuple[int, bool]] = []
+        fresh: list[DecisionRecord] = []
+        in_batch: dict[tuple[str, str], int] = {}
+        with writing(self._engine) as connection:
             for job in jobs:
                 record = job.record
-                earlier = self._earlier(connection, claimed, record)
-                if earlier is not None:
-                    results.append(earlier)
+                key = (record.principal_id, record.idempotency_key or "")
+                if record.idempotency_key and key in in_batch:
+                    first = fresh[in_batch[key]]
+                    same = first.request_digest == record.request_digest
+                    plan.append((in_batch[key], True) if same else IdempotencyConflict())
                     continue
-                seq += 1
-                event_bytes = canonical(record.event)
-                this_hash = chain_hash(prev_hash, event_bytes)
-                decision = record.decision.model_copy(
-                    update={"audit": AuditRef(seq=seq, hash=this_hash)}
-                )
-                body = decision.model_dump_json()
-                event_rows.append(
-                    {
-                        "seq": seq,
-                        "event_id": record.event["event_id"],
-                        "kind": "decision",
-                        "decision_id": decision.decision_id,
-                        "recorded_at": record.recorded_at,
-                        "prev_hash": prev_hash,
-                        "hash": this_hash,
-                        "event": event_bytes.decode(),
-                    }
-                )
-                decision_rows.append(
-                    {
-                        "decision_id": decision.decision_id,
-                        "principal_id": record.principal_id,
-                        "idempotency_key": record.idempotency_key,
-                        "request_digest": record.request_digest,
-                        "action_type": record.event["proposal"]["action"]["type"],
-                        "outcome": decision.outcome.value,
-                        "risk_tier": decision.risk_tier,
-                        "body": body,
-                        "created_at": record.recorded_at,
-                    }
-                )
+                earlier = _earlier(connection, record)
+                if earlier is not None:
+                    plan.append(earlier)
+                    continue
                 if record.idempotency_key:
-                    claimed[(record.principal_id, record.idempotency_key)] = (
-                        record.request_digest,
-                        body,
-                    )
-                prev_hash = this_hash
-                results.append(Recorded(body=body, replayed=False))
-            if event_rows:
-                connection.execute(insert(_decisions), decision_rows)
-                connection.execute(insert(_events), event_rows)
-        return results
+                    in_batch[key] = len(fresh)
+                plan.append((len(fresh), False))
+                fresh.append(record)
+            refs = append(connection, [_chain_event(record) for record in fresh])
+            bodies = [
+                record.decision.model_copy(update={"audit": ref}).model_dump_json()
+                for record, ref in zip(fresh, refs, strict=True)
+            ]
+            if fresh:
+                rows = [_decision_row(r, b) for r, b in zip(fresh, bodies, strict=True)]
+                connection.execute(insert(_decisions), rows)
+                tasks = [r.review_task for r in fresh if r.review_task is not None]
+                if tasks:
+                    connection.execute(insert(_tasks), tasks)
+        return [
+            Recorded(body=bodies[step[0]], replayed=step[1]) if isinstance(step, tuple) else step
+            for step in plan
+        ]
 
-    @staticmethod
-    def _earlier(
-        connection: Any, claimed: dict[tuple[str, str], tuple[str, str]], record: DecisionRecord
-    ) -> Recorded | Exception | None:
-        """A request retried with the same idempotency key gets the first answer."""
-        if not record.idempotency_key:
-            return None
-        key = (record.principal_id, record.idempotency_key)
-        found = claimed.get(key) or earlier_answer(connection, *key)
-        if found is None:
-            return None
-        if found[0] != record.request_digest:
-            return IdempotencyConflict()
-        return Recorded(body=found[1], replayed=True)
+
+def _earlier(connection: Any, record: DecisionRecord) -> Recorded | Exception | None:
+    """A request retried with the same idempotency key gets the first answer."""
+    if not record.idempotency_key:
+        return None
+    found = earlier_answer(connection, record.principal_id, record.idempotency_key)
+    if found is None:
+        return None
+    if found[0] != record.request_digest:
+        return IdempotencyConflict()
+    return Recorded(body=found[1], replayed=True)
+
+
+def _chain_event(record: DecisionRecord) -> ChainEvent:
+    return ChainEvent(
+        kind="decision",
+        event_id=record.event["event_id"],
+        decision_id=record.decision.decision_id,
+        recorded_at=record.recorded_at,
+        document=record.event,
+    )
+
+
+def _decision_row(record: DecisionRecord, body: str) -> dict[str, Any]:
+    return {
+        "decision_id": record.decision.decision_id,
+        "principal_id": record.principal_id,
+        "idempotency_key": record.idempotency_key,
+        "request_digest": record.request_digest,
+        "action_type": record.event["proposal"]["action"]["type"],
+        "outcome": record.decision.outcome.value,
+        "risk_tier": record.decision.risk_tier,
+        "body": body,
+        "created_at": record.recorded_at,
+    }

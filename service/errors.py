@@ -61,6 +61,59 @@ class NotReady(ServiceError):
     code, status, message = "not_ready", 503, "the gateway is not ready"
 
 
+class NotQueueReviewer(ServiceError):
+    code, status, message = "not_queue_reviewer", 403, "this key may not work that queue"
+
+
+class FourEyes(ServiceError):
+    code, status = "four_eyes", 403
+    message = "an agent's own key or its accountable owner may not review its action"
+
+
+class NoteRequired(ServiceError):
+    code, status, message = "note_required", 422, "say why in a note"
+
+
+class ReviewClosed(ServiceError):
+    code, status, message = "review_closed", 409, "the review is already resolved"
+
+
+class ClaimedByOther(ServiceError):
+    code, status, message = "claimed_by_other", 409, "another reviewer holds the claim"
+
+
+class AlreadyApproved(ServiceError):
+    code, status = "already_approved", 409
+    message = "you approved this already; a second approval must come from someone else"
+
+
+class WrongReviewKind(ServiceError):
+    code, status = "wrong_review_kind", 409
+    message = "blocking reviews are approved or rejected; post-hoc reviews take a verdict"
+
+
+class ReviewConflict(ServiceError):
+    code, status, message = "review_conflict", 409, "the review changed meanwhile; reload it"
+
+
+class NotApproved(ServiceError):
+    code, status, message = "not_approved", 409, "the action has no approval to use"
+
+
+class ApprovalUsed(ServiceError):
+    code, status, message = "approval_used", 409, "the approval was already used"
+
+
+class ApprovalMismatch(ServiceError):
+    code, status = "approval_mismatch", 409
+    message = "the approval is for a different proposal; send exactly what was approved"
+
+
+class PolicyChanged(ServiceError):
+    code, status = "policy_changed", 409
+    message = "the rules changed since the approval; propose the action again"
+
+
 class ErrorDetail(BaseModel):
     """What went wrong, machine-readable first."""
 

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import uuid_utils
 from sqlalchemy import Engine, select, text
 
+from policy.decision import Decision
 from policy.engines import RuleEngine, embedded_engines, with_python_rules
 from policy.engines.opa_server import OpaConnection, OpaServerEngine
 from policy.gate import Gate
@@ -20,10 +22,18 @@ from service.audit_event import decision_event, digest
 from service.audit_writer import AuditWriter, DecisionRecord, Recorded
 from service.errors import IdempotencyConflict, NotFound
 from service.principals import KeyAuthenticator, Principal, Role
+from service.reviews.board import ReviewBoard
+from service.reviews.desk import ReviewDesk
+from service.reviews.sla_clock import SlaClock
+from service.reviews.tasks import opening_task
+from service.reviews.views import DecisionStatus, decision_status
+from service.reviews.waiting import ResolutionWatch
 from service.settings import Settings
 from service.store.database import make_engine, migrate
 from service.store.idempotency import earlier_answer
 from service.store.tables import DecisionRow
+from service.webhooks.outbox import enqueue_review_resolved
+from service.webhooks.sender import WebhookSender
 
 log = logging.getLogger(__name__)
 _decisions = DecisionRow.__table__  # type: ignore[attr-defined]
@@ -80,6 +90,24 @@ class Gateway:
         self.writer = AuditWriter(self.engine, batch_max=settings.audit_batch_max)
         self.writer.start()
         self.authenticator = KeyAuthenticator(self.engine, ttl=settings.auth_cache_seconds)
+        self.watch = ResolutionWatch()
+        self.desk = ReviewDesk(
+            self.engine,
+            self.gate.pack,
+            lease=timedelta(seconds=settings.review_lease_seconds),
+            on_resolved=enqueue_review_resolved,
+            after_resolved=lambda review: self.watch.resolved(review.decision_id),
+        )
+        self.board = ReviewBoard(self.engine, self.gate.pack)
+        self.sla_clock = SlaClock(self.desk, tick_seconds=settings.sla_tick_seconds)
+        self.sla_clock.start()
+        self.webhook_sender = WebhookSender(
+            self.engine,
+            backoff_seconds=settings.webhook_backoff_seconds,
+            timeout_seconds=settings.webhook_timeout_seconds,
+            tick_seconds=settings.webhook_tick_seconds,
+        )
+        self.webhook_sender.start()
         log.info("gateway ready: rules %s, engine %s", self.gate.pack.revision, settings.engine)
 
     async def decide(self, proposal: Proposal, principal: Principal) -> Recorded:
@@ -108,6 +136,14 @@ class Gateway:
             decision=decision,
             event=event,
             recorded_at=recorded_at,
+            review_task=opening_task(
+                decision,
+                agent_id=principal.id,
+                proposal_digest=request_digest,
+                action_type=proposal.action.type,
+                pack=self.gate.pack,
+                now=recorded_at,
+            ),
         )
         return await asyncio.wrap_future(self.writer.submit(record))
 
@@ -132,6 +168,23 @@ class Gateway:
             raise NotFound(f"no decision {decision_id}")
         return str(row[1])
 
+    async def decision_status(
+        self, decision_id: str, principal: Principal, *, wait: float = 0
+    ) -> DecisionStatus:
+        """The decision and the action's status; with `wait`, hold until its review resolves."""
+        deadline = time.monotonic() + wait
+        while True:
+            status = await asyncio.to_thread(self._status, decision_id, principal)
+            remaining = deadline - time.monotonic()
+            if status.review is None or status.review.state.resolved or remaining <= 0:
+                return status
+            recheck = min(remaining, self.settings.long_poll_recheck_seconds)
+            await self.watch.wait(decision_id, recheck)
+
+    def _status(self, decision_id: str, principal: Principal) -> DecisionStatus:
+        decision = Decision.model_validate_json(self.decision_body(decision_id, principal))
+        return decision_status(decision, self.board.of_decision(decision_id))
+
     def ready(self) -> bool:
         """The store answers, the writer runs and the rule engines can decide."""
         try:
@@ -142,7 +195,9 @@ class Gateway:
         return self.writer.running and self.gate.healthy()
 
     def close(self) -> None:
-        """Drain the writer, stop the engines, close connections."""
+        """Stop the clocks, drain the writer, stop the engines, close connections."""
+        self.sla_clock.stop()
+        self.webhook_sender.stop()
         self.writer.stop()
         self.gate.close()
         self.engine.dispose()

@@ -46,3 +46,21 @@ class Settings(BaseSettings):
     audit_batch_max: int = Field(default=256, ge=1, le=10_000)
     # How long an authenticated key is trusted without a database lookup, in seconds.
     auth_cache_seconds: float = Field(default=30.0, ge=0, le=3600)
+    # How long a reviewer's claim on a review lasts before others may take it, in seconds.
+    review_lease_seconds: float = Field(default=900, ge=1, le=86_400)
+    # How often the SLA clock looks for reviews past due, in seconds.
+    sla_tick_seconds: float = Field(default=1.0, gt=0, le=300)
+    # How often a long poll re-reads the store for a review resolved by another replica.
+    long_poll_recheck_seconds: float = Field(default=0.5, gt=0, le=5)
+    # Waits between webhook attempts, in seconds; after the last one a delivery is failed.
+    # The default follows the Standard Webhooks guidance (5 s, 5 min, 30 min, 2 h, 5 h, 10 h).
+    webhook_backoff_seconds: tuple[float, ...] = (5, 300, 1800, 7200, 18_000, 36_000)
+    # How long one webhook POST may take, in seconds.
+    webhook_timeout_seconds: float = Field(default=5.0, gt=0, le=60)
+    # How often the webhook sender looks for due deliveries, in seconds.
+    webhook_tick_seconds: float = Field(default=0.5, gt=0, le=60)
+    # How long a reviewer stays signed in to the review pages, in hours.
+    ui_session_hours: float = Field(default=8, gt=0, le=24 * 7)
+    # Mark the session cookie `Secure` (sent over HTTPS only). Turn off only for plain-HTTP
+    # development on loopback; browsers treat http://127.0.0.1 as secure anyway.
+    ui_cookie_secure: bool = True

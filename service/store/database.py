@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Connection, Engine, create_engine, event
 
 _MIGRATIONS = Path(__file__).parent / "migrations"
 
@@ -26,6 +28,13 @@ def _tune_sqlite(connection: Any, _record: Any) -> None:
 
 
 WRITE_TRANSACTION = {"sqlite_immediate": True}
+
+
+@contextmanager
+def writing(engine: Engine) -> Iterator[Connection]:
+    """A write transaction; on SQLite it takes the database lock at BEGIN."""
+    with engine.connect().execution_options(**WRITE_TRANSACTION) as connection, connection.begin():
+        yield connection
 
 
 def _begin(connection: Any) -> None:

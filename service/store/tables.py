@@ -1,4 +1,4 @@
-"""The tables: principals (API keys), decisions and the audit event chain."""
+"""The tables: principals (API keys), decisions, the audit chain, reviews, webhooks, UI sessions."""
 
 from __future__ import annotations
 
@@ -6,6 +6,8 @@ from datetime import datetime
 
 from sqlalchemy import JSON, Column, UniqueConstraint
 from sqlmodel import Field, SQLModel
+
+from service.store.utc import utc_column
 
 
 class PrincipalRow(SQLModel, table=True):
@@ -21,6 +23,8 @@ class PrincipalRow(SQLModel, table=True):
     scopes: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
     created_at: datetime
     revoked_at: datetime | None = None
+    # An agent's accountable owner (a principal id): four eyes keeps them from approving it.
+    owner_id: str | None = None
 
 
 class DecisionRow(SQLModel, table=True):
@@ -53,3 +57,86 @@ class AuditEventRow(SQLModel, table=True):
     prev_hash: str
     hash: str
     event: str  # RFC 8785 canonical JSON of the event
+
+
+class ReviewTaskRow(SQLModel, table=True):
+    """A review: blocking (route_to_human) or post-hoc (a sampled action picked for audit).
+
+    Every transition is a compare-and-set on `version` inside a write transaction that also
+    appends its audit event, so concurrent reviewers and several gateway processes cannot
+    both win, and no step happens without its record.
+    """
+
+    __tablename__ = "review_tasks"
+
+    id: str = Field(primary_key=True)
+    decision_id: str = Field(index=True)
+    kind: str  # blocking | post_hoc
+    queue: str = Field(index=True)
+    state: str = Field(index=True)  # open | approved | rejected | expired | reviewed
+    agent_id: str  # the principal whose action this is
+    action_type: str
+    risk_tier: int
+    proposal_digest: str
+    policy_revision: str
+    approvals_required: int
+    approvals: list[dict[str, str]] = Field(
+        default_factory=list, sa_column=Column(JSON, nullable=False)
+    )
+    due_at: datetime = Field(sa_column=utc_column(index=True))
+    on_timeout: str
+    escalations: int = 0
+    claimed_by: str | None = None
+    claimed_by_name: str | None = None
+    lease_until: datetime | None = Field(default=None, sa_column=utc_column(nullable=True))
+    resolved_by: str | None = None
+    resolved_at: datetime | None = Field(default=None, sa_column=utc_column(nullable=True))
+    verdict: str | None = None  # post-hoc: ok | should_not_have_happened
+    note: str | None = None
+    used_at: datetime | None = Field(default=None, sa_column=utc_column(nullable=True))
+    version: int = 0
+    created_at: datetime = Field(sa_column=utc_column())
+
+
+class WebhookRow(SQLModel, table=True):
+    """Where to tell an agent that a review resolved: for all its decisions, or for one."""
+
+    __tablename__ = "webhooks"
+
+    id: str = Field(primary_key=True)
+    agent_id: str = Field(index=True)
+    decision_id: str | None = Field(default=None, index=True)  # None: every decision of the agent
+    url: str
+    secret: str  # the signing secret (whsec_…); needed in clear to sign, never logged
+    created_at: datetime = Field(sa_column=utc_column())
+    revoked_at: datetime | None = Field(default=None, sa_column=utc_column(nullable=True))
+
+
+class WebhookDeliveryRow(SQLModel, table=True):
+    """One message to one webhook, with every attempt's result; retried until it lands or ends."""
+
+    __tablename__ = "webhook_deliveries"
+
+    id: str = Field(primary_key=True)  # the webhook-id header: receivers deduplicate on it
+    webhook_id: str = Field(index=True)
+    event_type: str
+    payload: str
+    state: str = Field(index=True)  # pending | delivered | failed
+    attempts: int = 0
+    next_attempt_at: datetime = Field(sa_column=utc_column(index=True))
+    last_status: int | None = None
+    last_error: str | None = None
+    delivered_at: datetime | None = Field(default=None, sa_column=utc_column(nullable=True))
+    created_at: datetime = Field(sa_column=utc_column())
+
+
+class UiSessionRow(SQLModel, table=True):
+    """A signed-in reviewer's browser session; the cookie holds a token, the table its hash."""
+
+    __tablename__ = "ui_sessions"
+
+    token_hash: str = Field(primary_key=True)
+    principal_id: str
+    csrf_token: str
+    created_at: datetime = Field(sa_column=utc_column())
+    expires_at: datetime = Field(sa_column=utc_column())

@@ -1,0 +1,73 @@
+"""Appending events to the audit chain inside the caller's write transaction.
+
+The decision writer and every review step append through here, so the chain has one
+definition of `seq`, `prev_hash` and `hash`, and an event commits or rolls back together
+with the state change it records.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Connection, insert, select, text
+
+from policy.decision import AuditRef
+from service.audit_event import GENESIS_HASH, canonical, chain_hash
+from service.store.tables import AuditEventRow
+
+_events = AuditEventRow.__table__  # type: ignore[attr-defined]
+# Any constant works; it names "the audit chain head" among PostgreSQL advisory locks.
+_CHAIN_LOCK = 0x5B1C_E6A7
+
+
+@dataclass(frozen=True)
+class ChainEvent:
+    """An event about to be appended: its document and the columns it is found by."""
+
+    kind: str
+    event_id: str
+    decision_id: str | None
+    recorded_at: datetime
+    document: dict[str, Any]
+
+
+def append(connection: Connection, events: Sequence[ChainEvent]) -> list[AuditRef]:
+    """Append events in order after the current head; the caller's transaction commits them.
+
+    The caller must hold a write transaction (`WRITE_TRANSACTION` on SQLite takes the database
+    lock at BEGIN). On PostgreSQL a transaction-scoped advisory lock serializes appenders from
+    every replica, so two never read the same head.
+    """
+    if not events:
+        return []
+    if connection.dialect.name == "postgresql":
+        connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _CHAIN_LOCK})
+    head = connection.execute(
+        select(_events.c.seq, _events.c.hash).order_by(_events.c.seq.desc()).limit(1)
+    ).first()
+    seq, prev_hash = (int(head[0]), str(head[1])) if head else (0, GENESIS_HASH)
+    refs: list[AuditRef] = []
+    rows: list[dict[str, Any]] = []
+    for event in events:
+        seq += 1
+        event_bytes = canonical(event.document)
+        this_hash = chain_hash(prev_hash, event_bytes)
+        rows.append(
+            {
+                "seq": seq,
+                "event_id": event.event_id,
+                "kind": event.kind,
+                "decision_id": event.decision_id,
+                "recorded_at": event.recorded_at,
+                "prev_hash": prev_hash,
+                "hash": this_hash,
+                "event": event_bytes.decode(),
+            }
+        )
+        refs.append(AuditRef(seq=seq, hash=this_hash))
+        prev_hash = this_hash
+    connection.execute(insert(_events), rows)
+    return refs

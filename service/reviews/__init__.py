@@ -1,0 +1,1 @@
+"""Human review: tasks opened by routed and sampled decisions, worked by named queues."""

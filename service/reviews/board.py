@@ -1,0 +1,145 @@
+"""Reading reviews: the queues a principal may see, their tasks, and one task's packet."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from datetime import datetime, timedelta
+
+from pydantic import BaseModel
+from sqlalchemy import Engine, and_, false, or_, select
+
+from policy.decision import Decision
+from policy.rule_pack import RulePack
+from service.errors import NotFound
+from service.principals import Principal
+from service.reviews.eligibility import may_read
+from service.reviews.tasks import OPEN, as_review, blocking_task_of, task_row
+from service.reviews.views import Review, ReviewKind, ReviewPacket, ReviewState
+from service.store.tables import AuditEventRow, DecisionRow, ReviewTaskRow
+from service.store.utc import utc_now
+
+_tasks = ReviewTaskRow.__table__  # type: ignore[attr-defined]
+_events = AuditEventRow.__table__  # type: ignore[attr-defined]
+_decisions = DecisionRow.__table__  # type: ignore[attr-defined]
+MAX_PAGE = 200
+
+
+class QueueSummary(BaseModel):
+    """One queue as its reviewers see it: what waits and what is nearly due."""
+
+    name: str
+    description: str
+    sla: timedelta
+    on_timeout: str
+    pending: int
+    claimed: int
+    overdue: int
+    post_hoc_open: int
+    next_due_at: datetime | None
+
+
+class ReviewBoard:
+    """Read-only views of reviews, filtered to what the principal may see."""
+
+    def __init__(
+        self, engine: Engine, pack: RulePack, *, clock: Callable[[], datetime] = utc_now
+    ) -> None:
+        self._engine = engine
+        self._pack = pack
+        self._clock = clock
+
+    def visible_queues(self, principal: Principal) -> list[str]:
+        """The queues this principal may read: every queue for auditors, else their own."""
+        return [n for n, q in self._pack.data.queues.items() if may_read(principal, q)]
+
+    def reviews(
+        self,
+        principal: Principal,
+        *,
+        queue: str | None = None,
+        state: ReviewState | None = None,
+        kind: ReviewKind | None = None,
+        limit: int = 50,
+    ) -> list[Review]:
+        """Reviews in the principal's queues, soonest due first."""
+        now = self._clock()
+        queues = self.visible_queues(principal)
+        if queue is not None:
+            queues = [q for q in queues if q == queue]
+        query = select(_tasks).where(_tasks.c.queue.in_(queues))
+        if kind is not None:
+            query = query.where(_tasks.c.kind == kind.value)
+        if state is not None:
+            query = query.where(_state_filter(state, now))
+        query = query.order_by(_tasks.c.due_at, _tasks.c.id).limit(min(limit, MAX_PAGE))
+        with self._engine.connect() as connection:
+            rows = connection.execute(query).all()
+        return [as_review(row, now) for row in rows]
+
+    def packet(self, review_id: str, principal: Principal) -> ReviewPacket:
+        """A review with the proposal and the decision, if the principal may read it."""
+        now = self._clock()
+        with self._engine.connect() as connection:
+            row = task_row(connection, review_id)
+            if row is None or not may_read(principal, self._pack.data.queues.get(row.queue)):
+                raise NotFound(f"no review {review_id}")
+            event = connection.execute(
+                select(_events.c.event).where(
+                    _events.c.decision_id == row.decision_id, _events.c.kind == "decision"
+                )
+            ).scalar_one()
+            body = connection.execute(
+                select(_decisions.c.body).where(_decisions.c.decision_id == row.decision_id)
+            ).scalar_one()
+        review = as_review(row, now)
+        return ReviewPacket(
+            **review.model_dump(),
+            proposal=json.loads(event)["proposal"],
+            decision=Decision.model_validate_json(body),
+        )
+
+    def of_decision(self, decision_id: str) -> Review | None:
+        """The blocking review a decision opened, if any."""
+        with self._engine.connect() as connection:
+            row = blocking_task_of(connection, decision_id)
+        return None if row is None else as_review(row, self._clock())
+
+    def queues(self, principal: Principal) -> list[QueueSummary]:
+        """The principal's queues with their counts and the next time box to run out."""
+        now = self._clock()
+        names = self.visible_queues(principal)
+        with self._engine.connect() as connection:
+            rows = connection.execute(
+                select(_tasks).where(_tasks.c.queue.in_(names), _tasks.c.state == OPEN)
+            ).all()
+        summaries = []
+        for name in names:
+            queue = self._pack.data.queues[name]
+            mine = [r for r in rows if r.queue == name]
+            blocking = [r for r in mine if r.kind == ReviewKind.BLOCKING.value]
+            claimed = [r for r in blocking if r.lease_until is not None and r.lease_until > now]
+            summaries.append(
+                QueueSummary(
+                    name=name,
+                    description=queue.description,
+                    sla=queue.sla,
+                    on_timeout=queue.on_timeout.value,
+                    pending=len(blocking) - len(claimed),
+                    claimed=len(claimed),
+                    overdue=sum(1 for r in blocking if r.due_at <= now),
+                    post_hoc_open=len(mine) - len(blocking),
+                    next_due_at=min((r.due_at for r in blocking), default=None),
+                )
+            )
+        return summaries
+
+
+def _state_filter(state: ReviewState, now: datetime):  # type: ignore[no-untyped-def]
+    """The SQL condition for a state; pending and claimed split open reviews by their lease."""
+    live_claim = and_(_tasks.c.claimed_by.is_not(None), _tasks.c.lease_until > now)
+    if state is ReviewState.PENDING:
+        return and_(_tasks.c.state == OPEN, or_(_tasks.c.claimed_by.is_(None), ~live_claim))
+    if state is ReviewState.CLAIMED:
+        return and_(_tasks.c.state == OPEN, live_claim)
+    return _tasks.c.state == state.value if state.resolved else false()

@@ -1,0 +1,323 @@
+"""The review desk: claim, approve, reject, post-hoc verdicts, timeouts and single-use approvals.
+
+Each step reads the review inside a write transaction, checks it, changes it with a
+compare-and-set on `version` and appends its audit event in the same transaction. Two
+reviewers racing, or two gateway processes timing out the same review, cannot both win:
+the loser's update matches no row and gets `review_conflict` (or, after the winner
+committed, `review_closed` / `claimed_by_other`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+import uuid_utils
+from sqlalchemy import Connection, Engine, select, update
+
+from policy.pack_data import TimeoutAction
+from policy.rule_pack import RulePack
+from service.audit_chain import ChainEvent, append
+from service.audit_event import review_event
+from service.errors import (
+    AlreadyApproved,
+    ApprovalMismatch,
+    ApprovalUsed,
+    ClaimedByOther,
+    FourEyes,
+    NotApproved,
+    NoteRequired,
+    NotFound,
+    NotQueueReviewer,
+    PolicyChanged,
+    ReviewClosed,
+    ReviewConflict,
+    WrongReviewKind,
+)
+from service.principals import Principal
+from service.reviews.eligibility import four_eyes_violated, may_review
+from service.reviews.tasks import OPEN, as_review, blocking_task_of, effective_state, task_row
+from service.reviews.views import (
+    ApprovalUse,
+    Review,
+    ReviewKind,
+    ReviewState,
+    Verdict,
+)
+from service.store.database import writing
+from service.store.tables import PrincipalRow, ReviewTaskRow
+from service.store.utc import utc_now
+
+_tasks = ReviewTaskRow.__table__  # type: ignore[attr-defined]
+_principals = PrincipalRow.__table__  # type: ignore[attr-defined]
+_UNCLAIMED = {"claimed_by": None, "claimed_by_name": None, "lease_until": None}
+SLA_CLOCK = {"id": "system:sla-clock", "name": "SLA clock", "role": "system"}
+# Called inside the transaction that resolves a review (the webhook outbox writes there).
+ResolvedHook = Callable[[Connection, Review], None]
+
+
+@dataclass(frozen=True)
+class _Step:
+    """What a transition changes and how its audit event describes it."""
+
+    kind: str
+    changes: dict[str, Any]
+    details: dict[str, Any] = field(default_factory=dict)
+    resolves: bool = False
+
+
+def _actor(principal: Principal) -> dict[str, str]:
+    return {"id": principal.id, "name": principal.name, "role": principal.role.value}
+
+
+class ReviewDesk:
+    """Every change to a review goes through here."""
+
+    def __init__(
+        self,
+        engine: Engine,
+        pack: RulePack,
+        *,
+        lease: timedelta,
+        clock: Callable[[], datetime] = utc_now,
+        on_resolved: ResolvedHook | None = None,
+        after_resolved: Callable[[Review], None] | None = None,
+    ) -> None:
+        self._engine = engine
+        self._pack = pack
+        self._lease = lease
+        self._clock = clock
+        self._on_resolved = on_resolved
+        self._after_resolved = after_resolved
+
+    # -- reviewer steps ---------------------------------------------------------------------
+
+    def claim(self, review_id: str, actor: Principal) -> Review:
+        """Take the review for a lease; renewing one's own claim extends it."""
+
+        def step(row: Any, now: datetime, owner_id: str | None) -> _Step:
+            self._check_reviewer(row, actor, owner_id, now)
+            lease_until = now + self._lease
+            return _Step(
+                "review_claimed",
+                {"claimed_by": actor.id, "claimed_by_name": actor.name, "lease_until": lease_until},
+                {"lease_until": lease_until.isoformat()},
+            )
+
+        return self._transition(review_id, actor, step)
+
+    def release(self, review_id: str, actor: Principal) -> Review:
+        """Give a claim back before its lease runs out."""
+
+        def step(row: Any, now: datetime, owner_id: str | None) -> _Step:
+            if effective_state(row, now) is not ReviewState.CLAIMED or row.claimed_by != actor.id:
+                raise ClaimedByOther("you do not hold the claim on this review")
+            return _Step(
+                "review_released",
+                _UNCLAIMED,
+            )
+
+        return self._transition(review_id, actor, step)
+
+    def approve(self, review_id: str, actor: Principal, note: str | None = None) -> Review:
+        """Approve; the review resolves when enough distinct reviewers have approved."""
+
+        def step(row: Any, now: datetime, owner_id: str | None) -> _Step:
+            self._check_reviewer(row, actor, owner_id, now, kind=ReviewKind.BLOCKING)
+            approvals = [
+                *row.approvals,
+                {"principal_id": actor.id, "name": actor.name, "at": now.isoformat()}
+                | ({"note": note} if note else {}),
+            ]
+            done = len(approvals) >= row.approvals_required
+            changes: dict[str, Any] = {"approvals": approvals, **_UNCLAIMED}
+            if done:
+                changes |= {"state": ReviewState.APPROVED.value, "resolved_by": actor.id}
+                changes |= {"resolved_at": now, "note": note}
+            details = {"approvals": len(approvals), "required": row.approvals_required}
+            return _Step("review_approved", changes, details | {"note": note}, resolves=done)
+
+        return self._transition(review_id, actor, step)
+
+    def reject(self, review_id: str, actor: Principal, note: str) -> Review:
+        """Reject with a note saying why; the action must not happen."""
+        if not note.strip():
+            raise NoteRequired("a rejection needs a note saying why")
+
+        def step(row: Any, now: datetime, owner_id: str | None) -> _Step:
+            self._check_reviewer(row, actor, owner_id, now, kind=ReviewKind.BLOCKING)
+            changes = {
+                "state": ReviewState.REJECTED.value,
+                "resolved_by": actor.id,
+                "resolved_at": now,
+                "note": note,
+                **_UNCLAIMED,
+            }
+            return _Step("review_rejected", changes, {"note": note}, resolves=True)
+
+        return self._transition(review_id, actor, step)
+
+    def give_verdict(
+        self, review_id: str, actor: Principal, verdict: Verdict, note: str | None
+    ) -> Review:
+        """Close a post-hoc review: the sampled action was ok, or should not have happened."""
+        if verdict is Verdict.SHOULD_NOT_HAVE_HAPPENED and not (note and note.strip()):
+            raise NoteRequired("'should_not_have_happened' needs a note saying why")
+
+        def step(row: Any, now: datetime, owner_id: str | None) -> _Step:
+            self._check_reviewer(row, actor, owner_id, now, kind=ReviewKind.POST_HOC)
+            changes = {
+                "state": ReviewState.REVIEWED.value,
+                "verdict": verdict.value,
+                "resolved_by": actor.id,
+                "resolved_at": now,
+                "note": note,
+                **_UNCLAIMED,
+            }
+            details = {"verdict": verdict.value, "note": note}
+            return _Step("review_verdict", changes, details, resolves=True)
+
+        return self._transition(review_id, actor, step)
+
+    # -- the agent ---------------------------------------------------------------------------
+
+    def use_approval(self, decision_id: str, agent: Principal, proposal_digest: str) -> ApprovalUse:
+        """Spend an approval: once, for exactly the approved proposal, under the same rules."""
+        with self._engine.connect() as connection:
+            row = blocking_task_of(connection, decision_id)
+        if row is None or row.agent_id != agent.id:
+            raise NotFound(f"no review for decision {decision_id}")
+
+        def step(row: Any, now: datetime, owner_id: str | None) -> _Step:
+            if row.state != ReviewState.APPROVED.value:
+                raise NotApproved(f"the review is {effective_state(row, now).value}")
+            if row.used_at is not None:
+                raise ApprovalUsed()
+            if row.proposal_digest != proposal_digest:
+                raise ApprovalMismatch()
+            if row.policy_revision != self._pack.revision:
+                raise PolicyChanged()
+            return _Step("approval_used", {"used_at": now}, {"proposal_digest": proposal_digest})
+
+        review = self._transition(row.id, agent, step)
+        assert review.used_at is not None
+        return ApprovalUse(
+            decision_id=decision_id,
+            review_id=review.id,
+            proposal_digest=review.proposal_digest,
+            policy_revision=review.policy_revision,
+            used_at=review.used_at,
+        )
+
+    # -- the SLA clock -----------------------------------------------------------------------
+
+    def apply_timeouts(self, limit: int = 100) -> int:
+        """Apply `on_timeout` to blocking reviews past due; returns how many this call moved."""
+        now = self._clock()
+        with self._engine.connect() as connection:
+            due = connection.execute(
+                select(_tasks.c.id)
+                .where(
+                    _tasks.c.state == OPEN,
+                    _tasks.c.kind == ReviewKind.BLOCKING.value,
+                    _tasks.c.due_at <= now,
+                )
+                .order_by(_tasks.c.due_at)
+                .limit(limit)
+            ).all()
+        moved = 0
+        for (review_id,) in due:
+            try:
+                self._transition(review_id, None, self._timeout_step)
+            except (ReviewConflict, ReviewClosed):
+                continue  # another process (or a reviewer) got there first
+            moved += 1
+        return moved
+
+    def _timeout_step(self, row: Any, now: datetime, owner_id: str | None) -> _Step:
+        if row.state != OPEN or row.due_at > now:
+            raise ReviewClosed("no longer due")
+        queue = self._pack.data.queues.get(row.queue)
+        if row.on_timeout == TimeoutAction.ESCALATE.value and queue and queue.escalate_to:
+            target = self._pack.data.queues[queue.escalate_to]
+            due_at = now + target.sla
+            changes = {
+                "queue": queue.escalate_to,
+                "due_at": due_at,
+                "on_timeout": target.on_timeout.value,
+                "escalations": row.escalations + 1,
+                **_UNCLAIMED,
+            }
+            details = {"from": row.queue, "to": queue.escalate_to, "due_at": due_at.isoformat()}
+            return _Step("review_escalated", changes, details)
+        # `deny`, or an escalation whose target is gone from the pack: fail closed.
+        changes = {"state": ReviewState.EXPIRED.value, "resolved_at": now}
+        changes |= _UNCLAIMED
+        return _Step("review_expired", changes, {"due_at": row.due_at.isoformat()}, resolves=True)
+
+    # -- the machinery -----------------------------------------------------------------------
+
+    def _check_reviewer(
+        self,
+        row: Any,
+        actor: Principal,
+        owner_id: str | None,
+        now: datetime,
+        *,
+        kind: ReviewKind | None = None,
+    ) -> None:
+        if not may_review(actor, self._pack.data.queues.get(row.queue)):
+            raise NotQueueReviewer(f"this key may not work the queue {row.queue}")
+        if four_eyes_violated(actor, agent_id=row.agent_id, owner_id=owner_id):
+            raise FourEyes()
+        if row.state != OPEN:
+            raise ReviewClosed(f"the review is already {row.state}")
+        if kind is not None and row.kind != kind.value:
+            raise WrongReviewKind()
+        if any(a["principal_id"] == actor.id for a in row.approvals):
+            raise AlreadyApproved()
+        state = effective_state(row, now)
+        if state is ReviewState.CLAIMED and row.claimed_by != actor.id:
+            raise ClaimedByOther(f"{row.claimed_by_name} holds the claim until {row.lease_until}")
+
+    def _transition(
+        self,
+        review_id: str,
+        actor: Principal | None,
+        decide: Callable[[Any, datetime, str | None], _Step],
+    ) -> Review:
+        now = self._clock()
+        with writing(self._engine) as connection:
+            row = task_row(connection, review_id)
+            if row is None:
+                raise NotFound(f"no review {review_id}")
+            owner_id = connection.execute(
+                select(_principals.c.owner_id).where(_principals.c.id == row.agent_id)
+            ).scalar()
+            step = decide(row, now, owner_id)
+            changed = connection.execute(
+                update(_tasks)
+                .where(_tasks.c.id == review_id, _tasks.c.version == row.version)
+                .values(**step.changes, version=row.version + 1)
+            ).rowcount
+            if changed != 1:
+                raise ReviewConflict()
+            event_id = str(uuid_utils.uuid7())
+            document = review_event(
+                kind=step.kind,
+                event_id=event_id,
+                recorded_at=now,
+                decision_id=row.decision_id,
+                review={"id": row.id, "kind": row.kind, "queue": row.queue},
+                actor=_actor(actor) if actor else SLA_CLOCK,
+                details=step.details,
+            )
+            append(connection, [ChainEvent(step.kind, event_id, row.decision_id, now, document)])
+            review = as_review(task_row(connection, review_id), now)
+            if step.resolves and self._on_resolved is not None:
+                self._on_resolved(connection, review)
+        if step.resolves and self._after_resolved is not None:
+            self._after_resolved(review)
+        return review

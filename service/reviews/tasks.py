@@ -1,0 +1,119 @@
+"""Opening review tasks from decisions, and reading them back as `Review` values."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+import uuid_utils
+from sqlalchemy import Connection, select
+
+from policy.decision import Decision
+from policy.outcome import Outcome
+from policy.rule_pack import RulePack
+from service.reviews.views import Review, ReviewKind, ReviewState
+from service.store.tables import ReviewTaskRow
+
+_tasks = ReviewTaskRow.__table__  # type: ignore[attr-defined]
+# A post-hoc review cannot time out into anything: the action already happened.
+NO_TIMEOUT = "none"
+OPEN = "open"
+
+
+def opening_task(
+    decision: Decision,
+    *,
+    agent_id: str,
+    proposal_digest: str,
+    action_type: str,
+    pack: RulePack,
+    now: datetime,
+) -> dict[str, Any] | None:
+    """The review row a decision opens: blocking when routed, post-hoc when sampled and picked."""
+    base = {
+        "decision_id": decision.decision_id,
+        "state": OPEN,
+        "agent_id": agent_id,
+        "action_type": action_type,
+        "risk_tier": decision.risk_tier,
+        "proposal_digest": proposal_digest,
+        "policy_revision": decision.policy.revision,
+        "approvals": [],
+        "escalations": 0,
+        "version": 0,
+        "created_at": now,
+    }
+    if decision.outcome is Outcome.ROUTE_TO_HUMAN and decision.review is not None:
+        review = decision.review
+        return base | {
+            "id": review.id,
+            "kind": ReviewKind.BLOCKING.value,
+            "queue": review.queue,
+            "approvals_required": review.approvals_required,
+            "due_at": review.due_at,
+            "on_timeout": review.on_timeout.value,
+        }
+    if decision.sample is not None and decision.sample.selected:
+        queue_name = pack.data.catalog[action_type].owner_queue
+        return base | {
+            "id": str(uuid_utils.uuid7()),
+            "kind": ReviewKind.POST_HOC.value,
+            "queue": queue_name,
+            "approvals_required": 1,
+            "due_at": now + pack.data.queues[queue_name].sla,
+            "on_timeout": NO_TIMEOUT,
+        }
+    return None
+
+
+def effective_state(row: Any, now: datetime) -> ReviewState:
+    """The stored state, with an open review split by whether its claim's lease is live."""
+    if row.state != OPEN:
+        return ReviewState(row.state)
+    if row.claimed_by is not None and row.lease_until is not None and row.lease_until > now:
+        return ReviewState.CLAIMED
+    return ReviewState.PENDING
+
+
+def as_review(row: Any, now: datetime) -> Review:
+    """A stored review row as the public `Review`."""
+    state = effective_state(row, now)
+    return Review(
+        id=row.id,
+        decision_id=row.decision_id,
+        kind=ReviewKind(row.kind),
+        queue=row.queue,
+        state=state,
+        agent_id=row.agent_id,
+        action_type=row.action_type,
+        risk_tier=row.risk_tier,
+        proposal_digest=row.proposal_digest,
+        policy_revision=row.policy_revision,
+        approvals_required=row.approvals_required,
+        approvals=row.approvals,
+        due_at=row.due_at,
+        on_timeout=row.on_timeout,
+        escalations=row.escalations,
+        claimed_by=row.claimed_by_name if state is ReviewState.CLAIMED else None,
+        lease_until=row.lease_until if state is ReviewState.CLAIMED else None,
+        resolved_by=row.resolved_by,
+        resolved_at=row.resolved_at,
+        verdict=row.verdict,
+        note=row.note,
+        used_at=row.used_at,
+        created_at=row.created_at,
+    )
+
+
+def task_row(connection: Connection, review_id: str) -> Any:
+    """The stored row of a review, or None."""
+    return connection.execute(select(_tasks).where(_tasks.c.id == review_id)).first()
+
+
+def blocking_task_of(connection: Connection, decision_id: str) -> Any:
+    """The blocking review a decision opened, or None."""
+    return connection.execute(
+        select(_tasks).where(
+            _tasks.c.decision_id == decision_id, _tasks.c.kind == ReviewKind.BLOCKING.value
+        )
+    ).first()

@@ -1,0 +1,162 @@
+"""What the API and the pages show of a review and of an action's status."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+from typing import Any
+
+from pydantic import BaseModel
+
+from policy.decision import Decision, ReviewRef
+from policy.outcome import Outcome
+
+
+class ReviewState(StrEnum):
+    """Where a review stands; `claimed` is `pending` with a live lease."""
+
+    PENDING = "pending"
+    CLAIMED = "claimed"
+    APPROVED = "approved"
+    REJECTED = "rejected"
+    EXPIRED = "expired"
+    REVIEWED = "reviewed"  # a post-hoc review with its verdict
+
+    @property
+    def resolved(self) -> bool:
+        """Whether nothing more will happen to the review."""
+        return self not in (ReviewState.PENDING, ReviewState.CLAIMED)
+
+
+class ReviewKind(StrEnum):
+    """Blocking (the agent waits) or post-hoc (the agent acted; someone checks)."""
+
+    BLOCKING = "blocking"
+    POST_HOC = "post_hoc"
+
+
+class Verdict(StrEnum):
+    """A post-hoc reviewer's finding."""
+
+    OK = "ok"
+    SHOULD_NOT_HAVE_HAPPENED = "should_not_have_happened"
+
+
+class Approval(BaseModel):
+    """One reviewer's approval."""
+
+    principal_id: str
+    name: str
+    at: datetime
+    note: str | None = None
+
+
+class Review(BaseModel):
+    """A review task as reviewers and auditors see it."""
+
+    id: str
+    decision_id: str
+    kind: ReviewKind
+    queue: str
+    state: ReviewState
+    agent_id: str
+    action_type: str
+    risk_tier: int
+    proposal_digest: str
+    policy_revision: str
+    approvals_required: int
+    approvals: list[Approval]
+    due_at: datetime
+    on_timeout: str
+    escalations: int
+    claimed_by: str | None
+    lease_until: datetime | None
+    resolved_by: str | None
+    resolved_at: datetime | None
+    verdict: Verdict | None
+    note: str | None
+    used_at: datetime | None
+    created_at: datetime
+
+
+class ReviewPacket(Review):
+    """A review with what the reviewer needs to decide: the proposal and the rules' reasons."""
+
+    proposal: dict[str, Any]
+    decision: Decision
+
+
+class ActionStatus(StrEnum):
+    """The one authoritative status of an action (the part the gate and reviews decide)."""
+
+    ALLOWED = "allowed"
+    SAMPLED = "sampled"
+    PENDING_REVIEW = "pending_review"
+    DENIED = "denied"
+    APPROVED = "approved"
+    REJECTED = "rejected"
+    EXPIRED = "expired"
+
+
+class ReviewProgress(ReviewRef):
+    """The decision's review with where it stands now."""
+
+    state: ReviewState
+    approvals: int = 0
+    resolved_at: datetime | None = None
+    note: str | None = None
+    used_at: datetime | None = None
+
+
+class DecisionStatus(Decision):
+    """A recorded decision with the action's status now; what `GET /v1/decisions/{id}` answers."""
+
+    status: ActionStatus
+    review: ReviewProgress | None = None
+
+
+class ApprovalUse(BaseModel):
+    """The agent used its approval: it may act now, once, on exactly the approved proposal."""
+
+    decision_id: str
+    review_id: str
+    proposal_digest: str
+    policy_revision: str
+    used_at: datetime
+
+
+_BY_OUTCOME = {
+    Outcome.ALLOW: ActionStatus.ALLOWED,
+    Outcome.SAMPLE: ActionStatus.SAMPLED,
+    Outcome.ROUTE_TO_HUMAN: ActionStatus.PENDING_REVIEW,
+    Outcome.DENY: ActionStatus.DENIED,
+}
+_BY_REVIEW = {
+    ReviewState.APPROVED: ActionStatus.APPROVED,
+    ReviewState.REJECTED: ActionStatus.REJECTED,
+    ReviewState.EXPIRED: ActionStatus.EXPIRED,
+}
+
+
+def decision_status(decision: Decision, review: Review | None) -> DecisionStatus:
+    """The decision as answered, with the action's status and the blocking review's progress."""
+    status = _BY_OUTCOME[decision.outcome]
+    progress = None
+    if decision.review is not None and review is not None:
+        status = _BY_REVIEW.get(review.state, status)
+        progress = ReviewProgress(
+            id=review.id,
+            queue=review.queue,  # an escalation moves the review and resets its time box
+            due_at=review.due_at,
+            on_timeout=decision.review.on_timeout
+            if review.on_timeout == "none"
+            else review.on_timeout,
+            approvals_required=review.approvals_required,
+            state=review.state,
+            approvals=len(review.approvals),
+            resolved_at=review.resolved_at,
+            note=review.note,
+            used_at=review.used_at,
+        )
+    fields = decision.model_dump(exclude={"review"})
+    return DecisionStatus(**fields, status=status, review=progress)

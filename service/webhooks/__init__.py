@@ -1,0 +1,1 @@
+"""Signed webhooks (Standard Webhooks): registered by agents, fed by an outbox, retried."""

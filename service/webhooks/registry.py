@@ -1,0 +1,138 @@
+"""Registering webhooks: per agent key (every decision) or per decision, with a signing secret."""
+
+from __future__ import annotations
+
+import base64
+import secrets
+from datetime import datetime
+
+import uuid_utils
+from pydantic import AnyHttpUrl, BaseModel
+from sqlalchemy import Engine, insert, select, update
+
+from service.errors import NotFound
+from service.principals import Principal
+from service.store.database import writing
+from service.store.tables import DecisionRow, WebhookDeliveryRow, WebhookRow
+from service.store.utc import utc_now
+
+_webhooks = WebhookRow.__table__  # type: ignore[attr-defined]
+_deliveries = WebhookDeliveryRow.__table__  # type: ignore[attr-defined]
+_decisions = DecisionRow.__table__  # type: ignore[attr-defined]
+
+
+class WebhookCreate(BaseModel):
+    """What an agent registers: where to post, and optionally for which decision only."""
+
+    url: AnyHttpUrl
+    decision_id: str | None = None
+
+
+class Webhook(BaseModel):
+    """A registered webhook (without its secret)."""
+
+    id: str
+    url: str
+    decision_id: str | None
+    created_at: datetime
+
+
+class WebhookCreated(Webhook):
+    """The answer to a registration: the only time the signing secret is shown."""
+
+    secret: str
+
+
+class Delivery(BaseModel):
+    """One message to a webhook and how its attempts went."""
+
+    id: str
+    event_type: str
+    state: str
+    attempts: int
+    next_attempt_at: datetime
+    last_status: int | None
+    last_error: str | None
+    delivered_at: datetime | None
+
+
+def new_secret() -> str:
+    """A Standard Webhooks secret: `whsec_` and 32 random bytes in base64."""
+    return "whsec_" + base64.b64encode(secrets.token_bytes(32)).decode()
+
+
+def register(engine: Engine, agent: Principal, request: WebhookCreate) -> WebhookCreated:
+    """Register a webhook for the agent (for one of its decisions, if one is named)."""
+    now = utc_now()
+    row = {
+        "id": str(uuid_utils.uuid7()),
+        "agent_id": agent.id,
+        "decision_id": request.decision_id,
+        "url": str(request.url),
+        "secret": new_secret(),
+        "created_at": now,
+        "revoked_at": None,
+    }
+    with writing(engine) as connection:
+        if request.decision_id is not None:
+            owner = connection.execute(
+                select(_decisions.c.principal_id).where(
+                    _decisions.c.decision_id == request.decision_id
+                )
+            ).scalar()
+            if owner != agent.id:
+                raise NotFound(f"no decision {request.decision_id}")
+        connection.execute(insert(_webhooks), [row])
+    return WebhookCreated(
+        id=row["id"],
+        url=row["url"],
+        decision_id=request.decision_id,
+        created_at=now,
+        secret=row["secret"],
+    )
+
+
+def webhooks_of(engine: Engine, agent: Principal) -> list[Webhook]:
+    """The agent's live webhooks."""
+    with engine.connect() as connection:
+        rows = connection.execute(
+            select(_webhooks).where(
+                _webhooks.c.agent_id == agent.id, _webhooks.c.revoked_at.is_(None)
+            )
+        ).all()
+    return [
+        Webhook(id=r.id, url=r.url, decision_id=r.decision_id, created_at=r.created_at)
+        for r in rows
+    ]
+
+
+def revoke(engine: Engine, agent: Principal, webhook_id: str) -> None:
+    """Stop sending to a webhook; pending deliveries to it are dropped by the sender."""
+    with writing(engine) as connection:
+        changed = connection.execute(
+            update(_webhooks)
+            .where(
+                _webhooks.c.id == webhook_id,
+                _webhooks.c.agent_id == agent.id,
+                _webhooks.c.revoked_at.is_(None),
+            )
+            .values(revoked_at=utc_now())
+        ).rowcount
+    if changed != 1:
+        raise NotFound(f"no webhook {webhook_id}")
+
+
+def deliveries_of(engine: Engine, agent: Principal, webhook_id: str) -> list[Delivery]:
+    """Every message sent (or being sent) to one of the agent's webhooks."""
+    with engine.connect() as connection:
+        owner = connection.execute(
+            select(_webhooks.c.agent_id).where(_webhooks.c.id == webhook_id)
+        ).scalar()
+        if owner != agent.id:
+            raise NotFound(f"no webhook {webhook_id}")
+        rows = connection.execute(
+            select(_deliveries)
+            .where(_deliveries.c.webhook_id == webhook_id)
+            .order_by(_deliveries.c.created_at)
+        ).all()
+    return [Delivery.model_validate(r, from_attributes=True) for r in rows]

@@ -1,0 +1,136 @@
+"""The webhook sender: posts due deliveries, signed per Standard Webhooks, with backoff.
+
+Deliveries live in the database, so retries survive restarts and several gateway processes
+share the work: a sender takes a delivery by moving its `next_attempt_at` forward with a
+compare-and-set, so only one process posts each attempt. The retry schedule is persisted
+per delivery (attempt n waits `backoff[n-1]`), which an in-process retry library cannot do.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Sequence
+from datetime import timedelta
+from typing import Any
+
+import httpx
+from sqlalchemy import Engine, select, update
+from standardwebhooks import Webhook
+
+from service.store.database import writing
+from service.store.tables import WebhookDeliveryRow, WebhookRow
+from service.store.utc import utc_now
+
+log = logging.getLogger(__name__)
+_webhooks = WebhookRow.__table__  # type: ignore[attr-defined]
+_deliveries = WebhookDeliveryRow.__table__  # type: ignore[attr-defined]
+# How long a taken attempt is reserved for the process that took it.
+_ATTEMPT_LEASE = timedelta(seconds=60)
+
+
+class WebhookSender:
+    """A thread that sends what the outbox queued until `stop`."""
+
+    def __init__(
+        self,
+        engine: Engine,
+        *,
+        backoff_seconds: Sequence[float],
+        timeout_seconds: float,
+        tick_seconds: float,
+    ) -> None:
+        self._engine = engine
+        self._backoff = list(backoff_seconds)
+        self._tick = tick_seconds
+        self._stopping = threading.Event()
+        self._http = httpx.Client(timeout=timeout_seconds, follow_redirects=False)
+        self._thread = threading.Thread(target=self._run, name="webhook-sender", daemon=True)
+
+    def start(self) -> None:
+        """Start sending."""
+        self._thread.start()
+
+    def stop(self) -> None:
+        """Stop after the attempt in flight."""
+        self._stopping.set()
+        self._thread.join(timeout=10)
+        self._http.close()
+
+    def _run(self) -> None:
+        while not self._stopping.wait(self._tick):
+            try:
+                self.send_due()
+            except Exception as exc:  # the sender must outlive a bad tick (store down, say)
+                log.warning("webhook sender tick failed: %s", type(exc).__name__)
+
+    def send_due(self, limit: int = 50) -> int:
+        """Attempt every delivery that is due; returns how many were attempted."""
+        now = utc_now()
+        with self._engine.connect() as connection:
+            due = connection.execute(
+                select(_deliveries, _webhooks.c.url, _webhooks.c.secret, _webhooks.c.revoked_at)
+                .join(_webhooks, _webhooks.c.id == _deliveries.c.webhook_id)
+                .where(_deliveries.c.state == "pending", _deliveries.c.next_attempt_at <= now)
+                .order_by(_deliveries.c.next_attempt_at)
+                .limit(limit)
+            ).all()
+        attempted = 0
+        for delivery in due:
+            if self._take(delivery):
+                self._attempt(delivery)
+                attempted += 1
+        return attempted
+
+    def _take(self, delivery: Any) -> bool:
+        with writing(self._engine) as connection:
+            return bool(
+                connection.execute(
+                    update(_deliveries)
+                    .where(
+                        _deliveries.c.id == delivery.id,
+                        _deliveries.c.state == "pending",
+                        _deliveries.c.next_attempt_at == delivery.next_attempt_at,
+                    )
+                    .values(next_attempt_at=utc_now() + _ATTEMPT_LEASE)
+                ).rowcount
+            )
+
+    def _attempt(self, delivery: Any) -> None:
+        attempts = delivery.attempts + 1
+        if delivery.revoked_at is not None:
+            self._record(delivery.id, {"state": "failed", "last_error": "webhook revoked"})
+            return
+        now = utc_now()
+        signature = Webhook(delivery.secret).sign(delivery.id, now, delivery.payload)
+        headers = {
+            "content-type": "application/json",
+            "webhook-id": delivery.id,
+            "webhook-timestamp": str(int(now.timestamp())),
+            "webhook-signature": signature,
+        }
+        status: int | None = None
+        error: str | None = None
+        try:
+            response = self._http.post(delivery.url, content=delivery.payload, headers=headers)
+            status = response.status_code
+        except httpx.HTTPError as exc:
+            error = type(exc).__name__  # never the URL's query or the secret
+        if status is not None and 200 <= status < 300:
+            changes: dict[str, Any] = {"state": "delivered", "delivered_at": utc_now()}
+        elif attempts > len(self._backoff):
+            changes = {"state": "failed"}
+        else:
+            wait = timedelta(seconds=self._backoff[attempts - 1])
+            changes = {"next_attempt_at": utc_now() + wait}
+            error = error or f"HTTP {status}"
+        self._record(
+            delivery.id,
+            changes | {"attempts": attempts, "last_status": status, "last_error": error},
+        )
+
+    def _record(self, delivery_id: str, changes: dict[str, Any]) -> None:
+        with writing(self._engine) as connection:
+            connection.execute(
+                update(_deliveries).where(_deliveries.c.id == delivery_id).values(**changes)
+            )
