@@ -7,7 +7,7 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 
-from service.api import bundles, decisions, health
+from service.api import bundles, decisions, health, reviews, webhooks
 from service.api.body_limit import BodyLimit
 from service.api.error_handlers import install_error_handlers
 from service.gateway import Gateway
@@ -36,6 +36,8 @@ def create_app(settings: Settings | None = None, *, gateway: Gateway | None = No
     app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
     install_error_handlers(app)
     app.include_router(decisions.router)
+    app.include_router(reviews.router)
+    app.include_router(webhooks.router)
     app.include_router(bundles.router)
     app.include_router(health.router)
     return app

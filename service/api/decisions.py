@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
-from typing import Any
+import asyncio
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Request, Response
+from fastapi import APIRouter, Query, Request, Response
 
 from policy.decision import Decision
 from policy.proposal import Proposal
 from service.api.dependencies import AgentDep, DecisionReaderDep, GatewayDep
+from service.api.errors_doc import error_responses
 from service.api.proposal_body import parse_proposal
-from service.errors import ErrorBody
+from service.audit_event import digest
+from service.reviews.views import ApprovalUse, DecisionStatus
 
 router = APIRouter(prefix="/v1/decisions", tags=["decisions"])
 
@@ -28,19 +31,21 @@ _EXAMPLE: dict[str, Any] = {
     "work_item": {"id": "WI-981", "type": "billing-dispute"},
     "labels": {"tenant": "acme"},
 }
-_ERRORS: dict[int | str, dict[str, Any]] = {
-    status: {"model": ErrorBody, "description": description}
-    for status, description in {
-        400: "invalid JSON or nesting too deep",
-        401: "no valid API key",
-        403: "the key is not an agent's",
-        409: "idempotency key reused with another body",
-        413: "body too large",
-        422: "body does not match the schema",
-        503: "the audit record could not be committed; no decision was issued",
-    }.items()
-}
+_ERRORS = error_responses(
+    400,
+    401,
+    403,
+    409,
+    413,
+    422,
+    503,
+    forbidden="the key is not an agent's",
+    conflict="idempotency key reused with another body",
+    unavailable="the audit record could not be committed; no decision was issued",
+)
 _JSON = "application/json"
+# The longest a long poll holds a request open.
+MAX_WAIT_SECONDS = 60
 
 
 @router.post(
@@ -70,8 +75,48 @@ async def create_decision(request: Request, gateway: GatewayDep, agent: AgentDep
 
 
 @router.get(
-    "/{decision_id}", response_model=Decision, responses=_ERRORS, summary="Read a recorded decision"
+    "/{decision_id}",
+    response_model=DecisionStatus,
+    responses=error_responses(401, 403, 404),
+    summary="Read a decision and the action's status; long-poll with ?wait=",
 )
-def read_decision(decision_id: str, gateway: GatewayDep, reader: DecisionReaderDep) -> Response:
-    """A recorded decision; agents see only their own."""
-    return Response(gateway.decision_body(decision_id, reader), media_type=_JSON)
+async def read_decision(
+    decision_id: str,
+    gateway: GatewayDep,
+    reader: DecisionReaderDep,
+    wait: Annotated[float, Query(ge=0, le=MAX_WAIT_SECONDS)] = 0,
+) -> DecisionStatus:
+    """The decision as answered, with the action's status now. With `wait=N` (up to 60 s) a
+    pending review is awaited: the answer comes as soon as it resolves, or after N seconds."""
+    return await gateway.decision_status(decision_id, reader, wait=wait)
+
+
+@router.post(
+    "/{decision_id}/proceed",
+    response_model=ApprovalUse,
+    responses=error_responses(
+        400,
+        401,
+        403,
+        404,
+        409,
+        422,
+        conflict="not approved, already used, another proposal, "
+        "or the rules changed since the approval",
+    ),
+    openapi_extra={
+        "requestBody": {
+            "required": True,
+            "content": {_JSON: {"schema": Proposal.model_json_schema(by_alias=True)}},
+        }
+    },
+    summary="Use an approval: once, for exactly the approved proposal",
+)
+async def proceed(
+    decision_id: str, request: Request, gateway: GatewayDep, agent: AgentDep
+) -> ApprovalUse:
+    """Send the proposal exactly as approved; the approval is spent and the agent may act."""
+    proposal = parse_proposal(await request.body())
+    return await asyncio.to_thread(
+        gateway.desk.use_approval, decision_id, agent, digest(proposal.document())
+    )

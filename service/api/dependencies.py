@@ -52,3 +52,5 @@ AgentDep = Annotated[Principal, Depends(role_in(Role.AGENT))]
 DecisionReaderDep = Annotated[
     Principal, Depends(role_in(Role.AGENT, Role.REVIEWER, Role.AUDITOR, Role.ADMIN))
 ]
+ReviewerDep = Annotated[Principal, Depends(role_in(Role.REVIEWER))]
+ReviewReaderDep = Annotated[Principal, Depends(role_in(Role.REVIEWER, Role.AUDITOR))]

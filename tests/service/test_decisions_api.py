@@ -180,8 +180,9 @@ def test_reading_decisions(
 ) -> None:
     made = client.post("/v1/decisions", json=DRAFT, headers=agent_headers).json()
     path = f"/v1/decisions/{made['decision_id']}"
-    assert client.get(path, headers=agent_headers).json() == made
-    assert client.get(path, headers=bearer(gateway, Role.AUDITOR)).json() == made
+    # The answer as recorded, plus the action's status now.
+    assert client.get(path, headers=agent_headers).json() == made | {"status": "allowed"}
+    assert client.get(path, headers=bearer(gateway, Role.AUDITOR)).json()["audit"] == made["audit"]
     stranger = bearer(gateway, Role.AGENT, ["*"])
     assert client.get(path, headers=stranger).status_code == 404
     assert client.get("/v1/decisions/nope", headers=agent_headers).json()["error"]["code"] == (

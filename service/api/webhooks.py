@@ -1,0 +1,60 @@
+"""`/v1/webhooks`: an agent registers where it is told that a review resolved."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Response
+
+from service.api.dependencies import AgentDep, GatewayDep
+from service.api.errors_doc import error_responses
+from service.webhooks.registry import (
+    Delivery,
+    Webhook,
+    WebhookCreate,
+    WebhookCreated,
+    deliveries_of,
+    register,
+    revoke,
+    webhooks_of,
+)
+
+router = APIRouter(prefix="/v1/webhooks", tags=["webhooks"])
+
+
+@router.post(
+    "",
+    status_code=201,
+    response_model=WebhookCreated,
+    responses=error_responses(401, 403, 404, 422),
+    summary="Register a webhook (for every decision, or one)",
+)
+def create_webhook(body: WebhookCreate, gateway: GatewayDep, agent: AgentDep) -> WebhookCreated:
+    """Messages are signed per Standard Webhooks with the secret returned here, once."""
+    return register(gateway.engine, agent, body)
+
+
+@router.get("", response_model=list[Webhook], summary="My webhooks")
+def list_webhooks(gateway: GatewayDep, agent: AgentDep) -> list[Webhook]:
+    """The agent's live webhooks."""
+    return webhooks_of(gateway.engine, agent)
+
+
+@router.delete(
+    "/{webhook_id}",
+    status_code=204,
+    responses=error_responses(401, 403, 404),
+    response_class=Response,
+)
+def delete_webhook(webhook_id: str, gateway: GatewayDep, agent: AgentDep) -> None:
+    """Stop sending to this webhook."""
+    revoke(gateway.engine, agent, webhook_id)
+
+
+@router.get(
+    "/{webhook_id}/deliveries",
+    response_model=list[Delivery],
+    responses=error_responses(401, 403, 404),
+    summary="Every delivery to a webhook and its attempts",
+)
+def list_deliveries(webhook_id: str, gateway: GatewayDep, agent: AgentDep) -> list[Delivery]:
+    """What was sent, how often it was tried and how it went."""
+    return deliveries_of(gateway.engine, agent, webhook_id)
