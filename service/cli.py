@@ -21,7 +21,7 @@ from policy.rego_testing import run_rego_tests
 from policy.rule_pack import load_rule_pack
 from service.app import create_app
 from service.gateway import build_gate
-from service.principals import Role, count_principals, create_key
+from service.principals import Role, count_principals, create_key, principal_named
 from service.settings import Settings
 from service.store.database import make_engine, migrate
 
@@ -71,8 +71,13 @@ def keys_create(
     scope: Annotated[
         list[str] | None,
         typer.Option(
-            help="Action types an agent key may propose (glob, repeatable), e.g. 'crm.*'."
+            help="Action types an agent key may propose (glob, repeatable), e.g. 'crm.*'; "
+            "for a reviewer, the groups it belongs to, e.g. 'group:finance-approvers'."
         ),
+    ] = None,
+    owner: Annotated[
+        str | None,
+        typer.Option(help="An agent's accountable owner (a principal's name): never its reviewer."),
     ] = None,
 ) -> None:
     """Create a key; its secret is printed once, as the last line."""
@@ -85,7 +90,12 @@ def keys_create(
     settings = _settings()
     engine = make_engine(settings.database_url)
     migrate(engine)
-    principal, secret = create_key(engine, name=name, role=role, scopes=scopes)
+    try:
+        owner_id = principal_named(engine, owner) if owner else None
+    except LookupError as exc:
+        typer.echo(str(exc), err=True)
+        raise typer.Exit(2) from exc
+    principal, secret = create_key(engine, name=name, role=role, scopes=scopes, owner_id=owner_id)
     engine.dispose()
     typer.echo(f"created {role.value} key for {name!r} (id {principal.id}, scopes {scopes})")
     typer.echo("store it now; it is not shown again:")

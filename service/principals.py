@@ -53,9 +53,11 @@ def _hash(key: str) -> str:
 
 
 def create_key(
-    engine: Engine, *, name: str, role: Role, scopes: list[str]
+    engine: Engine, *, name: str, role: Role, scopes: list[str], owner_id: str | None = None
 ) -> tuple[Principal, str]:
-    """Create a principal and return it with its key; the key is shown once and stored hashed."""
+    """Create a principal and return it with its key; the key is shown once and stored hashed.
+
+    `owner_id` names an agent's accountable owner, whom four eyes keeps from approving it."""
     key_id = secrets.token_hex(6)
     key = f"{KEY_PREFIX}_{key_id}_{secrets.token_urlsafe(32)}"
     principal_id = str(uuid_utils.uuid7())
@@ -67,11 +69,24 @@ def create_key(
         key_hash=_hash(key),
         scopes=scopes,
         created_at=datetime.now(UTC),
+        owner_id=owner_id,
     )
     with Session(engine) as session:
         session.add(row)
         session.commit()
     return Principal(id=principal_id, name=name, role=role, scopes=tuple(scopes)), key
+
+
+def principal_named(engine: Engine, name: str) -> str:
+    """The id of the one live principal with this name; LookupError for none or several."""
+    table = PrincipalRow.__table__  # type: ignore[attr-defined]
+    with engine.connect() as connection:
+        ids = connection.execute(
+            select(table.c.id).where(table.c.name == name, table.c.revoked_at.is_(None))
+        ).all()
+    if len(ids) != 1:
+        raise LookupError(f"{len(ids)} live principals are named {name!r}; need exactly one")
+    return str(ids[0][0])
 
 
 def count_principals(engine: Engine) -> int:
