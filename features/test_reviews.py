@@ -70,6 +70,13 @@ def _status(world: World, desk: Desk) -> dict[str, Any]:
     return body
 
 
+def _ok(desk: Desk) -> dict[str, Any]:
+    assert desk.last is not None
+    assert desk.last.status_code == 200, desk.last.text
+    body: dict[str, Any] = desk.last.json()
+    return body
+
+
 # -- given ----------------------------------------------------------------------------------
 
 
@@ -199,9 +206,9 @@ def use_approval_of(world: World, desk: Desk, proposal: dict[str, Any]) -> None:
 
 @then(parsers.parse("the review is claimed by {reviewer}"))
 def claimed_by(desk: Desk, reviewer: str) -> None:
-    assert desk.last is not None and desk.last.status_code == 200, desk.last
-    assert desk.last.json()["state"] == "claimed"
-    assert desk.last.json()["claimed_by"] == reviewer
+    review = _ok(desk)
+    assert review["state"] == "claimed"
+    assert review["claimed_by"] == reviewer
 
 
 @then(parsers.parse("{reviewer} claiming the review is refused with {code}"))
@@ -261,7 +268,7 @@ def escalated_to(world: World, desk: Desk, queue: str) -> None:
 
 @then("the approval is spent")
 def approval_spent(world: World, desk: Desk) -> None:
-    assert desk.last is not None and desk.last.status_code == 200, desk.last.text
+    assert _ok(desk)["review_id"] == desk.decision["review"]["id"]
     assert _status(world, desk)["review"]["used_at"] is not None
 
 
@@ -283,9 +290,9 @@ def post_hoc_open(world: World, desk: Desk, queue: str) -> None:
 
 @then(parsers.parse("the post-hoc review is closed with verdict {verdict_value}"))
 def post_hoc_closed(desk: Desk, verdict_value: str) -> None:
-    assert desk.last is not None and desk.last.status_code == 200, desk.last.text
-    assert desk.last.json()["state"] == "reviewed"
-    assert desk.last.json()["verdict"] == verdict_value
+    review = _ok(desk)
+    assert review["state"] == "reviewed"
+    assert review["verdict"] == verdict_value
 
 
 @then(parsers.parse("using the approval is refused with {code}"))
