@@ -4,14 +4,17 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from pathlib import Path
 
 from fastapi import FastAPI
+from fastapi.staticfiles import StaticFiles
 
 from service.api import bundles, decisions, health, reviews, webhooks
 from service.api.body_limit import BodyLimit
 from service.api.error_handlers import install_error_handlers
 from service.gateway import Gateway
 from service.settings import Settings
+from service.ui import routes as ui
 
 
 def create_app(settings: Settings | None = None, *, gateway: Gateway | None = None) -> FastAPI:
@@ -40,4 +43,8 @@ def create_app(settings: Settings | None = None, *, gateway: Gateway | None = No
     app.include_router(webhooks.router)
     app.include_router(bundles.router)
     app.include_router(health.router)
+    app.include_router(ui.router)
+    app.mount(
+        "/ui/static", StaticFiles(directory=Path(ui.__file__).parent / "static"), name="ui-static"
+    )
     return app

@@ -1,0 +1,270 @@
+"""The review pages: sign in, the queues, one queue, one review with approve / reject."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from pathlib import Path
+from typing import Annotated, Any
+from urllib.parse import quote
+
+from fastapi import APIRouter, Cookie, Form, Request, Response
+from fastapi.responses import HTMLResponse, RedirectResponse
+from fastapi.templating import Jinja2Templates
+
+from service.api.dependencies import GatewayDep
+from service.errors import ServiceError
+from service.gateway import Gateway
+from service.reviews.eligibility import may_review
+from service.reviews.views import Review, ReviewKind, ReviewState, Verdict
+from service.ui.sessions import (
+    COOKIE,
+    LOGIN_CSRF_COOKIE,
+    UiSession,
+    new_csrf_token,
+    principal_for_key,
+    same_token,
+    session_of,
+    sign_in,
+    sign_out,
+)
+
+router = APIRouter(prefix="/ui", include_in_schema=False)
+templates = Jinja2Templates(directory=Path(__file__).parent / "templates")
+SessionCookie = Annotated[str | None, Cookie(alias=COOKIE)]
+FormText = Annotated[str, Form()]
+_SEE_OTHER = 303
+_OPEN = (ReviewState.PENDING, ReviewState.CLAIMED)
+
+
+class _SignInNeeded(Exception):
+    """Raised by pages when the browser has no live session."""
+
+
+def _session(gateway: Gateway, token: str | None) -> UiSession:
+    session = session_of(gateway.engine, token)
+    if session is None:
+        raise _SignInNeeded()
+    return session
+
+
+def _to_sign_in(request: Request) -> RedirectResponse:
+    return RedirectResponse(f"/ui/login?next={quote(request.url.path)}", _SEE_OTHER)
+
+
+def _page(
+    request: Request, name: str, context: dict[str, Any], status_code: int = 200
+) -> HTMLResponse:
+    response = templates.TemplateResponse(request, name, context, status_code=status_code)
+    response.headers["cache-control"] = "no-store"
+    response.headers["content-security-policy"] = (
+        "default-src 'self'; style-src 'self'; script-src 'self'; frame-ancestors 'none'; "
+        "form-action 'self'"
+    )
+    response.headers["x-content-type-options"] = "nosniff"
+    return response
+
+
+@router.get("", response_class=HTMLResponse)
+def home() -> RedirectResponse:
+    """The queues are the home page."""
+    return RedirectResponse("/ui/queues", _SEE_OTHER)
+
+
+@router.get("/login", response_class=HTMLResponse)
+def login_form(request: Request, next: str = "/ui/queues") -> HTMLResponse:
+    """The sign-in form."""
+    return _login_page(request, next_path=next)
+
+
+def _login_page(
+    request: Request, *, next_path: str, error: str | None = None, status_code: int = 200
+) -> HTMLResponse:
+    """The sign-in form; its CSRF token is also set as a cookie (double submit)."""
+    token = new_csrf_token()
+    context = {"csrf_token": token, "next": _local(next_path), "error": error}
+    response = _page(request, "login.html", context, status_code)
+    _set_cookie(request, response, LOGIN_CSRF_COOKIE, token, max_age=600)
+    return response
+
+
+@router.post("/login", response_class=HTMLResponse)
+def login(
+    request: Request,
+    *,
+    gateway: GatewayDep,
+    key: FormText,
+    csrf_token: FormText,
+    next: FormText = "/ui/queues",
+    login_csrf: Annotated[str | None, Cookie(alias=LOGIN_CSRF_COOKIE)] = None,
+) -> Response:
+    """Exchange a reviewer or auditor key for a session cookie."""
+    if not same_token(csrf_token, login_csrf):
+        error = "The form expired; sign in again."
+        return _login_page(request, next_path=next, error=error, status_code=403)
+    principal = principal_for_key(gateway.authenticator, key)
+    if principal is None:
+        error = "That key is unknown, revoked, or not a reviewer's or auditor's."
+        return _login_page(request, next_path=next, error=error, status_code=401)
+    token = sign_in(gateway.engine, principal, hours=gateway.settings.ui_session_hours)
+    response = RedirectResponse(_local(next), _SEE_OTHER)
+    _set_cookie(
+        request, response, COOKIE, token, max_age=int(gateway.settings.ui_session_hours * 3600)
+    )
+    response.delete_cookie(LOGIN_CSRF_COOKIE, path="/ui")
+    return response
+
+
+@router.post("/logout")
+def logout(
+    gateway: GatewayDep, csrf_token: FormText, cookie: SessionCookie = None
+) -> RedirectResponse:
+    """End the session (the form's CSRF token must match it)."""
+    session = session_of(gateway.engine, cookie)
+    if session is not None and same_token(csrf_token, session.csrf_token):
+        sign_out(gateway.engine, cookie)
+    response = RedirectResponse("/ui/login", _SEE_OTHER)
+    response.delete_cookie(COOKIE, path="/ui")
+    return response
+
+
+@router.get("/queues", response_class=HTMLResponse)
+def queues_page(request: Request, gateway: GatewayDep, cookie: SessionCookie = None) -> Response:
+    """Every queue this reviewer works, with counts and the next time box to run out."""
+    try:
+        session = _session(gateway, cookie)
+    except _SignInNeeded:
+        return _to_sign_in(request)
+    summaries = gateway.board.queues(session.principal)
+    return _page(request, "queues.html", {"session": session, "queues": summaries})
+
+
+@router.get("/queues/{name}", response_class=HTMLResponse)
+def queue_page(
+    name: str, request: Request, gateway: GatewayDep, cookie: SessionCookie = None
+) -> Response:
+    """The open reviews of one queue, soonest due first."""
+    try:
+        session = _session(gateway, cookie)
+    except _SignInNeeded:
+        return _to_sign_in(request)
+    if name not in gateway.board.visible_queues(session.principal):
+        return _page(request, "error.html", {"session": session, "message": "No such queue."}, 404)
+    reviews = [
+        r
+        for state in _OPEN
+        for r in gateway.board.reviews(session.principal, queue=name, state=state, limit=200)
+    ]
+    reviews.sort(key=lambda r: r.due_at)
+    context = {"session": session, "queue": name, "reviews": reviews}
+    return _page(request, "queue.html", context)
+
+
+@router.get("/reviews/{review_id}", response_class=HTMLResponse)
+def review_page(
+    review_id: str,
+    request: Request,
+    gateway: GatewayDep,
+    cookie: SessionCookie = None,
+    done: str | None = None,
+) -> Response:
+    """One review: the packet, the reasons, and the forms to act on it."""
+    try:
+        session = _session(gateway, cookie)
+    except _SignInNeeded:
+        return _to_sign_in(request)
+    return _review(request, gateway, session, review_id, notice=done)
+
+
+def _review(
+    request: Request,
+    gateway: Gateway,
+    session: UiSession,
+    review_id: str,
+    *,
+    notice: str | None = None,
+    error: str | None = None,
+    status_code: int = 200,
+) -> HTMLResponse:
+    try:
+        packet = gateway.board.packet(review_id, session.principal)
+    except ServiceError:
+        return _page(request, "error.html", {"session": session, "message": "No such review."}, 404)
+    queue = gateway.gate.pack.data.queues.get(packet.queue)
+    context = {
+        "session": session,
+        "review": packet,
+        "proposal": packet.proposal,
+        "decision": packet.decision,
+        "can_act": may_review(session.principal, queue) and packet.state in _OPEN,
+        "blocking": packet.kind is ReviewKind.BLOCKING,
+        "verdicts": list(Verdict),
+        "notice": notice,
+        "error": error,
+    }
+    return _page(request, "review.html", context, status_code)
+
+
+@router.post("/reviews/{review_id}/{step}", response_class=HTMLResponse)
+async def review_step(
+    review_id: str,
+    step: str,
+    request: Request,
+    gateway: GatewayDep,
+    cookie: SessionCookie = None,
+) -> Response:
+    """Claim, approve, reject or give a verdict from the review page."""
+    try:
+        session = _session(gateway, cookie)
+    except _SignInNeeded:
+        return _to_sign_in(request)
+    form = await request.form()
+    if not same_token(str(form.get("csrf_token", "")), session.csrf_token):
+        return _review(
+            request,
+            gateway,
+            session,
+            review_id,
+            error="The form expired; try again.",
+            status_code=403,
+        )
+    note = str(form.get("note", "")).strip() or None
+    actions: dict[str, Callable[[], Review]] = {
+        "claim": lambda: gateway.desk.claim(review_id, session.principal),
+        "release": lambda: gateway.desk.release(review_id, session.principal),
+        "approve": lambda: gateway.desk.approve(review_id, session.principal, note),
+        "reject": lambda: gateway.desk.reject(review_id, session.principal, note or ""),
+        "verdict": lambda: gateway.desk.give_verdict(
+            review_id, session.principal, Verdict(str(form.get("verdict"))), note
+        ),
+    }
+    action = actions.get(step)
+    if action is None or (step == "verdict" and form.get("verdict") not in set(Verdict)):
+        return _review(request, gateway, session, review_id, error="Unknown step.", status_code=400)
+    try:
+        review = await asyncio.to_thread(action)
+    except ServiceError as exc:
+        return _review(request, gateway, session, review_id, error=str(exc), status_code=exc.status)
+    return RedirectResponse(f"/ui/reviews/{review_id}?done={review.state.value}", _SEE_OTHER)
+
+
+def _local(path: str) -> str:
+    """Only redirect within the review pages (no open redirect)."""
+    return (
+        path if path.startswith("/ui/") and "//" not in path and "\\" not in path else "/ui/queues"
+    )
+
+
+def _set_cookie(
+    request: Request, response: Response, name: str, value: str, *, max_age: int
+) -> None:
+    gateway: Gateway = request.app.state.gateway
+    response.set_cookie(
+        name,
+        value,
+        max_age=max_age,
+        path="/ui",
+        httponly=True,
+        secure=gateway.settings.ui_cookie_secure,
+        samesite="strict",
+    )

@@ -1,0 +1,98 @@
+"""Browser sessions for the review pages: a random token in an HTTP-only cookie, its hash in
+the database, and a per-session CSRF token that every form must carry back."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+from dataclasses import dataclass
+from datetime import timedelta
+
+from sqlalchemy import Engine, delete, insert, select
+
+from service.principals import KeyAuthenticator, Principal, Role
+from service.store.database import writing
+from service.store.tables import PrincipalRow, UiSessionRow
+from service.store.utc import utc_now
+
+COOKIE = "sg_session"
+LOGIN_CSRF_COOKIE = "sg_login_csrf"
+# Who may sign in: reviewers work queues, auditors read them.
+UI_ROLES = frozenset({Role.REVIEWER, Role.AUDITOR})
+_sessions = UiSessionRow.__table__  # type: ignore[attr-defined]
+_principals = PrincipalRow.__table__  # type: ignore[attr-defined]
+
+
+@dataclass(frozen=True)
+class UiSession:
+    """A signed-in principal and the CSRF token its forms carry."""
+
+    principal: Principal
+    csrf_token: str
+
+
+def _hash(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def new_csrf_token() -> str:
+    """A random token for a form."""
+    return secrets.token_urlsafe(32)
+
+
+def same_token(given: str | None, expected: str | None) -> bool:
+    """Constant-time comparison of two tokens; a missing one never matches."""
+    return bool(given and expected) and hmac.compare_digest(str(given), str(expected))
+
+
+def sign_in(engine: Engine, principal: Principal, *, hours: float) -> str:
+    """Open a session for the principal; returns the cookie token (stored only hashed)."""
+    token = secrets.token_urlsafe(32)
+    now = utc_now()
+    with writing(engine) as connection:
+        connection.execute(delete(_sessions).where(_sessions.c.expires_at <= now))
+        connection.execute(
+            insert(_sessions),
+            [
+                {
+                    "token_hash": _hash(token),
+                    "principal_id": principal.id,
+                    "csrf_token": new_csrf_token(),
+                    "created_at": now,
+                    "expires_at": now + timedelta(hours=hours),
+                }
+            ],
+        )
+    return token
+
+
+def session_of(engine: Engine, token: str | None) -> UiSession | None:
+    """The live session a cookie token names, with its principal (not revoked), or None."""
+    if not token:
+        return None
+    with engine.connect() as connection:
+        row = connection.execute(
+            select(_sessions.c.csrf_token, _sessions.c.expires_at, _principals)
+            .join(_principals, _principals.c.id == _sessions.c.principal_id)
+            .where(_sessions.c.token_hash == _hash(token))
+        ).first()
+    if row is None or row.expires_at <= utc_now() or row.revoked_at is not None:
+        return None
+    principal = Principal(id=row.id, name=row.name, role=Role(row.role), scopes=tuple(row.scopes))
+    if principal.role not in UI_ROLES:
+        return None
+    return UiSession(principal=principal, csrf_token=row.csrf_token)
+
+
+def sign_out(engine: Engine, token: str | None) -> None:
+    """End the session the cookie names."""
+    if token:
+        with writing(engine) as connection:
+            connection.execute(delete(_sessions).where(_sessions.c.token_hash == _hash(token)))
+
+
+def principal_for_key(authenticator: KeyAuthenticator, key: str) -> Principal | None:
+    """The principal a pasted key belongs to, if it may use the review pages."""
+    principal = authenticator.authenticate(key.strip())
+    return principal if principal is not None and principal.role in UI_ROLES else None
