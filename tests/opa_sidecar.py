@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import shutil
 import signal
 import subprocess
@@ -11,8 +10,8 @@ from pathlib import Path
 from types import TracebackType
 
 import httpx
-import pytest
 
+from tests.integration import unavailable
 from tests.loopback import free_port
 
 _START_SECONDS = 20.0
@@ -22,10 +21,7 @@ def opa_binary() -> str:
     """The `opa` on PATH (the Makefile puts the pinned build first); skip, or fail under CI."""
     found = shutil.which("opa")
     if found is None:
-        reason = "no `opa` on PATH: `make tools` builds the pinned OPA with Go"
-        if os.environ.get("CI") == "true":
-            pytest.fail(f"integration part missing under CI: {reason}")
-        pytest.skip(reason)
+        unavailable("no `opa` on PATH: `make tools` builds the pinned OPA with Go")
     return found
 
 

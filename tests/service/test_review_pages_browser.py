@@ -1,0 +1,135 @@
+"""The review pages in a real browser: a reviewer signs in, opens the task, approves, and the
+agent's long poll, waiting on the same gateway over HTTP, returns the approval."""
+
+from __future__ import annotations
+
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from playwright.sync_api import Page, expect
+
+from service.principals import Role, create_key
+from service.settings import Settings
+from service.store.database import make_engine, migrate
+from tests.browser import ARTIFACTS, chromium
+from tests.fixtures import RULES
+from tests.loopback import serving
+
+pytestmark = pytest.mark.integration
+
+REFUND: dict[str, Any] = {
+    "action": {
+        "type": "payments.refund.issue",
+        "target": "stripe",
+        "environment": "production",
+        "amount": {"value": 5000, "currency": "USD"},
+    },
+    "changes": [
+        {
+            "record": "charge/ch_881",
+            "field": "status",
+            "from": "captured",
+            "to": "refunded",
+            "source": "ticket/T-4410",
+        }
+    ],
+    "justification": "Duplicate charge on invoice INV-2211; the customer was billed twice.",
+    "confidence": 0.92,
+    "work_item": {"id": "WI-981", "type": "billing-dispute"},
+}
+
+
+def _keys(settings: Settings) -> tuple[str, str]:
+    engine = make_engine(settings.database_url)
+    migrate(engine)
+    _, agent = create_key(engine, name="refund-bot", role=Role.AGENT, scopes=["payments.*"])
+    _, reviewer = create_key(
+        engine, name="fiona", role=Role.REVIEWER, scopes=["group:finance-approvers"]
+    )
+    engine.dispose()
+    return agent, reviewer
+
+
+def _sign_in_with_the_keyboard(page: Page, base: str, key: str) -> None:
+    page.goto(f"{base}/ui")
+    expect(page).to_have_url(f"{base}/ui/login?next=/ui/queues")
+    page.get_by_label("API key").fill(key)  # the field is labelled and focused on load
+    page.keyboard.press("Enter")
+    expect(page.get_by_role("heading", name="Your queues")).to_be_visible()
+
+
+def test_a_reviewer_approves_in_the_browser_and_the_waiting_agent_hears_at_once(
+    tmp_path: Path,
+) -> None:
+    settings = Settings(database_url=f"sqlite:///{tmp_path / 'gate.db'}", rules=RULES)
+    agent_key, reviewer_key = _keys(settings)
+    ARTIFACTS.mkdir(exist_ok=True)
+    with serving(settings) as base, httpx.Client(
+        base_url=base, headers={"Authorization": f"Bearer {agent_key}"}, timeout=40
+    ) as agent:
+        decision = agent.post("/v1/decisions", json=REFUND).json()
+        assert decision["outcome"] == "route_to_human"
+        heard: dict[str, Any] = {}
+
+        def long_poll() -> None:
+            answer = agent.get(f"/v1/decisions/{decision['decision_id']}", params={"wait": 30})
+            heard["at"], heard["body"] = time.monotonic(), answer.json()
+
+        waiting = threading.Thread(target=long_poll)
+        waiting.start()
+
+        with chromium() as browser:
+            page = browser.new_page(viewport={"width": 1200, "height": 1000})
+            _sign_in_with_the_keyboard(page, base, reviewer_key)
+            queue_row = page.get_by_role("row", name="finance-approvers")
+            expect(queue_row).to_contain_text("due in")  # the SLA countdown runs
+            page.get_by_role("link", name="finance-approvers").click()
+            page.get_by_role("link", name="payments.refund.issue").click()
+
+            changes = page.get_by_role("table")
+            expect(changes).to_contain_text("charge/ch_881")
+            expect(changes).to_contain_text("captured")
+            expect(changes).to_contain_text("refunded")
+            expect(page.get_by_text("Duplicate charge on invoice INV-2211")).to_be_visible()
+            expect(page.get_by_text("money.irreversible_over_limit")).to_be_visible()
+            page.screenshot(path=ARTIFACTS / "review-page.png", full_page=True)
+
+            page.get_by_label("Note (optional)").fill("Matches the duplicate on INV-2211.")
+            page.get_by_role("button", name="Approve").click()
+            expect(page.get_by_role("status")).to_contain_text("approved")
+            approved_at = time.monotonic()
+            page.screenshot(path=ARTIFACTS / "review-approved.png", full_page=True)
+
+            cookie = next(c for c in page.context.cookies() if c["name"] == "sg_session")
+            assert cookie["httpOnly"]
+            assert cookie["secure"]
+            assert cookie["sameSite"] == "Strict"
+
+        waiting.join(timeout=35)
+        assert heard["body"]["status"] == "approved"
+        assert heard["body"]["review"]["approvals"] == 1
+        # The product promise: the waiting agent hears within a second of the approval.
+        assert heard["at"] - approved_at < 1.0
+
+
+def test_forms_without_the_session_csrf_token_are_refused(tmp_path: Path) -> None:
+    settings = Settings(database_url=f"sqlite:///{tmp_path / 'gate.db'}", rules=RULES)
+    agent_key, reviewer_key = _keys(settings)
+    with serving(settings) as base, chromium() as browser:
+        decision = httpx.post(
+            f"{base}/v1/decisions", json=REFUND, headers={"Authorization": f"Bearer {agent_key}"}
+        ).json()
+        page = browser.new_page()
+        _sign_in_with_the_keyboard(page, base, reviewer_key)
+        review_id = decision["review"]["id"]
+        # A forged form: the browser sends the session cookie, but not the page's token.
+        answer = page.request.post(
+            f"{base}/ui/reviews/{review_id}/approve", form={"csrf_token": "forged", "note": "x"}
+        )
+        assert answer.status == 403
+        page.goto(f"{base}/ui/reviews/{review_id}")
+        expect(page.locator("#review-state")).to_have_text("pending")
