@@ -8,7 +8,7 @@ from collections.abc import Awaitable, Callable
 from typing import Any, ParamSpec, TypeVar, cast
 
 from policy.proposal import Proposal
-from service.client.http import AsyncGateClient, GateClient, enforce
+from service.client.http import DEFAULT_WAIT_SECONDS, AsyncGateClient, GateClient, enforce
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -16,13 +16,19 @@ ProposalFor = Callable[..., Proposal | dict[str, Any]]
 
 
 def gated(
-    client: GateClient | AsyncGateClient, propose: ProposalFor
+    client: GateClient | AsyncGateClient,
+    propose: ProposalFor,
+    *,
+    wait: bool = False,
+    wait_seconds: float = DEFAULT_WAIT_SECONDS,
 ) -> Callable[[Callable[P, R]], Callable[P, R]]:
     """Wrap a tool: `propose(*args, **kwargs)` builds the proposal from the call's arguments.
 
     On allow or sample the tool runs; on deny `ActionDenied` is raised; on route_to_human
-    `AwaitingReview` is raised with the decision id (the tool did not run). Works on sync tools
-    with a `GateClient` and on async tools with an `AsyncGateClient`.
+    `AwaitingReview` is raised with the decision id (the tool did not run). With `wait=True`
+    a routed call waits for the review: on approval the approval is used and the tool runs;
+    on rejection or timeout `ActionDenied` is raised. Works on sync tools with a `GateClient`
+    and on async tools with an `AsyncGateClient`.
     """
 
     def wrap(tool: Callable[P, R]) -> Callable[P, R]:
@@ -33,7 +39,8 @@ def gated(
 
             @functools.wraps(tool)
             async def run_async(*args: P.args, **kwargs: P.kwargs) -> Any:
-                enforce(await async_client.decide(propose(*args, **kwargs)))
+                proposal = propose(*args, **kwargs)
+                enforce(await async_client.decide(proposal, wait=wait, wait_seconds=wait_seconds))
                 return await cast(Callable[P, Awaitable[Any]], tool)(*args, **kwargs)
 
             return cast(Callable[P, R], run_async)
@@ -43,7 +50,8 @@ def gated(
 
         @functools.wraps(tool)
         def run(*args: P.args, **kwargs: P.kwargs) -> R:
-            enforce(sync_client.decide(propose(*args, **kwargs)))
+            proposal = propose(*args, **kwargs)
+            enforce(sync_client.decide(proposal, wait=wait, wait_seconds=wait_seconds))
             return tool(*args, **kwargs)
 
         return run

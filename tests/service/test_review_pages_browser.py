@@ -68,9 +68,12 @@ def test_a_reviewer_approves_in_the_browser_and_the_waiting_agent_hears_at_once(
     settings = Settings(database_url=f"sqlite:///{tmp_path / 'gate.db'}", rules=RULES)
     agent_key, reviewer_key = _keys(settings)
     ARTIFACTS.mkdir(exist_ok=True)
-    with serving(settings) as base, httpx.Client(
-        base_url=base, headers={"Authorization": f"Bearer {agent_key}"}, timeout=40
-    ) as agent:
+    with (
+        serving(settings) as base,
+        httpx.Client(
+            base_url=base, headers={"Authorization": f"Bearer {agent_key}"}, timeout=40
+        ) as agent,
+    ):
         decision = agent.post("/v1/decisions", json=REFUND).json()
         assert decision["outcome"] == "route_to_human"
         heard: dict[str, Any] = {}

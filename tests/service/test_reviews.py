@@ -1,0 +1,337 @@
+"""Reviews against a real gateway on loopback: races between reviewers, the SLA clock in two
+gateways at once, signed webhooks with retries, the waiting client, and who may see what."""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import json
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any, ClassVar
+
+import httpx
+import pytest
+from sqlalchemy import text
+from standardwebhooks import Webhook
+from standardwebhooks.webhooks import WebhookVerificationError
+
+from service.client import ActionDenied, AsyncGateClient, GateClient, gated
+from service.gateway import Gateway
+from service.principals import Role, create_key
+from service.settings import Settings
+from service.store.database import make_engine, migrate
+from tests.fixtures import RULES
+from tests.loopback import free_port, serving
+
+REFUND: dict[str, Any] = {
+    "action": {
+        "type": "payments.refund.issue",
+        "environment": "production",
+        "amount": {"value": 5000, "currency": "USD"},
+    },
+    "work_item": {"id": "WI-1", "type": "billing-dispute"},
+    "justification": "duplicate charge",
+    "confidence": 0.9,
+}
+ROUNDS = 12
+
+
+@dataclass
+class Served:
+    """A gateway on loopback with an agent, three reviewers and an auditor."""
+
+    base: str
+    settings: Settings
+    keys: dict[str, str]
+
+    def http(self, who: str) -> httpx.Client:
+        return httpx.Client(
+            base_url=self.base, headers={"Authorization": f"Bearer {self.keys[who]}"}, timeout=40
+        )
+
+    def refund(self, **changes: Any) -> dict[str, Any]:
+        with self.http("agent") as agent:
+            answer = agent.post("/v1/decisions", json=REFUND | changes)
+            assert answer.status_code == 201, answer.text
+            body: dict[str, Any] = answer.json()
+            return body
+
+
+def _settings(tmp_path: Path) -> Settings:
+    return Settings(
+        database_url=f"sqlite:///{tmp_path / 'gate.db'}",
+        rules=RULES,
+        sla_tick_seconds=0.05,
+        webhook_tick_seconds=0.05,
+        webhook_backoff_seconds=(0.2, 0.2),
+    )
+
+
+@pytest.fixture
+def served(tmp_path: Path) -> Iterator[Served]:
+    settings = _settings(tmp_path)
+    engine = make_engine(settings.database_url)
+    migrate(engine)
+    people = {
+        "agent": (Role.AGENT, ["*"]),
+        "fiona": (Role.REVIEWER, ["group:finance-approvers"]),
+        "felix": (Role.REVIEWER, ["group:finance-approvers"]),
+        "cora": (Role.REVIEWER, ["group:customer-success"]),
+        "audrey": (Role.AUDITOR, []),
+    }
+    keys = {
+        name: create_key(engine, name=name, role=role, scopes=scopes)[1]
+        for name, (role, scopes) in people.items()
+    }
+    engine.dispose()
+    with serving(settings) as base:
+        yield Served(base, settings, keys)
+
+
+def _race(served: Served, step: str, review_id: str) -> list[httpx.Response]:
+    """fiona and felix send the same step at the same instant, each on their own connection."""
+    clients = [served.http("fiona"), served.http("felix")]
+    for client in clients:  # connect first, so the race is between the requests themselves
+        client.get("/v1/reviews/queues")
+    start = threading.Barrier(2)
+    answers: list[httpx.Response] = []
+
+    def send(client: httpx.Client) -> None:
+        start.wait()
+        answers.append(client.post(f"/v1/reviews/{review_id}/{step}", json={}))
+
+    threads = [threading.Thread(target=send, args=(c,)) for c in clients]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    for client in clients:
+        client.close()
+    return answers
+
+
+@pytest.mark.parametrize("step", ["claim", "approve"])
+def test_two_reviewers_racing_for_the_same_review_exactly_one_wins(
+    served: Served, step: str
+) -> None:
+    for _ in range(ROUNDS):
+        review_id = served.refund()["review"]["id"]
+        answers = _race(served, step, review_id)
+        assert sorted(a.status_code for a in answers) == [200, 409]
+        loser = next(a for a in answers if a.status_code == 409)
+        assert loser.json()["error"]["code"] in {
+            "claimed_by_other",
+            "review_closed",
+            "review_conflict",
+        }
+    with served.http("audrey") as auditor:
+        reviews = auditor.get("/v1/reviews", params={"limit": 200}).json()
+    won = [r for r in reviews if (r["claimed_by"] if step == "claim" else r["approvals"])]
+    assert len(won) == ROUNDS
+    if step == "approve":
+        assert all(len(r["approvals"]) == 1 for r in reviews)
+
+
+def test_the_sla_clock_in_two_gateways_times_each_review_out_exactly_once(
+    tmp_path: Path,
+) -> None:
+    settings = _settings(tmp_path)
+    first, second = Gateway(settings), Gateway(settings)  # two processes' worth of state
+    try:
+        for gateway in (first, second):
+            gateway.sla_clock.stop()  # drive the sweeps by hand, concurrently
+        _, key = create_key(first.engine, name="agent", role=Role.AGENT, scopes=["*"])
+        with serving(settings) as base:
+            headers = {"Authorization": f"Bearer {key}"}
+            for _ in range(20):
+                httpx.post(f"{base}/v1/decisions", json=REFUND, headers=headers)
+        past = (datetime.now(UTC) - timedelta(seconds=1)).replace(tzinfo=None)
+        with first.engine.begin() as connection:
+            connection.execute(text("UPDATE review_tasks SET due_at = :past"), {"past": past})
+        moved: list[int] = []
+        sweeps = [
+            threading.Thread(target=lambda g=g: moved.append(g.desk.apply_timeouts()))
+            for g in (first, second, first, second)
+        ]
+        for sweep in sweeps:
+            sweep.start()
+        for sweep in sweeps:
+            sweep.join()
+        assert sum(moved) == 20
+        with first.engine.connect() as connection:
+            expired = connection.execute(
+                text(
+                    "SELECT decision_id, count(*) FROM audit_events WHERE kind = 'review_expired'"
+                    " GROUP BY decision_id"
+                )
+            ).all()
+        assert len(expired) == 20
+        assert all(count == 1 for _, count in expired)
+    finally:
+        first.close()
+        second.close()
+
+
+class _Receiver(BaseHTTPRequestHandler):
+    """An agent's webhook endpoint: fails the first delivery, accepts the rest."""
+
+    received: ClassVar[list[tuple[dict[str, str], bytes]]] = []
+
+    def do_POST(self) -> None:
+        body = self.rfile.read(int(self.headers["content-length"]))
+        self.received.append((dict(self.headers), body))
+        self.send_response(500 if len(self.received) == 1 else 204)
+        self.end_headers()
+
+    def log_message(self, *_args: Any) -> None:
+        pass
+
+
+@pytest.fixture
+def receiver() -> Iterator[tuple[str, list[tuple[dict[str, str], bytes]]]]:
+    _Receiver.received = []
+    server = ThreadingHTTPServer(("127.0.0.1", free_port()), _Receiver)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_port}/hooks/sluicegate", _Receiver.received
+    server.shutdown()
+    server.server_close()
+
+
+def test_a_resolved_review_is_sent_to_the_webhook_signed_and_retried(
+    served: Served, receiver: tuple[str, list[tuple[dict[str, str], bytes]]]
+) -> None:
+    url, received = receiver
+    with served.http("agent") as agent:
+        hook = agent.post("/v1/webhooks", json={"url": url}).json()
+        assert hook["secret"].startswith("whsec_")
+        review_id = served.refund()["review"]["id"]
+        with served.http("fiona") as fiona:
+            assert fiona.post(f"/v1/reviews/{review_id}/approve", json={}).status_code == 200
+        deadline = time.monotonic() + 10
+        while len(received) < 2 and time.monotonic() < deadline:
+            time.sleep(0.05)
+        deliveries = agent.get(f"/v1/webhooks/{hook['id']}/deliveries").json()
+    assert len(received) == 2  # the first attempt got a 500 and was retried
+    headers, body = received[-1]
+    verified = Webhook(hook["secret"]).verify(body, headers)  # raises on a bad signature
+    assert verified["type"] == "review.resolved"
+    assert verified["data"]["state"] == "approved"
+    assert received[0][0]["webhook-id"] == headers["webhook-id"]  # receivers deduplicate on it
+    with pytest.raises(WebhookVerificationError):
+        Webhook(hook["secret"]).verify(body.replace(b"approved", b"rejected"), headers)
+    assert [(d["state"], d["attempts"], d["last_status"]) for d in deliveries] == [
+        ("delivered", 2, 204)
+    ]
+
+
+def _approve_soon(served: Served, reviewer: str, *, reject: bool = False) -> threading.Thread:
+    """A reviewer acts on the next open review as soon as one appears."""
+
+    def work() -> None:
+        with served.http(reviewer) as client:
+            deadline = time.monotonic() + 10
+            while time.monotonic() < deadline:
+                waiting = client.get("/v1/reviews", params={"state": "pending"}).json()
+                if waiting:
+                    step, body = ("reject", {"note": "no"}) if reject else ("approve", {})
+                    client.post(f"/v1/reviews/{waiting[0]['id']}/{step}", json=body)
+                    return
+                time.sleep(0.05)
+
+    thread = threading.Thread(target=work)
+    thread.start()
+    return thread
+
+
+def test_a_gated_tool_with_wait_runs_once_approved_and_never_when_rejected(
+    served: Served,
+) -> None:
+    ran: list[str] = []
+    with GateClient(served.base, served.keys["agent"]) as client:
+
+        @gated(client, lambda amount: REFUND, wait=True, wait_seconds=20)
+        def refund(amount: int) -> str:
+            ran.append("refund")
+            return "refunded"
+
+        reviewer = _approve_soon(served, "fiona")
+        assert refund(5000) == "refunded"
+        reviewer.join()
+        reviewer = _approve_soon(served, "fiona", reject=True)
+        with pytest.raises(ActionDenied):
+            refund(5000)
+        reviewer.join()
+    assert ran == ["refund"]
+
+
+def test_the_async_client_waits_too(served: Served) -> None:
+    async def ask() -> str:
+        async with AsyncGateClient(served.base, served.keys["agent"]) as client:
+            decision = await client.decide(REFUND, wait=True, wait_seconds=20)
+            return getattr(decision, "status", "?")
+
+    reviewer = _approve_soon(served, "felix")
+    assert asyncio.run(ask()) == "approved"
+    reviewer.join()
+
+
+def test_who_may_see_and_work_a_review(served: Served) -> None:
+    review_id = served.refund()["review"]["id"]
+    with served.http("audrey") as auditor, served.http("cora") as other_queue:
+        assert auditor.get(f"/v1/reviews/{review_id}").json()["proposal"]["action"]["type"] == (
+            "payments.refund.issue"
+        )
+        refused = auditor.post(f"/v1/reviews/{review_id}/approve", json={})
+        assert (refused.status_code, refused.json()["error"]["code"]) == (403, "forbidden")
+        assert other_queue.get(f"/v1/reviews/{review_id}").status_code == 404
+        assert other_queue.get("/v1/reviews").json() == []
+        stepped = other_queue.post(f"/v1/reviews/{review_id}/claim")
+        assert stepped.json()["error"]["code"] == "not_queue_reviewer"
+    with served.http("agent") as agent:
+        assert agent.post(f"/v1/reviews/{review_id}/approve", json={}).status_code == 403
+
+
+def test_an_approval_is_void_once_the_rules_change(served: Served) -> None:
+    decision = served.refund()
+    with served.http("fiona") as fiona:
+        fiona.post(f"/v1/reviews/{decision['review']['id']}/approve", json={})
+    engine = make_engine(served.settings.database_url)
+    with engine.begin() as connection:  # as if the approval was given under an older pack
+        connection.execute(text("UPDATE review_tasks SET policy_revision = 'sha256:older'"))
+    engine.dispose()
+    with served.http("agent") as agent:
+        used = agent.post(f"/v1/decisions/{decision['decision_id']}/proceed", json=REFUND)
+    assert (used.status_code, used.json()["error"]["code"]) == (409, "policy_changed")
+
+
+def test_every_review_step_joins_the_audit_chain(served: Served) -> None:
+    decision = served.refund()
+    review_id = decision["review"]["id"]
+    with served.http("fiona") as fiona:
+        fiona.post(f"/v1/reviews/{review_id}/claim")
+        fiona.post(f"/v1/reviews/{review_id}/approve", json={"note": "fine"})
+    with served.http("agent") as agent:
+        agent.post(f"/v1/decisions/{decision['decision_id']}/proceed", json=REFUND)
+    engine = make_engine(served.settings.database_url)
+    with engine.connect() as connection:
+        rows = connection.execute(
+            text("SELECT seq, kind, prev_hash, hash, event FROM audit_events ORDER BY seq")
+        ).all()
+    engine.dispose()
+    assert [r.kind for r in rows] == [
+        "decision",
+        "review_claimed",
+        "review_approved",
+        "approval_used",
+    ]
+    assert all(later.prev_hash == earlier.hash for earlier, later in itertools.pairwise(rows))
+    approved = json.loads(rows[2].event)
+    assert approved["actor"]["name"] == "fiona"
+    assert approved["details"] == {"approvals": 1, "required": 1, "note": "fine"}
