@@ -24,7 +24,7 @@ from service.errors import IdempotencyConflict, NotFound
 from service.principals import KeyAuthenticator, Principal, Role
 from service.reviews.board import ReviewBoard
 from service.reviews.desk import ReviewDesk
-from service.reviews.sla_clock import SlaClock
+from service.reviews.sla_clock import sla_clock
 from service.reviews.tasks import opening_task
 from service.reviews.views import DecisionStatus, decision_status
 from service.reviews.waiting import ResolutionWatch
@@ -99,7 +99,7 @@ class Gateway:
             after_resolved=lambda review: self.watch.resolved(review.decision_id),
         )
         self.board = ReviewBoard(self.engine, self.gate.pack)
-        self.sla_clock = SlaClock(self.desk, tick_seconds=settings.sla_tick_seconds)
+        self.sla_clock = sla_clock(self.desk, tick_seconds=settings.sla_tick_seconds)
         self.sla_clock.start()
         self.webhook_sender = WebhookSender(
             self.engine,

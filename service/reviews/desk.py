@@ -68,6 +68,19 @@ class _Step:
     resolves: bool = False
 
 
+def _resolution(
+    state: ReviewState, actor: Principal, now: datetime, note: str | None
+) -> dict[str, Any]:
+    """The columns a reviewer's final step sets."""
+    return {
+        "state": state.value,
+        "resolved_by": actor.id,
+        "resolved_at": now,
+        "note": note,
+        **_UNCLAIMED,
+    }
+
+
 def _actor(principal: Principal) -> dict[str, str]:
     return {"id": principal.id, "name": principal.name, "role": principal.role.value}
 
@@ -134,8 +147,7 @@ class ReviewDesk:
             done = len(approvals) >= row.approvals_required
             changes: dict[str, Any] = {"approvals": approvals, **_UNCLAIMED}
             if done:
-                changes |= {"state": ReviewState.APPROVED.value, "resolved_by": actor.id}
-                changes |= {"resolved_at": now, "note": note}
+                changes |= _resolution(ReviewState.APPROVED, actor, now, note)
             details = {"approvals": len(approvals), "required": row.approvals_required}
             return _Step("review_approved", changes, details | {"note": note}, resolves=done)
 
@@ -148,13 +160,7 @@ class ReviewDesk:
 
         def step(row: Any, now: datetime, owner_id: str | None) -> _Step:
             self._check_reviewer(row, actor, owner_id, now, kind=ReviewKind.BLOCKING)
-            changes = {
-                "state": ReviewState.REJECTED.value,
-                "resolved_by": actor.id,
-                "resolved_at": now,
-                "note": note,
-                **_UNCLAIMED,
-            }
+            changes = _resolution(ReviewState.REJECTED, actor, now, note)
             return _Step("review_rejected", changes, {"note": note}, resolves=True)
 
         return self._transition(review_id, actor, step)
@@ -168,14 +174,8 @@ class ReviewDesk:
 
         def step(row: Any, now: datetime, owner_id: str | None) -> _Step:
             self._check_reviewer(row, actor, owner_id, now, kind=ReviewKind.POST_HOC)
-            changes = {
-                "state": ReviewState.REVIEWED.value,
-                "verdict": verdict.value,
-                "resolved_by": actor.id,
-                "resolved_at": now,
-                "note": note,
-                **_UNCLAIMED,
-            }
+            changes = _resolution(ReviewState.REVIEWED, actor, now, note)
+            changes["verdict"] = verdict.value
             details = {"verdict": verdict.value, "note": note}
             return _Step("review_verdict", changes, details, resolves=True)
 

@@ -78,30 +78,14 @@ def effective_state(row: Any, now: datetime) -> ReviewState:
 def as_review(row: Any, now: datetime) -> Review:
     """A stored review row as the public `Review`."""
     state = effective_state(row, now)
-    return Review(
-        id=row.id,
-        decision_id=row.decision_id,
-        kind=ReviewKind(row.kind),
-        queue=row.queue,
-        state=state,
-        agent_id=row.agent_id,
-        action_type=row.action_type,
-        risk_tier=row.risk_tier,
-        proposal_digest=row.proposal_digest,
-        policy_revision=row.policy_revision,
-        approvals_required=row.approvals_required,
-        approvals=row.approvals,
-        due_at=row.due_at,
-        on_timeout=row.on_timeout,
-        escalations=row.escalations,
-        claimed_by=row.claimed_by_name if state is ReviewState.CLAIMED else None,
-        lease_until=row.lease_until if state is ReviewState.CLAIMED else None,
-        resolved_by=row.resolved_by,
-        resolved_at=row.resolved_at,
-        verdict=row.verdict,
-        note=row.note,
-        used_at=row.used_at,
-        created_at=row.created_at,
+    claimed = state is ReviewState.CLAIMED
+    return Review.model_validate(
+        dict(row._mapping)
+        | {
+            "state": state,
+            "claimed_by": row.claimed_by_name if claimed else None,
+            "lease_until": row.lease_until if claimed else None,
+        }
     )
 
 

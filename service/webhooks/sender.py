@@ -8,8 +8,6 @@ per delivery (attempt n waits `backoff[n-1]`), which an in-process retry library
 
 from __future__ import annotations
 
-import logging
-import threading
 from collections.abc import Sequence
 from datetime import timedelta
 from typing import Any
@@ -18,11 +16,11 @@ import httpx
 from sqlalchemy import Engine, select, update
 from standardwebhooks import Webhook
 
+from service.periodic import Periodic
 from service.store.database import writing
 from service.store.tables import WebhookDeliveryRow, WebhookRow
 from service.store.utc import utc_now
 
-log = logging.getLogger(__name__)
 _webhooks = WebhookRow.__table__  # type: ignore[attr-defined]
 _deliveries = WebhookDeliveryRow.__table__  # type: ignore[attr-defined]
 # How long a taken attempt is reserved for the process that took it.
@@ -42,10 +40,8 @@ class WebhookSender:
     ) -> None:
         self._engine = engine
         self._backoff = list(backoff_seconds)
-        self._tick = tick_seconds
-        self._stopping = threading.Event()
         self._http = httpx.Client(timeout=timeout_seconds, follow_redirects=False)
-        self._thread = threading.Thread(target=self._run, name="webhook-sender", daemon=True)
+        self._thread = Periodic("webhook-sender", self.send_due, seconds=tick_seconds)
 
     def start(self) -> None:
         """Start sending."""
@@ -53,16 +49,8 @@ class WebhookSender:
 
     def stop(self) -> None:
         """Stop after the attempt in flight."""
-        self._stopping.set()
-        self._thread.join(timeout=10)
+        self._thread.stop()
         self._http.close()
-
-    def _run(self) -> None:
-        while not self._stopping.wait(self._tick):
-            try:
-                self.send_due()
-            except Exception as exc:  # the sender must outlive a bad tick (store down, say)
-                log.warning("webhook sender tick failed: %s", type(exc).__name__)
 
     def send_due(self, limit: int = 50) -> int:
         """Attempt every delivery that is due; returns how many were attempted."""

@@ -1,0 +1,38 @@
+"""A background thread that runs one job every few seconds until stopped."""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable
+
+log = logging.getLogger(__name__)
+
+
+class Periodic:
+    """Runs `job` every `seconds` on a daemon thread; a failing run is logged (by type only,
+    never its message, which may hold data) and the next run happens as usual."""
+
+    def __init__(self, name: str, job: Callable[[], object], *, seconds: float) -> None:
+        self._name = name
+        self._job = job
+        self._seconds = seconds
+        self._stopping = threading.Event()
+        self._thread = threading.Thread(target=self._run, name=name, daemon=True)
+
+    def start(self) -> None:
+        """Start the thread."""
+        self._thread.start()
+
+    def stop(self) -> None:
+        """Stop after the run in flight."""
+        self._stopping.set()
+        if self._thread.is_alive():
+            self._thread.join(timeout=10)
+
+    def _run(self) -> None:
+        while not self._stopping.wait(self._seconds):
+            try:
+                self._job()
+            except Exception as exc:  # a store outage must not end the thread
+                log.warning("%s: a run failed: %s", self._name, type(exc).__name__)
