@@ -1,0 +1,93 @@
+"""How soon a waiting agent hears an approval: the long poll's latency after the approve call.
+
+Two cases, one run: (same) the agent polls the gateway the reviewer approves on, which wakes
+the poll at once; (other) two gateway processes share one SQLite store, the agent polls one
+and the reviewer approves on the other, so the poll learns of it by re-reading the store
+(every `SLUICEGATE_LONG_POLL_RECHECK_SECONDS`, 0.5 s). Prints p50, p90 and max in
+milliseconds. Usage: `.venv/bin/python -m bench.review_wait` (ROUNDS=40 by default).
+"""
+
+from __future__ import annotations
+
+import os
+import statistics
+import tempfile
+import threading
+import time
+from contextlib import ExitStack
+from pathlib import Path
+
+import httpx
+
+from service.principals import Role, create_key
+from service.settings import Settings
+from service.store.database import make_engine, migrate
+from tests.loopback import serving
+
+ROUNDS = int(os.environ.get("ROUNDS", "40"))
+REFUND = {
+    "action": {
+        "type": "payments.refund.issue",
+        "environment": "production",
+        "amount": {"value": 5000, "currency": "USD"},
+    },
+    "work_item": {"id": "WI-1", "type": "billing-dispute"},
+    "justification": "duplicate charge",
+    "confidence": 0.9,
+}
+
+
+def _one(agent: httpx.Client, reviewer: httpx.Client) -> float:
+    decision = agent.post("/v1/decisions", json=REFUND).json()
+    heard: list[float] = []
+
+    def poll() -> None:
+        agent.get(f"/v1/decisions/{decision['decision_id']}", params={"wait": 30})
+        heard.append(time.perf_counter())
+
+    waiting = threading.Thread(target=poll)
+    waiting.start()
+    time.sleep(0.2)  # the poll is parked in the gateway
+    reviewer.post(f"/v1/reviews/{decision['review']['id']}/approve", json={})
+    approved = time.perf_counter()
+    waiting.join()
+    return (heard[0] - approved) * 1000
+
+
+def _report(name: str, latencies: list[float]) -> None:
+    ordered = sorted(latencies)
+    p90 = ordered[int(len(ordered) * 0.9) - 1]
+    print(
+        f"{name:<32} p50 {statistics.median(ordered):7.1f} ms   p90 {p90:7.1f} ms   "
+        f"max {ordered[-1]:7.1f} ms   (n={len(ordered)})"
+    )
+
+
+def main() -> None:
+    with tempfile.TemporaryDirectory() as folder, ExitStack() as stack:
+        url = f"sqlite:///{Path(folder) / 'gate.db'}"
+        engine = make_engine(url)
+        migrate(engine)
+        _, agent_key = create_key(engine, name="agent", role=Role.AGENT, scopes=["*"])
+        _, fiona_key = create_key(
+            engine, name="fiona", role=Role.REVIEWER, scopes=["group:finance-approvers"]
+        )
+        engine.dispose()
+        settings = Settings(database_url=url)
+        first = stack.enter_context(serving(settings))
+        second = stack.enter_context(serving(settings))
+
+        def client(base: str, key: str) -> httpx.Client:
+            headers = {"Authorization": f"Bearer {key}"}
+            return stack.enter_context(httpx.Client(base_url=base, headers=headers, timeout=40))
+
+        agent = client(first, agent_key)
+        for name, reviewer in (
+            ("same gateway (woken)", client(first, fiona_key)),
+            ("other gateway (store re-read)", client(second, fiona_key)),
+        ):
+            _report(name, [_one(agent, reviewer) for _ in range(ROUNDS)])
+
+
+if __name__ == "__main__":
+    main()
