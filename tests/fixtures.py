@@ -22,6 +22,7 @@ from service.gateway import Gateway, build_gate
 from service.principals import Role, create_key
 from service.settings import Settings, bundled_rules
 from tests.opa_sidecar import OpaProcess
+from tests.postgres import PostgresCluster, postgres_cluster
 
 RULES = bundled_rules()
 REGO_ENGINES = ("rego-embedded", "opa")
@@ -129,3 +130,19 @@ def bearer(gateway: Gateway, role: Role, scopes: list[str] | None = None) -> dic
 @pytest.fixture
 def agent_headers(gateway: Gateway) -> dict[str, str]:
     return bearer(gateway, Role.AGENT, ["*"])
+
+
+@pytest.fixture(scope="session")
+def postgres() -> Iterator[PostgresCluster]:
+    """A throwaway PostgreSQL cluster for the whole session (skips, or fails under CI)."""
+    with postgres_cluster() as cluster:
+        yield cluster
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """An empty store: a SQLite file, or a fresh database on the PostgreSQL cluster."""
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'gate.db'}"
+    cluster: PostgresCluster = request.getfixturevalue("postgres")
+    return cluster.database()

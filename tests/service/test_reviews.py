@@ -1,5 +1,6 @@
-"""Reviews against a real gateway on loopback: races between reviewers, the SLA clock in two
-gateways at once, signed webhooks with retries, the waiting client, and who may see what."""
+"""Reviews against a real gateway on loopback, on SQLite and on PostgreSQL: races between
+reviewers, the SLA clock in two gateways at once, signed webhooks with retries, the waiting
+client, and who may see what."""
 
 from __future__ import annotations
 
@@ -12,7 +13,6 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from pathlib import Path
 from typing import Any, ClassVar
 
 import httpx
@@ -63,9 +63,9 @@ class Served:
             return body
 
 
-def _settings(tmp_path: Path) -> Settings:
+def _settings(database_url: str) -> Settings:
     return Settings(
-        database_url=f"sqlite:///{tmp_path / 'gate.db'}",
+        database_url=database_url,
         rules=RULES,
         sla_tick_seconds=0.05,
         webhook_tick_seconds=0.05,
@@ -74,8 +74,8 @@ def _settings(tmp_path: Path) -> Settings:
 
 
 @pytest.fixture
-def served(tmp_path: Path) -> Iterator[Served]:
-    settings = _settings(tmp_path)
+def served(database_url: str) -> Iterator[Served]:
+    settings = _settings(database_url)
     engine = make_engine(settings.database_url)
     migrate(engine)
     people = {
@@ -139,9 +139,9 @@ def test_two_reviewers_racing_for_the_same_review_exactly_one_wins(
 
 
 def test_the_sla_clock_in_two_gateways_times_each_review_out_exactly_once(
-    tmp_path: Path,
+    database_url: str,
 ) -> None:
-    settings = _settings(tmp_path)
+    settings = _settings(database_url)
     first, second = Gateway(settings), Gateway(settings)  # two processes' worth of state
     try:
         for gateway in (first, second):
