@@ -290,7 +290,9 @@ class ReviewDesk:
     ) -> Review:
         now = self._clock()
         with writing(self._engine) as connection:
-            row = task_row(connection, review_id)
+            # Locked, so a racing step waits and then sees this one's result; the version
+            # check below still guards any path that reads without the lock.
+            row = task_row(connection, review_id, lock=True)
             if row is None:
                 raise NotFound(f"no review {review_id}")
             owner_id = connection.execute(

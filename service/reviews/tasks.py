@@ -89,9 +89,11 @@ def as_review(row: Any, now: datetime) -> Review:
     )
 
 
-def task_row(connection: Connection, review_id: str) -> Any:
-    """The stored row of a review, or None."""
-    return connection.execute(select(_tasks).where(_tasks.c.id == review_id)).first()
+def task_row(connection: Connection, review_id: str, *, lock: bool = False) -> Any:
+    """The stored row of a review, or None; `lock` holds the row until the transaction ends
+    (`FOR UPDATE` on PostgreSQL; SQLite's write transaction already holds the database)."""
+    query = select(_tasks).where(_tasks.c.id == review_id)
+    return connection.execute(query.with_for_update() if lock else query).first()
 
 
 def blocking_task_of(connection: Connection, decision_id: str) -> Any:
