@@ -90,6 +90,7 @@ def test_a_reviewer_approves_in_the_browser_and_the_waiting_agent_hears_at_once(
             _sign_in_with_the_keyboard(page, base, reviewer_key)
             queue_row = page.get_by_role("row", name="finance-approvers")
             expect(queue_row).to_contain_text("due in")  # the SLA countdown runs
+            page.screenshot(path=ARTIFACTS / "queues.png", full_page=True)
             page.get_by_role("link", name="finance-approvers").click()
             page.get_by_role("link", name="payments.refund.issue").click()
 
