@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable
+from datetime import timedelta
 from pathlib import Path
 from typing import Annotated, Any
 from urllib.parse import quote
@@ -31,6 +32,17 @@ from service.ui.sessions import (
 
 router = APIRouter(prefix="/ui", include_in_schema=False)
 templates = Jinja2Templates(directory=Path(__file__).parent / "templates")
+
+
+def _duration(span: timedelta) -> str:
+    """A time box as people say it: 4h, 1h 30m, 2d."""
+    minutes = int(span.total_seconds() // 60)
+    days, hours, rest = minutes // 1440, minutes % 1440 // 60, minutes % 60
+    parts = [f"{days}d" if days else "", f"{hours}h" if hours else "", f"{rest}m" if rest else ""]
+    return " ".join(p for p in parts if p) or f"{int(span.total_seconds())}s"
+
+
+templates.env.filters["duration"] = _duration
 SessionCookie = Annotated[str | None, Cookie(alias=COOKIE)]
 FormText = Annotated[str, Form()]
 _SEE_OTHER = 303
