@@ -20,6 +20,7 @@ from policy.proposal import Proposal
 from policy.rego_testing import run_rego_tests
 from policy.rule_pack import load_rule_pack
 from service.app import create_app
+from service.cli_audit import audit
 from service.gateway import build_gate
 from service.principals import Role, count_principals, create_key, principal_named
 from service.settings import Settings
@@ -30,6 +31,7 @@ keys = typer.Typer(help="Manage API keys.", no_args_is_help=True)
 rules = typer.Typer(help="Work on the rule pack.", no_args_is_help=True)
 app.add_typer(keys, name="keys")
 app.add_typer(rules, name="rules")
+app.add_typer(audit, name="audit")
 
 RulesOption = Annotated[Path | None, typer.Option("--rules", help="Rule pack directory.")]
 

@@ -18,9 +18,12 @@ from policy.gate import Gate
 from policy.opa_bundle import bundle_archive
 from policy.proposal import Proposal
 from policy.rule_pack import RulePack, load_rule_pack
+from service.audit_checkpointer import checkpoint_head
 from service.audit_event import decision_event, digest
+from service.audit_signing import signing_key
 from service.audit_writer import AuditWriter, DecisionRecord, Recorded
 from service.errors import IdempotencyConflict, NotFound
+from service.periodic import Periodic
 from service.principals import KeyAuthenticator, Principal, Role
 from service.reviews.board import ReviewBoard
 from service.reviews.desk import ReviewDesk
@@ -83,6 +86,7 @@ class Gateway:
 
     def __init__(self, settings: Settings, *, gate: Gate | None = None) -> None:
         self.settings = settings
+        self.signing_key = signing_key(settings)  # first: a missing key stops the start cleanly
         self.engine: Engine = make_engine(settings.database_url)
         migrate(self.engine)
         self.gate = gate or build_gate(settings, load_rule_pack(settings.rules))
@@ -108,6 +112,12 @@ class Gateway:
             tick_seconds=settings.webhook_tick_seconds,
         )
         self.webhook_sender.start()
+        self.checkpointer = Periodic(
+            "audit-checkpoints",
+            lambda: checkpoint_head(self.engine, self.signing_key),
+            seconds=settings.audit_checkpoint_seconds,
+        )
+        self.checkpointer.start()
         log.info("gateway ready: rules %s, engine %s", self.gate.pack.revision, settings.engine)
 
     async def decide(self, proposal: Proposal, principal: Principal) -> Recorded:
@@ -198,6 +208,11 @@ class Gateway:
         """Stop the clocks, drain the writer, stop the engines, close connections."""
         self.sla_clock.stop()
         self.webhook_sender.stop()
+        self.checkpointer.stop()
         self.writer.stop()
+        try:  # sign the head as it is at stop, so a cut tail cannot go unnoticed until then
+            checkpoint_head(self.engine, self.signing_key)
+        except Exception as exc:
+            log.warning("no checkpoint at stop: %s", type(exc).__name__)
         self.gate.close()
         self.engine.dispose()

@@ -59,6 +59,11 @@ class Settings(BaseSettings):
     webhook_timeout_seconds: float = Field(default=5.0, gt=0, le=60)
     # How often the webhook sender looks for due deliveries, in seconds.
     webhook_tick_seconds: float = Field(default=0.5, gt=0, le=60)
+    # The Ed25519 private key (PEM) that signs checkpoints of the audit chain. Unset on an
+    # embedded SQLite store: a key file is kept beside the database (`<db>.audit-key.pem`).
+    audit_signing_key: SecretStr | None = None
+    # How often the chain's head is checkpointed (when it moved), in seconds.
+    audit_checkpoint_seconds: float = Field(default=60, gt=0, le=86_400)
     # How long a reviewer stays signed in to the review pages, in hours.
     ui_session_hours: float = Field(default=8, gt=0, le=24 * 7)
     # Mark the session cookie `Secure` (sent over HTTPS only). Turn off only for plain-HTTP

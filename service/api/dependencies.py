@@ -54,3 +54,4 @@ DecisionReaderDep = Annotated[
 ]
 ReviewerDep = Annotated[Principal, Depends(role_in(Role.REVIEWER))]
 ReviewReaderDep = Annotated[Principal, Depends(role_in(Role.REVIEWER, Role.AUDITOR))]
+AuditorDep = Annotated[Principal, Depends(role_in(Role.AUDITOR, Role.ADMIN))]

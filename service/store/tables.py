@@ -140,3 +140,18 @@ class UiSessionRow(SQLModel, table=True):
     csrf_token: str
     created_at: datetime = Field(sa_column=utc_column())
     expires_at: datetime = Field(sa_column=utc_column())
+
+
+class AuditCheckpointRow(SQLModel, table=True):
+    """A signed statement of the chain head: "at `seq` the chain's hash was `hash`".
+
+    Kept apart from the chain, so that cutting or rewriting the chain's tail contradicts a
+    signature the operator cannot forge without the signing key."""
+
+    __tablename__ = "audit_checkpoints"
+
+    seq: int = Field(primary_key=True)
+    hash: str
+    signed_at: datetime = Field(sa_column=utc_column())
+    key_id: str
+    signature: str  # Ed25519 over the RFC 8785 JSON of {seq, hash, signed_at, key_id}, base64

@@ -17,10 +17,12 @@ from typing import Any, ClassVar
 
 import httpx
 import pytest
+from pydantic import SecretStr
 from sqlalchemy import text
 from standardwebhooks import Webhook
 from standardwebhooks.webhooks import WebhookVerificationError
 
+from service.audit_signing import new_private_pem
 from service.client import ActionDenied, AsyncGateClient, GateClient, gated
 from service.gateway import Gateway
 from service.principals import Role, create_key
@@ -40,6 +42,7 @@ REFUND: dict[str, Any] = {
     "confidence": 0.9,
 }
 ROUNDS = 12
+AUDIT_KEY = new_private_pem()
 
 
 @dataclass
@@ -66,6 +69,7 @@ class Served:
 def _settings(database_url: str) -> Settings:
     return Settings(
         database_url=database_url,
+        audit_signing_key=SecretStr(AUDIT_KEY),
         rules=RULES,
         sla_tick_seconds=0.05,
         webhook_tick_seconds=0.05,

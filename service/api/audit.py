@@ -1,0 +1,43 @@
+"""`/v1/audit`: verify the chain, and fetch the checkpoints and the key that signs them."""
+
+from __future__ import annotations
+
+import asyncio
+
+from fastapi import APIRouter
+from fastapi.responses import PlainTextResponse
+
+from service.api.dependencies import AuditorDep, GatewayDep
+from service.api.errors_doc import error_responses
+from service.audit_checkpoints import Checkpoint, stored_checkpoints
+from service.audit_signing import public_pem
+from service.audit_verify import Verification, verify_store
+
+router = APIRouter(prefix="/v1/audit", tags=["audit"])
+_ERRORS = error_responses(401, 403, forbidden="only auditors and admins")
+
+
+@router.get("/verify", response_model=Verification, responses=_ERRORS)
+async def verify_chain(gateway: GatewayDep, auditor: AuditorDep) -> Verification:
+    """Recompute the whole chain and check it against every signed checkpoint; a break names
+    the first broken `seq` and why."""
+
+    def run() -> Verification:
+        with gateway.engine.connect() as connection:
+            return verify_store(connection, gateway.signing_key.public_key())
+
+    return await asyncio.to_thread(run)
+
+
+@router.get("/checkpoints", response_model=list[Checkpoint], responses=_ERRORS)
+def list_checkpoints(gateway: GatewayDep, auditor: AuditorDep) -> list[Checkpoint]:
+    """Every signed checkpoint, oldest first: keep copies, they are the evidence against a
+    rewritten or shortened log."""
+    with gateway.engine.connect() as connection:
+        return stored_checkpoints(connection)
+
+
+@router.get("/public-key", response_class=PlainTextResponse, responses=_ERRORS)
+def public_key(gateway: GatewayDep, auditor: AuditorDep) -> str:
+    """The Ed25519 public key (PEM) that verifies the checkpoints."""
+    return public_pem(gateway.signing_key.public_key())

@@ -1,0 +1,63 @@
+"""Signing the chain's head: only after verifying what was appended since the last checkpoint,
+so a gateway never puts its signature on a chain that was already tampered with."""
+
+from __future__ import annotations
+
+import logging
+
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from sqlalchemy import Engine, insert, select
+from sqlalchemy.exc import IntegrityError
+
+from service.audit_checkpoints import Checkpoint, signed_document
+from service.audit_event import GENESIS_HASH
+from service.audit_signing import key_id, sign
+from service.audit_verify import stored_links, verify
+from service.store.database import writing
+from service.store.tables import AuditCheckpointRow, AuditEventRow
+from service.store.utc import utc_now
+
+log = logging.getLogger(__name__)
+_checkpoints = AuditCheckpointRow.__table__  # type: ignore[attr-defined]
+_events = AuditEventRow.__table__  # type: ignore[attr-defined]
+
+
+def checkpoint_head(engine: Engine, private: Ed25519PrivateKey) -> Checkpoint | None:
+    """Sign the chain's head if it moved since the last checkpoint and the new part verifies;
+    None otherwise. Replicas may race to sign the same head: the first insert wins."""
+    with engine.connect() as connection:
+        last = connection.execute(
+            select(_checkpoints.c.seq, _checkpoints.c.hash).order_by(_checkpoints.c.seq.desc())
+        ).first()
+        after = (int(last.seq), str(last.hash)) if last else (0, GENESIS_HASH)
+        if last is not None:
+            still = connection.execute(
+                select(_events.c.hash).where(_events.c.seq == last.seq)
+            ).scalar()
+            if still != last.hash:
+                log.error("audit chain no longer matches its checkpoint at seq %d", last.seq)
+                return None
+        checked = verify(
+            stored_links(connection, after_seq=after[0]), [], private.public_key(), after=after
+        )
+    if not checked.ok:
+        log.error("audit chain broken at seq %s; not signing", checked.first_broken_seq)
+        return None
+    if checked.events == 0:
+        return None
+    signed_at = utc_now()
+    kid = key_id(private.public_key())
+    seq, head_hash = checked.head_seq, checked.head_hash
+    checkpoint = Checkpoint(
+        seq=seq,
+        hash=head_hash,
+        signed_at=signed_at,
+        key_id=kid,
+        signature=sign(private, signed_document(seq, head_hash, signed_at, kid)),
+    )
+    try:
+        with writing(engine) as connection:
+            connection.execute(insert(_checkpoints), [checkpoint.model_dump()])
+    except IntegrityError:
+        return None
+    return checkpoint

@@ -1,0 +1,165 @@
+"""Tampering with the audit log in plain SQL, and verification naming the first broken seq."""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+from fastapi.testclient import TestClient
+from typer.testing import CliRunner
+
+from service.app import create_app
+from service.audit_checkpointer import checkpoint_head
+from service.audit_event import canonical, chain_hash
+from service.cli import app as cli
+from service.principals import Role
+from service.settings import Settings
+from tests.fixtures import RULES, bearer
+
+REFUND = {
+    "action": {
+        "type": "payments.refund.issue",
+        "environment": "production",
+        "amount": {"value": 5000, "currency": "USD"},
+    },
+    "work_item": {"id": "WI-1"},
+    "justification": "duplicate charge",
+    "confidence": 0.9,
+}
+HEAD = 6  # three decisions, then a claim, an approval and a rejection
+
+
+@pytest.fixture
+def recorded(tmp_path: Path) -> Settings:
+    """A log of six events, signed at its head when the gateway stopped."""
+    settings = Settings(database_url=f"sqlite:///{tmp_path / 'gate.db'}", rules=RULES)
+    with TestClient(create_app(settings)) as client:
+        gateway = client.app.state.gateway  # type: ignore[attr-defined]
+        agent = bearer(gateway, Role.AGENT, ["*"])
+        reviews = [
+            client.post("/v1/decisions", json=REFUND, headers=agent).json()["review"]["id"]
+            for _ in range(3)
+        ]
+        reviewer = bearer(gateway, Role.REVIEWER, ["group:finance-approvers"])
+        client.post(f"/v1/reviews/{reviews[0]}/claim", headers=reviewer)
+        client.post(f"/v1/reviews/{reviews[0]}/approve", json={}, headers=reviewer)
+        client.post(f"/v1/reviews/{reviews[1]}/reject", json={"note": "no"}, headers=reviewer)
+    return settings
+
+
+def _verify(settings: Settings) -> dict[str, object]:
+    with TestClient(create_app(settings)) as client:
+        auditor = bearer(client.app.state.gateway, Role.AUDITOR)  # type: ignore[attr-defined]
+        answer = client.get("/v1/audit/verify", headers=auditor)
+        assert answer.status_code == 200
+        body: dict[str, object] = answer.json()
+        return body
+
+
+def _sql(settings: Settings, *statements: str) -> None:
+    with sqlite3.connect(settings.database_url.removeprefix("sqlite:///")) as db:
+        for statement in statements:
+            db.execute(statement)
+
+
+def _forge_last_event(settings: Settings) -> None:
+    """Rewrite the head's event and recompute its hash, as an operator covering tracks would."""
+    with sqlite3.connect(settings.database_url.removeprefix("sqlite:///")) as db:
+        (prev_hash,) = db.execute(
+            f"SELECT prev_hash FROM audit_events WHERE seq = {HEAD}"
+        ).fetchone()
+        forged = canonical({"kind": "review_rejected", "forged": True})
+        db.execute(
+            "UPDATE audit_events SET event = ?, hash = ? WHERE seq = ?",
+            (forged.decode(), chain_hash(prev_hash, forged), HEAD),
+        )
+
+
+def test_an_untouched_log_verifies(recorded: Settings) -> None:
+    result = _verify(recorded)
+    assert result["ok"] is True
+    assert (result["events"], result["head_seq"]) == (HEAD, HEAD)
+    assert result["checkpoints"] == 1
+
+
+TAMPERING: dict[str, tuple[Callable[[Settings], None], int, str]] = {
+    "edit an event": (
+        lambda s: _sql(
+            s, "UPDATE audit_events SET event = replace(event, '5000', '50') WHERE seq = 3"
+        ),
+        3,
+        "edited",
+    ),
+    "delete an event": (lambda s: _sql(s, "DELETE FROM audit_events WHERE seq = 3"), 3, "missing"),
+    "reorder two events": (
+        lambda s: _sql(
+            s,
+            "UPDATE audit_events SET seq = -1 WHERE seq = 3",
+            "UPDATE audit_events SET seq = 3 WHERE seq = 4",
+            "UPDATE audit_events SET seq = 4 WHERE seq = -1",
+        ),
+        3,
+        "prev_hash",
+    ),
+    "truncate the tail": (
+        lambda s: _sql(s, "DELETE FROM audit_events WHERE seq > 4"),
+        5,
+        "cut from the tail",
+    ),
+    "rewrite the tail": (_forge_last_event, HEAD, "rewritten"),
+    "forge a checkpoint": (
+        lambda s: _sql(s, "UPDATE audit_checkpoints SET hash = 'sha256:' || hex(randomblob(32))"),
+        HEAD,
+        "not signed",
+    ),
+}
+
+
+@pytest.mark.parametrize("how", TAMPERING)
+def test_verification_names_the_first_broken_seq(recorded: Settings, how: str) -> None:
+    tamper, broken_seq, reason = TAMPERING[how]
+    tamper(recorded)
+    result = _verify(recorded)
+    assert result["ok"] is False
+    assert result["first_broken_seq"] == broken_seq
+    assert reason in str(result["reason"])
+
+
+def test_the_cli_verifies_and_fails_on_a_broken_log(
+    recorded: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("SLUICEGATE_DATABASE_URL", recorded.database_url)
+    runner = CliRunner()
+    ok = runner.invoke(cli, ["audit", "verify"])
+    assert ok.exit_code == 0, ok.output
+    assert "OK" in ok.output
+    _sql(recorded, "DELETE FROM audit_events WHERE seq = 2")
+    broken = runner.invoke(cli, ["audit", "verify"])
+    assert broken.exit_code == 1
+    assert "BROKEN at seq 2" in broken.output
+
+
+def test_only_auditors_and_admins_verify(recorded: Settings) -> None:
+    with TestClient(create_app(recorded)) as client:
+        gateway = client.app.state.gateway  # type: ignore[attr-defined]
+        for role, status in ((Role.AGENT, 403), (Role.REVIEWER, 403), (Role.ADMIN, 200)):
+            assert client.get("/v1/audit/verify", headers=bearer(gateway, role)).status_code == (
+                status
+            )
+        key = client.get("/v1/audit/public-key", headers=bearer(gateway, Role.AUDITOR)).text
+        assert key.startswith("-----BEGIN PUBLIC KEY-----")
+
+
+def test_a_gateway_never_signs_a_chain_that_was_tampered_with(recorded: Settings) -> None:
+    with TestClient(create_app(recorded)) as client:
+        gateway = client.app.state.gateway  # type: ignore[attr-defined]
+        agent = bearer(gateway, Role.AGENT, ["*"])
+        client.post("/v1/decisions", json=REFUND, headers=agent)  # seq 7, after the checkpoint
+        _sql(recorded, "UPDATE audit_events SET event = replace(event, '5000', '1') WHERE seq = 7")
+        assert checkpoint_head(gateway.engine, gateway.signing_key) is None
+        _sql(recorded, "UPDATE audit_events SET hash = 'sha256:00' WHERE seq = 7")
+        assert checkpoint_head(gateway.engine, gateway.signing_key) is None
+    with sqlite3.connect(recorded.database_url.removeprefix("sqlite:///")) as db:
+        assert db.execute("SELECT max(seq) FROM audit_checkpoints").fetchone() == (HEAD,)
