@@ -8,6 +8,7 @@ from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from policy.masking import pointer_tokens
 from policy.outcome import Outcome
 from policy.proposal import Environment
 
@@ -111,6 +112,14 @@ class PackData(_Data):
     autonomy: dict[Environment, dict[int, Outcome]]
     sampling: dict[Environment, dict[int, Rate]]
     fail_closed: FailClosedPolicy
+    # JSON pointers into the proposal whose values never reach the audit log (policy/masking.py).
+    masking: tuple[str, ...] = ()
+
+    @model_validator(mode="after")
+    def _mask_paths_are_pointers(self) -> PackData:
+        for pointer in self.masking:
+            pointer_tokens(pointer)  # raises ValueError, which pydantic reports with the path
+        return self
 
     @model_validator(mode="after")
     def _queues_exist(self) -> PackData:

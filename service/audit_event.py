@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
@@ -10,6 +11,7 @@ import rfc8785
 
 from policy.context import Agent
 from policy.decision import Decision
+from policy.masking import mask
 from policy.proposal import Proposal
 
 EVENT_VERSION = 1
@@ -32,18 +34,30 @@ def chain_hash(prev_hash: str, event_bytes: bytes) -> str:
 
 
 def decision_event(
-    *, event_id: str, proposal: Proposal, agent: Agent, decision: Decision, recorded_at: datetime
+    *,
+    event_id: str,
+    proposal: Proposal,
+    agent: Agent,
+    decision: Decision,
+    recorded_at: datetime,
+    mask_paths: Sequence[str] = (),
 ) -> dict[str, Any]:
-    """The `decision` event (version 1): what was asked, by whom, what was answered and why."""
+    """The `decision` event (version 1): what was asked, by whom, what was answered and why.
+
+    The proposal is stored masked; its digest is of the unmasked proposal, so evidence held
+    elsewhere can still be matched, and `erased` lists the pointers whose values were dropped.
+    """
     document = proposal.document()
+    masked, erased = mask(document, mask_paths)
     return {
         "version": EVENT_VERSION,
         "kind": "decision",
         "event_id": event_id,
         "recorded_at": recorded_at.isoformat(),
         "agent": {"id": agent.id, "name": agent.name},
-        "proposal": document,
+        "proposal": masked,
         "proposal_digest": digest(document),
+        "erased": erased,
         "decision": decision.model_dump(mode="json", exclude={"audit"}),
     }
 

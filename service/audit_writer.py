@@ -31,6 +31,7 @@ class DecisionRecord:
     """A decision waiting to be recorded, with the event that records it."""
 
     principal_id: str
+    action_type: str
     idempotency_key: str | None
     request_digest: str
     decision: Decision
@@ -189,7 +190,7 @@ def _decision_row(record: DecisionRecord, body: str) -> dict[str, Any]:
         "principal_id": record.principal_id,
         "idempotency_key": record.idempotency_key,
         "request_digest": record.request_digest,
-        "action_type": record.event["proposal"]["action"]["type"],
+        "action_type": record.action_type,
         "outcome": record.decision.outcome.value,
         "risk_tier": record.decision.risk_tier,
         "body": body,

@@ -138,9 +138,11 @@ class Gateway:
             agent=agent,
             decision=decision,
             recorded_at=recorded_at,
+            mask_paths=self.gate.pack.data.masking,
         )
         record = DecisionRecord(
             principal_id=principal.id,
+            action_type=proposal.action.type,
             idempotency_key=proposal.idempotency_key,
             request_digest=request_digest,
             decision=decision,

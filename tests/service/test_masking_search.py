@@ -1,0 +1,65 @@
+"""A value the rule pack masks never reaches the database, the logs or what auditors read."""
+
+from __future__ import annotations
+
+import json
+import logging
+import sqlite3
+from pathlib import Path
+
+import pytest
+from fastapi.testclient import TestClient
+
+from policy.proposal import Proposal
+from service.app import create_app
+from service.audit_event import digest
+from service.principals import Role
+from service.settings import Settings
+from tests.fixtures import RULES, bearer
+
+PLANTED = "planted-7f3a91@customer.example"
+PROPOSAL = {
+    "action": {
+        "type": "payments.refund.issue",
+        "environment": "production",
+        "amount": {"value": 5000, "currency": "USD"},
+    },
+    "work_item": {"id": "WI-77"},
+    "justification": "duplicate charge",
+    "confidence": 0.9,
+    "labels": {"customer_email": PLANTED, "tenant": "acme"},
+}
+
+
+def test_a_masked_value_is_found_nowhere(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.DEBUG)
+    settings = Settings(database_url=f"sqlite:///{tmp_path / 'gate.db'}", rules=RULES)
+    read_back: list[str] = []
+    with TestClient(create_app(settings)) as client:
+        gateway = client.app.state.gateway  # type: ignore[attr-defined]
+        agent = bearer(gateway, Role.AGENT, ["*"])
+        decision = client.post("/v1/decisions", json=PROPOSAL, headers=agent).json()
+        reviewer = bearer(gateway, Role.REVIEWER, ["group:finance-approvers"])
+        auditor = bearer(gateway, Role.AUDITOR)
+        packet = client.get(f"/v1/reviews/{decision['review']['id']}", headers=reviewer)
+        for response in (
+            packet,
+            client.get(f"/v1/decisions/{decision['decision_id']}", headers=auditor),
+            client.get("/v1/reviews", headers=auditor),
+            client.get("/v1/audit/verify", headers=auditor),
+        ):
+            assert response.status_code == 200
+            read_back.append(response.text)
+        assert packet.json()["proposal"]["labels"] == {"tenant": "acme"}
+
+    stored = b"".join(path.read_bytes() for path in tmp_path.glob("gate.db*"))
+    assert PLANTED.encode() not in stored
+    assert PLANTED not in caplog.text
+    assert not any(PLANTED in text for text in read_back)
+
+    with sqlite3.connect(tmp_path / "gate.db") as db:
+        (event,) = db.execute("SELECT event FROM audit_events WHERE kind = 'decision'").fetchone()
+    recorded = json.loads(event)
+    assert recorded["erased"] == ["/labels/customer_email"]
+    # The digest is of the unmasked proposal: evidence kept elsewhere can still be matched.
+    assert recorded["proposal_digest"] == digest(Proposal.model_validate(PROPOSAL).document())
