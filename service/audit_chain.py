@@ -16,9 +16,11 @@ from sqlalchemy import Connection, insert, select, text
 
 from policy.decision import AuditRef
 from service.audit_event import GENESIS_HASH, canonical, chain_hash
-from service.store.tables import AuditEventRow
+from service.audit_index import index_columns, rules_named
+from service.store.tables import AuditEventRow, AuditRuleRow
 
 _events = AuditEventRow.__table__  # type: ignore[attr-defined]
+_rules = AuditRuleRow.__table__  # type: ignore[attr-defined]
 # Any constant works; it names "the audit chain head" among PostgreSQL advisory locks.
 _CHAIN_LOCK = 0x5B1C_E6A7
 
@@ -51,6 +53,7 @@ def append(connection: Connection, events: Sequence[ChainEvent]) -> list[AuditRe
     seq, prev_hash = (int(head[0]), str(head[1])) if head else (0, GENESIS_HASH)
     refs: list[AuditRef] = []
     rows: list[dict[str, Any]] = []
+    rules: list[dict[str, Any]] = []
     for event in events:
         seq += 1
         event_bytes = canonical(event.document)
@@ -65,9 +68,13 @@ def append(connection: Connection, events: Sequence[ChainEvent]) -> list[AuditRe
                 "prev_hash": prev_hash,
                 "hash": this_hash,
                 "event": event_bytes.decode(),
+                **index_columns(event.document),
             }
         )
+        rules.extend({"rule": rule, "seq": seq} for rule in rules_named(event.document))
         refs.append(AuditRef(seq=seq, hash=this_hash))
         prev_hash = this_hash
     connection.execute(insert(_events), rows)
+    if rules:
+        connection.execute(insert(_rules), rules)
     return refs

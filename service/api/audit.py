@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import asyncio
+from typing import Annotated
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Query
 from fastapi.responses import PlainTextResponse
 
 from service.api.dependencies import AuditorDep, GatewayDep
 from service.api.errors_doc import error_responses
 from service.audit_checkpoints import Checkpoint, stored_checkpoints
+from service.audit_query import MAX_PAGE, EventFilter, EventPage, query_events
 from service.audit_signing import public_pem
 from service.audit_verify import Verification, verify_store
 
@@ -41,3 +43,21 @@ def list_checkpoints(gateway: GatewayDep, auditor: AuditorDep) -> list[Checkpoin
 def public_key(gateway: GatewayDep, auditor: AuditorDep) -> str:
     """The Ed25519 public key (PEM) that verifies the checkpoints."""
     return public_pem(gateway.signing_key.public_key())
+
+
+@router.get(
+    "/events",
+    response_model=EventPage,
+    responses=error_responses(400, 401, 403, forbidden="only auditors and admins"),
+)
+def list_events(
+    *,
+    gateway: GatewayDep,
+    auditor: AuditorDep,
+    wanted: Annotated[EventFilter, Query()],
+    limit: Annotated[int, Query(ge=1, le=MAX_PAGE)] = 100,
+    cursor: str | None = None,
+) -> EventPage:
+    """Events matching every filter given, oldest first; pass `next_cursor` back for more."""
+    with gateway.engine.connect() as connection:
+        return query_events(connection, wanted, limit=limit, cursor=cursor)

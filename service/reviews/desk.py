@@ -312,6 +312,12 @@ class ReviewDesk:
                 event_id=event_id,
                 recorded_at=now,
                 decision_id=row.decision_id,
+                subject={
+                    "agent_id": row.agent_id,
+                    "action_type": row.action_type,
+                    "risk_tier": row.risk_tier,
+                    "policy_revision": row.policy_revision,
+                },
                 review={"id": row.id, "kind": row.kind, "queue": row.queue},
                 actor=_actor(actor) if actor else SLA_CLOCK,
                 details=step.details,

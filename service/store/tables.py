@@ -53,10 +53,18 @@ class AuditEventRow(SQLModel, table=True):
     event_id: str = Field(unique=True)
     kind: str
     decision_id: str | None = Field(default=None, index=True)
-    recorded_at: datetime
+    recorded_at: datetime = Field(index=True)
     prev_hash: str
     hash: str
     event: str  # RFC 8785 canonical JSON of the event
+    # Copied out of the (masked) event so auditors' queries are indexed (service/audit_index.py).
+    agent_id: str | None = Field(default=None, index=True)
+    action_type: str | None = Field(default=None, index=True)
+    outcome: str | None = Field(default=None, index=True)
+    risk_tier: int | None = Field(default=None, index=True)
+    policy_revision: str | None = Field(default=None, index=True)
+    work_item_id: str | None = Field(default=None, index=True)
+    queue: str | None = Field(default=None, index=True)
 
 
 class ReviewTaskRow(SQLModel, table=True):
@@ -155,3 +163,12 @@ class AuditCheckpointRow(SQLModel, table=True):
     signed_at: datetime = Field(sa_column=utc_column())
     key_id: str
     signature: str  # Ed25519 over the RFC 8785 JSON of {seq, hash, signed_at, key_id}, base64
+
+
+class AuditRuleRow(SQLModel, table=True):
+    """Which rules gave a verdict in a decision event: the index behind `?rule=`."""
+
+    __tablename__ = "audit_event_rules"
+
+    rule: str = Field(primary_key=True)
+    seq: int = Field(primary_key=True)

@@ -1,0 +1,151 @@
+"""Auditors' queries over the log: filters on indexed columns, pages by an opaque cursor.
+
+Pages run in `seq` order and the cursor is the last `seq` seen, so a page never shifts while
+new events arrive: they take higher numbers and show up on later pages.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from typing import Any
+
+from pydantic import BaseModel, Field
+from sqlalchemy import Connection, Select, select
+
+from service.errors import ServiceError
+from service.store.tables import AuditEventRow, AuditRuleRow
+
+_events = AuditEventRow.__table__  # type: ignore[attr-defined]
+_rules = AuditRuleRow.__table__  # type: ignore[attr-defined]
+MAX_PAGE = 1000
+_STREAM_BATCH = 2000
+
+
+class InvalidCursor(ServiceError):
+    code, status, message = "invalid_cursor", 400, "the cursor is not one this API gave out"
+
+
+class EventFilter(BaseModel):
+    """Which events: every given condition must hold."""
+
+    since: datetime | None = Field(None, description="recorded at or after (ISO 8601)")
+    until: datetime | None = Field(None, description="recorded before (ISO 8601)")
+    agent_id: str | None = None
+    action_type: str | None = None
+    outcome: str | None = None
+    rule: str | None = Field(None, description="a rule that gave a verdict, e.g. money.limit")
+    risk_tier: int | None = Field(None, ge=0, le=3)
+    policy_revision: str | None = None
+    work_item: str | None = None
+    queue: str | None = None
+    kind: str | None = Field(None, description="decision, review_approved, ...")
+    decision_id: str | None = None
+
+
+class AuditEvent(BaseModel):
+    """One link of the chain with its event."""
+
+    seq: int
+    kind: str
+    recorded_at: datetime
+    decision_id: str | None
+    prev_hash: str
+    hash: str
+    event: dict[str, Any]
+
+
+class EventPage(BaseModel):
+    """A page of events, and the cursor to ask for what follows. At the end `more` is false,
+    but the cursor still works: asked again later, it returns the events added since."""
+
+    events: list[AuditEvent]
+    next_cursor: str
+    more: bool
+
+
+def _cursor(seq: int) -> str:
+    return base64.urlsafe_b64encode(f"seq:{seq}".encode()).decode().rstrip("=")
+
+
+def _after(cursor: str | None) -> int:
+    if not cursor:
+        return 0
+    try:
+        text = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
+        prefix, _, value = text.partition(":")
+        if prefix != "seq" or not value.isdigit():
+            raise ValueError(text)
+        return int(value)
+    except (ValueError, binascii.Error, UnicodeDecodeError) as exc:
+        raise InvalidCursor() from exc
+
+
+def _selection(wanted: EventFilter, after_seq: int) -> Select[Any]:
+    query = select(_events).where(_events.c.seq > after_seq)
+    equal = {
+        "agent_id": wanted.agent_id,
+        "action_type": wanted.action_type,
+        "outcome": wanted.outcome,
+        "risk_tier": wanted.risk_tier,
+        "policy_revision": wanted.policy_revision,
+        "work_item_id": wanted.work_item,
+        "queue": wanted.queue,
+        "kind": wanted.kind,
+        "decision_id": wanted.decision_id,
+    }
+    for column, value in equal.items():
+        if value is not None:
+            query = query.where(_events.c[column] == value)
+    if wanted.since is not None:
+        query = query.where(_events.c.recorded_at >= _utc(wanted.since))
+    if wanted.until is not None:
+        query = query.where(_events.c.recorded_at < _utc(wanted.until))
+    if wanted.rule is not None:
+        query = query.where(
+            _events.c.seq.in_(select(_rules.c.seq).where(_rules.c.rule == wanted.rule))
+        )
+    return query.order_by(_events.c.seq)
+
+
+def _utc(moment: datetime) -> datetime:
+    """A query time in UTC; one given without a zone is taken as UTC."""
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+
+
+def _event(row: Any) -> AuditEvent:
+    return AuditEvent(
+        seq=row.seq,
+        kind=row.kind,
+        recorded_at=row.recorded_at,
+        decision_id=row.decision_id,
+        prev_hash=row.prev_hash,
+        hash=row.hash,
+        event=json.loads(row.event),
+    )
+
+
+def query_events(
+    connection: Connection, wanted: EventFilter, *, limit: int = 100, cursor: str | None = None
+) -> EventPage:
+    """One page of matching events after the cursor, oldest first."""
+    limit = max(1, min(limit, MAX_PAGE))
+    after = _after(cursor)
+    rows = connection.execute(_selection(wanted, after).limit(limit + 1)).all()
+    events = [_event(row) for row in rows[:limit]]
+    last = events[-1].seq if events else after
+    return EventPage(events=events, next_cursor=_cursor(last), more=len(rows) > limit)
+
+
+def stream_events(connection: Connection, wanted: EventFilter) -> Iterator[AuditEvent]:
+    """Every matching event, oldest first, read in batches (for exports)."""
+    after = 0
+    while True:
+        rows = connection.execute(_selection(wanted, after).limit(_STREAM_BATCH)).all()
+        yield from (_event(row) for row in rows)
+        if len(rows) < _STREAM_BATCH:
+            return
+        after = rows[-1].seq
