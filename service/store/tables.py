@@ -51,7 +51,7 @@ class AuditEventRow(SQLModel, table=True):
 
     seq: int = Field(primary_key=True)
     event_id: str = Field(unique=True)
-    kind: str
+    kind: str = Field(index=True)
     decision_id: str | None = Field(default=None, index=True)
     recorded_at: datetime = Field(index=True)
     prev_hash: str

@@ -31,6 +31,7 @@ def upgrade() -> None:
     for name in COLUMNS:
         op.create_index(f"ix_audit_events_{name}", "audit_events", [name])
     op.create_index("ix_audit_events_recorded_at", "audit_events", ["recorded_at"])
+    op.create_index("ix_audit_events_kind", "audit_events", ["kind"])
     op.create_table(
         "audit_event_rules",
         sa.Column("rule", sa.String(), primary_key=True),
@@ -41,6 +42,7 @@ def upgrade() -> None:
 def downgrade() -> None:
     """Drop them."""
     op.drop_table("audit_event_rules")
+    op.drop_index("ix_audit_events_kind", "audit_events")
     op.drop_index("ix_audit_events_recorded_at", "audit_events")
     for name in COLUMNS:
         op.drop_index(f"ix_audit_events_{name}", "audit_events")
