@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+import sys
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Literal
 
 import typer
+from pydantic import ValidationError
 
 from service.audit_checkpointer import checkpoint_head
+from service.audit_export import export_csv, export_ndjson
 from service.audit_query import EventFilter, stream_events
 from service.audit_signing import load_public_pem, new_private_pem, public_pem, signing_key
 from service.audit_verify import verify_store
@@ -69,42 +71,56 @@ def public_key_command() -> None:
     typer.echo(public_pem(signing_key(Settings()).public_key()), nl=False)
 
 
+FilterOption = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--filter",
+        help="NAME=VALUE, repeatable: since, until, agent_id, action_type, outcome, rule, "
+        "risk_tier, policy_revision, work_item, queue, kind, decision_id.",
+    ),
+]
+
+
+def _filter(pairs: list[str] | None) -> EventFilter:
+    given: dict[str, str] = {}
+    for pair in pairs or []:
+        name, sep, value = pair.partition("=")
+        if not sep:
+            raise typer.BadParameter(f"{pair!r} is not NAME=VALUE", param_hint="--filter")
+        given[name.strip()] = value.strip()
+    unknown = set(given) - set(EventFilter.model_fields)
+    if unknown:
+        raise typer.BadParameter(f"unknown filters: {sorted(unknown)}", param_hint="--filter")
+    try:
+        return EventFilter.model_validate(given)
+    except ValidationError as exc:
+        raise typer.BadParameter(str(exc), param_hint="--filter") from exc
+
+
 @audit.command("query")
-def query_command(  # noqa: PLR0917 -- typer maps each option to a parameter
-    action_type: Annotated[str | None, typer.Option(help="Only this action type.")] = None,
-    agent_id: Annotated[str | None, typer.Option(help="Only this agent (principal id).")] = None,
-    outcome: Annotated[
-        str | None, typer.Option(help="allow, sample, route_to_human, deny.")
-    ] = None,
-    rule: Annotated[
-        str | None, typer.Option(help="Only decisions this rule gave a verdict in.")
-    ] = None,
-    risk_tier: Annotated[int | None, typer.Option(help="Only this risk tier.")] = None,
-    policy_revision: Annotated[
-        str | None, typer.Option(help="Only this rule-pack revision.")
-    ] = None,
-    work_item: Annotated[str | None, typer.Option(help="Only this work item.")] = None,
-    queue: Annotated[str | None, typer.Option(help="Only this review queue.")] = None,
-    kind: Annotated[str | None, typer.Option(help="decision, review_approved, ...")] = None,
-    since: Annotated[datetime | None, typer.Option(help="Recorded at or after (UTC).")] = None,
-    until: Annotated[datetime | None, typer.Option(help="Recorded before (UTC).")] = None,
-) -> None:
-    """Print the matching events as NDJSON, oldest first."""
-    wanted = EventFilter(
-        since=since,
-        until=until,
-        agent_id=agent_id,
-        action_type=action_type,
-        outcome=outcome,
-        rule=rule,
-        risk_tier=risk_tier,
-        policy_revision=policy_revision,
-        work_item=work_item,
-        queue=queue,
-        kind=kind,
-    )
+def query_command(filters: FilterOption = None) -> None:
+    """Print the matching events (every kind) as NDJSON, oldest first."""
+    wanted = _filter(filters)
     engine = make_engine(Settings().database_url)
     with engine.connect() as connection:
         for event in stream_events(connection, wanted):
             typer.echo(event.model_dump_json())
+    engine.dispose()
+
+
+@audit.command("export")
+def export_command(
+    filters: FilterOption = None,
+    output_format: Annotated[
+        Literal["ndjson", "csv"], typer.Option("--format", help="ndjson (OPA-like) or csv.")
+    ] = "ndjson",
+) -> None:
+    """Write the matching decisions to standard output, streamed."""
+    wanted = _filter(filters)
+    engine = make_engine(Settings().database_url)
+    export = export_ndjson if output_format == "ndjson" else export_csv
+    out = sys.stdout.buffer
+    for chunk in export(engine, wanted):
+        out.write(chunk)
+    out.flush()
     engine.dispose()

@@ -6,11 +6,12 @@ import asyncio
 from typing import Annotated
 
 from fastapi import APIRouter, Query
-from fastapi.responses import PlainTextResponse
+from fastapi.responses import PlainTextResponse, StreamingResponse
 
 from service.api.dependencies import AuditorDep, GatewayDep
 from service.api.errors_doc import error_responses
 from service.audit_checkpoints import Checkpoint, stored_checkpoints
+from service.audit_export import export_csv, export_ndjson
 from service.audit_query import MAX_PAGE, EventFilter, EventPage, query_events
 from service.audit_signing import public_pem
 from service.audit_verify import Verification, verify_store
@@ -61,3 +62,29 @@ def list_events(
     """Events matching every filter given, oldest first; pass `next_cursor` back for more."""
     with gateway.engine.connect() as connection:
         return query_events(connection, wanted, limit=limit, cursor=cursor)
+
+
+@router.get(
+    "/export.ndjson",
+    response_class=StreamingResponse,
+    responses={**_ERRORS, 200: {"content": {"application/x-ndjson": {}}}},
+)
+def export_ndjson_route(
+    gateway: GatewayDep, auditor: AuditorDep, wanted: Annotated[EventFilter, Query()]
+) -> StreamingResponse:
+    """Matching decisions, one per line, shaped like OPA's decision-log events; streamed."""
+    return StreamingResponse(
+        export_ndjson(gateway.engine, wanted), media_type="application/x-ndjson"
+    )
+
+
+@router.get(
+    "/export.csv",
+    response_class=StreamingResponse,
+    responses={**_ERRORS, 200: {"content": {"text/csv": {}}}},
+)
+def export_csv_route(
+    gateway: GatewayDep, auditor: AuditorDep, wanted: Annotated[EventFilter, Query()]
+) -> StreamingResponse:
+    """Matching decisions as CSV; streamed."""
+    return StreamingResponse(export_csv(gateway.engine, wanted), media_type="text/csv")

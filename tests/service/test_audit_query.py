@@ -1,7 +1,10 @@
-"""Auditors' queries: every filter, the rule index, and cursors that hold while events arrive."""
+"""Auditors' queries and exports: every filter, the rule index, cursors that hold while events
+arrive, NDJSON shaped like OPA's decision logs, and CSV."""
 
 from __future__ import annotations
 
+import csv
+import io
 import json
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -131,6 +134,58 @@ def test_bad_cursors_and_roles_are_refused(audited: Audited) -> None:
 
 def test_the_cli_prints_ndjson(audited: Audited, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("SLUICEGATE_DATABASE_URL", audited.settings.database_url)
-    printed = CliRunner().invoke(cli, ["audit", "query", "--action-type", "email.customer.draft"])
+    printed = CliRunner().invoke(
+        cli, ["audit", "query", "--filter", "action_type=email.customer.draft"]
+    )
     assert printed.exit_code == 0, printed.output
     assert [json.loads(line)["seq"] for line in printed.output.splitlines()] == [2, 3]
+
+
+def test_ndjson_export_is_shaped_like_opa_decision_logs(audited: Audited) -> None:
+    gateway = audited.client.app.state.gateway  # type: ignore[attr-defined]
+    reviewer = bearer(gateway, Role.REVIEWER, ["group:finance-approvers"])
+    refund = _events(audited, outcome="route_to_human")[0]
+    audited.post(
+        f"/v1/reviews/{refund['event']['decision']['review']['id']}/approve",
+        json={},
+        headers=reviewer,
+    )
+    answer = audited.get("/v1/audit/export.ndjson", headers=audited.auditor)
+    assert answer.headers["content-type"].startswith("application/x-ndjson")
+    lines = [json.loads(line) for line in answer.text.splitlines()]
+    assert len(lines) == 3  # one per decision; review steps are not decisions
+    first = lines[0]
+    assert set(first) >= {
+        "decision_id",
+        "path",
+        "input",
+        "result",
+        "bundles",
+        "timestamp",
+        "labels",
+        "erased",
+    }
+    assert first["bundles"]["sluicegate"]["revision"] == first["result"]["policy"]["revision"]
+    assert first["input"]["action"]["type"] == "payments.refund.issue"
+    assert first["labels"]["agent_id"] == audited.first_agent
+    drafts = audited.get(
+        "/v1/audit/export.ndjson",
+        params={"action_type": "email.customer.draft"},
+        headers=audited.auditor,
+    )
+    assert len(drafts.text.splitlines()) == 2
+
+
+def test_csv_export_and_the_cli(audited: Audited, monkeypatch: pytest.MonkeyPatch) -> None:
+    answer = audited.get("/v1/audit/export.csv", headers=audited.auditor)
+    rows = list(csv.DictReader(io.StringIO(answer.text)))
+    assert [r["outcome"] for r in rows] == ["route_to_human", "allow", "allow"]
+    assert rows[0]["rules"].count("money.irreversible_over_limit") == 1
+    monkeypatch.setenv("SLUICEGATE_DATABASE_URL", audited.settings.database_url)
+    printed = CliRunner().invoke(
+        cli, ["audit", "export", "--format", "csv", "--filter", "outcome=allow"]
+    )
+    assert printed.exit_code == 0, printed.output
+    assert len(list(csv.DictReader(io.StringIO(printed.output)))) == 2
+    wrong = CliRunner().invoke(cli, ["audit", "export", "--filter", "colour=red"])
+    assert wrong.exit_code == 2

@@ -1,4 +1,5 @@
-"""A value the rule pack masks never reaches the database, the logs or what auditors read."""
+"""A value the rule pack masks never reaches the database, the logs, an export, or anything
+auditors and reviewers read."""
 
 from __future__ import annotations
 
@@ -47,6 +48,9 @@ def test_a_masked_value_is_found_nowhere(tmp_path: Path, caplog: pytest.LogCaptu
             client.get(f"/v1/decisions/{decision['decision_id']}", headers=auditor),
             client.get("/v1/reviews", headers=auditor),
             client.get("/v1/audit/verify", headers=auditor),
+            client.get("/v1/audit/events", headers=auditor),
+            client.get("/v1/audit/export.ndjson", headers=auditor),
+            client.get("/v1/audit/export.csv", headers=auditor),
         ):
             assert response.status_code == 200
             read_back.append(response.text)
