@@ -3,17 +3,20 @@
 from __future__ import annotations
 
 import sys
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated, Literal
 
 import typer
 from pydantic import ValidationError
 
+from policy.rule_pack import load_rule_pack
 from service.audit_checkpointer import checkpoint_head
 from service.audit_export import export_csv, export_ndjson
 from service.audit_query import EventFilter, stream_events
 from service.audit_signing import load_public_pem, new_private_pem, public_pem, signing_key
 from service.audit_verify import verify_store
+from service.evidence_pack import build_pack, verify_pack
 from service.settings import Settings
 from service.store.database import make_engine, migrate
 
@@ -26,8 +29,15 @@ def verify_command(
         Path | None,
         typer.Option(help="Verify checkpoints with this PEM public key, not the configured key."),
     ] = None,
+    pack: Annotated[
+        Path | None,
+        typer.Option(help="Verify this evidence pack offline instead of the database."),
+    ] = None,
 ) -> None:
     """Recompute the chain and check it against every signed checkpoint; exit 1 if broken."""
+    if pack is not None:
+        _verify_pack(pack, public_key)
+        return
     settings = Settings()
     engine = make_engine(settings.database_url)
     public = (
@@ -46,6 +56,40 @@ def verify_command(
         typer.echo(f"BROKEN at seq {result.first_broken_seq}: {result.reason}", err=True)
         raise typer.Exit(1)
     typer.echo("OK: every link recomputes and every checkpoint holds")
+
+
+def _verify_pack(pack: Path, public_key: Path | None) -> None:
+    public = load_public_pem(public_key.read_text()) if public_key else None
+    result = verify_pack(pack.read_bytes(), public)
+    if not result.ok:
+        typer.echo(f"BROKEN: {result.problem}", err=True)
+        raise typer.Exit(1)
+    typer.echo(
+        f"OK: {result.events} events (seq {result.first_seq}-{result.last_seq}), "
+        f"{result.checkpoints} checkpoints, every file as the signed manifest says"
+        + ("" if public_key else " (checked with the pack's own key; pass --public-key)")
+    )
+
+
+@audit.command("evidence")
+def evidence_command(
+    since: Annotated[datetime, typer.Option(help="From this time (UTC).")],
+    until: Annotated[datetime, typer.Option(help="To this time, exclusive (UTC).")],
+    output: Annotated[Path, typer.Option("--output", "-o", help="Where to write the zip.")],
+) -> None:
+    """Write an evidence pack for a time range (verify it with `audit verify --pack`)."""
+    settings = Settings()
+    engine = make_engine(settings.database_url)
+    data = build_pack(
+        engine,
+        signing_key(settings),
+        load_rule_pack(settings.rules),
+        since=since.replace(tzinfo=since.tzinfo or UTC),
+        until=until.replace(tzinfo=until.tzinfo or UTC),
+    )
+    engine.dispose()
+    output.write_bytes(data)
+    typer.echo(f"wrote {output} ({len(data):,} bytes)")
 
 
 @audit.command("checkpoint")

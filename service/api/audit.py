@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+from datetime import datetime
 from typing import Annotated
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Query, Response
 from fastapi.responses import PlainTextResponse, StreamingResponse
 
 from service.api.dependencies import AuditorDep, GatewayDep
@@ -15,6 +16,7 @@ from service.audit_export import export_csv, export_ndjson
 from service.audit_query import MAX_PAGE, EventFilter, EventPage, query_events
 from service.audit_signing import public_pem
 from service.audit_verify import Verification, verify_store
+from service.evidence_pack import build_pack
 
 router = APIRouter(prefix="/v1/audit", tags=["audit"])
 _ERRORS = error_responses(401, 403, forbidden="only auditors and admins")
@@ -88,3 +90,27 @@ def export_csv_route(
 ) -> StreamingResponse:
     """Matching decisions as CSV; streamed."""
     return StreamingResponse(export_csv(gateway.engine, wanted), media_type="text/csv")
+
+
+@router.get(
+    "/evidence",
+    response_class=Response,
+    responses={**_ERRORS, 200: {"content": {"application/zip": {}}}},
+)
+def evidence_pack(
+    gateway: GatewayDep,
+    auditor: AuditorDep,
+    since: Annotated[datetime, Query(description="from this time (ISO 8601)")],
+    until: Annotated[datetime, Query(description="to this time, exclusive")],
+) -> Response:
+    """Every event of the range with its checkpoints, rule packs and a signed manifest, as a
+    zip that `sluicegate audit verify --pack FILE` checks offline."""
+    data = build_pack(
+        gateway.engine, gateway.signing_key, gateway.gate.pack, since=since, until=until
+    )
+    name = f"sluicegate-evidence-{since:%Y%m%dT%H%M}-{until:%Y%m%dT%H%M}.zip"
+    return Response(
+        data,
+        media_type="application/zip",
+        headers={"content-disposition": f'attachment; filename="{name}"'},
+    )

@@ -1,0 +1,151 @@
+"""Evidence packs verify offline, and fail, saying where, once anything in them changes."""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+import zipfile
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from cryptography.hazmat.primitives.serialization import load_pem_private_key
+from fastapi.testclient import TestClient
+from typer.testing import CliRunner
+
+from service.app import create_app
+from service.audit_signing import load_public_pem, new_private_pem, public_pem
+from service.cli import app as cli
+from service.evidence_pack import reproducible_zip, verify_pack
+from service.principals import Role
+from service.settings import Settings
+from tests.fixtures import RULES, bearer
+
+REFUND = {
+    "action": {
+        "type": "payments.refund.issue",
+        "environment": "production",
+        "amount": {"value": 5000, "currency": "USD"},
+    },
+    "work_item": {"id": "WI-5"},
+    "justification": "duplicate charge",
+    "confidence": 0.9,
+}
+
+
+@pytest.fixture
+def pack_bytes(tmp_path: Path) -> tuple[bytes, str, Settings]:
+    """A pack over the last hour: three decisions and two review steps."""
+    settings = Settings(database_url=f"sqlite:///{tmp_path / 'gate.db'}", rules=RULES)
+    with TestClient(create_app(settings)) as client:
+        gateway = client.app.state.gateway  # type: ignore[attr-defined]
+        agent = bearer(gateway, Role.AGENT, ["*"])
+        reviewer = bearer(gateway, Role.REVIEWER, ["group:finance-approvers"])
+        for _ in range(3):
+            review = client.post("/v1/decisions", json=REFUND, headers=agent).json()["review"]
+        client.post(f"/v1/reviews/{review['id']}/claim", headers=reviewer)
+        client.post(f"/v1/reviews/{review['id']}/approve", json={}, headers=reviewer)
+        now = datetime.now(UTC)
+        answer = client.get(
+            "/v1/audit/evidence",
+            params={
+                "since": (now - timedelta(hours=1)).isoformat(),
+                "until": (now + timedelta(minutes=1)).isoformat(),
+            },
+            headers=bearer(gateway, Role.AUDITOR),
+        )
+        assert answer.status_code == 200, answer.text
+        public = client.get("/v1/audit/public-key", headers=bearer(gateway, Role.AUDITOR)).text
+    return answer.content, public, settings
+
+
+def test_a_pack_verifies_offline(pack_bytes: tuple[bytes, str, Settings]) -> None:
+    data, public, _ = pack_bytes
+    result = verify_pack(data, load_public_pem(public))
+    assert result.ok, result.problem
+    assert (result.events, result.first_seq, result.last_seq) == (5, 1, 5)
+    names = zipfile.ZipFile(io.BytesIO(data)).namelist()
+    assert {"events.ndjson", "checkpoints.json", "manifest.json", "manifest.sig"} <= set(names)
+    assert any(name.startswith("rule-packs/sha256-") for name in names)
+
+
+def test_one_changed_byte_anywhere_fails_and_says_where(
+    pack_bytes: tuple[bytes, str, Settings],
+) -> None:
+    data, public, _ = pack_bytes
+    key = load_public_pem(public)
+    for at in range(0, len(data), max(1, len(data) // 97)):  # ~100 places, headers and data
+        changed = data[:at] + bytes([data[at] ^ 0x01]) + data[at + 1 :]
+        result = verify_pack(changed, key)
+        assert not result.ok, f"a change at byte {at} went unnoticed"
+        # Where: a member's name, or the byte and the entry it is in.
+        assert result.problem is not None
+        assert ":" in result.problem or "byte" in result.problem
+
+
+def _rewritten(data: bytes, name: str, edit: bytes, *, also_manifest: bool = False) -> bytes:
+    """The pack rebuilt as a valid zip with one member changed (what a forger would do)."""
+    source = zipfile.ZipFile(io.BytesIO(data))
+    files = {n: source.read(n) for n in source.namelist()}
+    files[name] = edit
+    if also_manifest:
+        manifest = json.loads(files["manifest.json"])
+        manifest["files"][name] = "sha256:" + hashlib.sha256(edit).hexdigest()
+        files["manifest.json"] = json.dumps(manifest, indent=1).encode()
+    return reproducible_zip(list(files.items()))
+
+
+def test_a_forged_member_is_named(pack_bytes: tuple[bytes, str, Settings]) -> None:
+    data, public, _ = pack_bytes
+    key = load_public_pem(public)
+    events = zipfile.ZipFile(io.BytesIO(data)).read("events.ndjson")
+    edited = events.replace(b"5000", b"4000", 1)
+    assert verify_pack(_rewritten(data, "events.ndjson", edited), key).problem == (
+        "events.ndjson: its sha256 differs from the manifest's"
+    )
+    forged = verify_pack(_rewritten(data, "events.ndjson", edited, also_manifest=True), key)
+    assert forged.problem == "manifest.json: the signature does not match"
+    other_key = load_public_pem(_public_of(new_private_pem()))
+    assert verify_pack(data, other_key).problem == "manifest.json: the signature does not match"
+
+
+def _public_of(private_pem: str) -> str:
+    key = load_pem_private_key(private_pem.encode(), None)
+    assert isinstance(key, Ed25519PrivateKey)
+    return public_pem(key.public_key())
+
+
+def test_the_cli_writes_and_verifies_a_pack(
+    pack_bytes: tuple[bytes, str, Settings], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _, public, settings = pack_bytes
+    monkeypatch.setenv("SLUICEGATE_DATABASE_URL", settings.database_url)
+    out = tmp_path / "pack.zip"
+    key = tmp_path / "key.pem"
+    key.write_text(public)
+    runner = CliRunner()
+    now = datetime.now(UTC)
+    made = runner.invoke(
+        cli,
+        [
+            "audit",
+            "evidence",
+            "--since",
+            f"{now - timedelta(hours=1):%Y-%m-%dT%H:%M:%S}",
+            "--until",
+            f"{now + timedelta(minutes=1):%Y-%m-%dT%H:%M:%S}",
+            "-o",
+            str(out),
+        ],
+    )
+    assert made.exit_code == 0, made.output
+    checked = runner.invoke(cli, ["audit", "verify", "--pack", str(out), "--public-key", str(key)])
+    assert checked.exit_code == 0, checked.output
+    assert "OK: 5 events" in checked.output
+    data = out.read_bytes()
+    out.write_bytes(data[:100] + bytes([data[100] ^ 0xFF]) + data[101:])
+    broken = runner.invoke(cli, ["audit", "verify", "--pack", str(out), "--public-key", str(key)])
+    assert broken.exit_code == 1
+    assert "BROKEN" in broken.output
