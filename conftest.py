@@ -1,3 +1,3 @@
 """Shared fixtures for tests/ and features/ live in tests/fixtures.py."""
 
-pytest_plugins = ["tests.fixtures"]
+pytest_plugins = ["tests.fixtures", "features.steps.reviews"]

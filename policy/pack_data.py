@@ -55,6 +55,9 @@ class CatalogEntry(_Data):
     owner_queue: str
     sla: timedelta | None = None  # overrides the queue's SLA for this action type
     required_fields: list[str] = []  # dotted paths into the proposal, e.g. "action.amount"
+    # The definition of done: dotted paths the reported artifact must carry for an executed
+    # action to count as verified. Empty: nothing verifies it; it stays `executed`.
+    done_when: list[str] = []
 
 
 class Queue(_Data):

@@ -32,7 +32,8 @@ def unknown_action(action_type: str, entry: CatalogEntry | None) -> FailClosed |
     )
 
 
-def _is_missing(document: dict[str, Any], path: str) -> bool:
+def is_missing(document: dict[str, Any], path: str) -> bool:
+    """Whether a dotted path is absent or empty (None, "", [], {}) in the document."""
     node: Any = document
     for key in path.split("."):
         if not isinstance(node, dict) or node.get(key) in (None, "", [], {}):
@@ -43,7 +44,7 @@ def _is_missing(document: dict[str, Any], path: str) -> bool:
 
 def missing_fields(document: dict[str, Any], entry: CatalogEntry) -> FailClosed | None:
     """Every field the catalog requires for this action type must be present and non-empty."""
-    missing = [path for path in entry.required_fields if _is_missing(document, path)]
+    missing = [path for path in entry.required_fields if is_missing(document, path)]
     if not missing:
         return None
     return FailClosed(

@@ -156,7 +156,16 @@ def verify_pack(data: bytes, public: Ed25519PublicKey | None = None) -> PackChec
         for member in members:
             try:
                 files[member.filename] = archive.read(member)
-            except (zipfile.BadZipFile, zlib.error, OSError, EOFError, ValueError) as exc:
+            # A damaged header may also claim encryption or an unknown compression method.
+            except (
+                zipfile.BadZipFile,
+                zlib.error,
+                OSError,
+                EOFError,
+                ValueError,
+                RuntimeError,
+                NotImplementedError,
+            ) as exc:
                 return PackCheck(ok=False, problem=f"{member.filename}: damaged ({exc})")
     rebuilt = reproducible_zip(list(files.items()))
     if rebuilt != data:

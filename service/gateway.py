@@ -9,27 +9,27 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 import uuid_utils
-from sqlalchemy import Engine, select, text
+from sqlalchemy import Engine, text
 
-from policy.decision import Decision
 from policy.engines import RuleEngine, embedded_engines, with_python_rules
 from policy.engines.opa_server import OpaConnection, OpaServerEngine
 from policy.gate import Gate
 from policy.opa_bundle import bundle_archive
 from policy.proposal import Proposal
 from policy.rule_pack import RulePack, load_rule_pack
+from service.action_status import DecisionStatus
 from service.audit_checkpointer import checkpoint_head
 from service.audit_event import decision_event, digest
 from service.audit_signing import signing_key
 from service.audit_writer import AuditWriter, DecisionRecord, Recorded
-from service.errors import IdempotencyConflict, NotFound
+from service.errors import IdempotencyConflict
+from service.lifecycle import read_status
 from service.periodic import Periodic
-from service.principals import KeyAuthenticator, Principal, Role
+from service.principals import KeyAuthenticator, Principal
 from service.reviews.board import ReviewBoard
 from service.reviews.desk import ReviewDesk
 from service.reviews.sla_clock import sla_clock
 from service.reviews.tasks import opening_task
-from service.reviews.views import DecisionStatus, decision_status
 from service.reviews.waiting import ResolutionWatch
 from service.settings import Settings
 from service.store.database import make_engine, migrate
@@ -40,8 +40,6 @@ from service.webhooks.sender import WebhookSender
 
 log = logging.getLogger(__name__)
 _decisions = DecisionRow.__table__  # type: ignore[attr-defined]
-# Roles that may read any decision; an agent reads only its own.
-_READ_ANY = frozenset({Role.REVIEWER, Role.AUDITOR, Role.ADMIN})
 
 
 def rule_engines(settings: Settings, pack: RulePack) -> list[RuleEngine]:
@@ -168,18 +166,6 @@ class Gateway:
             raise IdempotencyConflict()
         return Recorded(body=found[1], replayed=True)
 
-    def decision_body(self, decision_id: str, principal: Principal) -> str:
-        """The recorded decision, if this principal may see it (else it does not exist for them)."""
-        with self.engine.connect() as connection:
-            row = connection.execute(
-                select(_decisions.c.principal_id, _decisions.c.body).where(
-                    _decisions.c.decision_id == decision_id
-                )
-            ).first()
-        if row is None or (principal.role not in _READ_ANY and row[0] != principal.id):
-            raise NotFound(f"no decision {decision_id}")
-        return str(row[1])
-
     async def decision_status(
         self, decision_id: str, principal: Principal, *, wait: float = 0
     ) -> DecisionStatus:
@@ -194,8 +180,8 @@ class Gateway:
             await self.watch.wait(decision_id, recheck)
 
     def _status(self, decision_id: str, principal: Principal) -> DecisionStatus:
-        decision = Decision.model_validate_json(self.decision_body(decision_id, principal))
-        return decision_status(decision, self.board.of_decision(decision_id))
+        with self.engine.connect() as connection:
+            return read_status(connection, decision_id, principal)
 
     def ready(self) -> bool:
         """The store answers, the writer runs and the rule engines can decide."""

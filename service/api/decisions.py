@@ -9,11 +9,13 @@ from fastapi import APIRouter, Query, Request, Response
 
 from policy.decision import Decision
 from policy.proposal import Proposal
+from service.action_status import DecisionStatus
 from service.api.dependencies import AgentDep, DecisionReaderDep, GatewayDep
 from service.api.errors_doc import error_responses
 from service.api.proposal_body import parse_proposal
 from service.audit_event import digest
-from service.reviews.views import ApprovalUse, DecisionStatus
+from service.lifecycle import OutcomeRecorded, OutcomeReport, report_outcome
+from service.reviews.views import ApprovalUse
 
 router = APIRouter(prefix="/v1/decisions", tags=["decisions"])
 
@@ -120,3 +122,20 @@ async def proceed(
     return await asyncio.to_thread(
         gateway.desk.use_approval, decision_id, agent, digest(proposal.document())
     )
+
+
+@router.post(
+    "/{decision_id}/outcome",
+    response_model=OutcomeRecorded,
+    responses=error_responses(
+        401, 403, 404, 409, 422, conflict="the action's status does not allow this report"
+    ),
+    summary="Report what the agent did: executed, failed or rolled_back, with its artifact",
+)
+def report(
+    decision_id: str, body: OutcomeReport, gateway: GatewayDep, agent: AgentDep
+) -> OutcomeRecorded:
+    """The action's status becomes executed (or verified, when the artifact meets the action
+    type's definition of done), failed or rolled_back. A report the status does not allow is
+    recorded as a violation and answered 409."""
+    return report_outcome(gateway.engine, gateway.gate.pack, agent, decision_id, body)

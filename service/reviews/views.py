@@ -8,8 +8,7 @@ from typing import Any
 
 from pydantic import BaseModel
 
-from policy.decision import Decision, ReviewRef
-from policy.outcome import Outcome
+from policy.decision import Decision
 
 
 class ReviewState(StrEnum):
@@ -86,35 +85,6 @@ class ReviewPacket(Review):
     decision: Decision
 
 
-class ActionStatus(StrEnum):
-    """The one authoritative status of an action (the part the gate and reviews decide)."""
-
-    ALLOWED = "allowed"
-    SAMPLED = "sampled"
-    PENDING_REVIEW = "pending_review"
-    DENIED = "denied"
-    APPROVED = "approved"
-    REJECTED = "rejected"
-    EXPIRED = "expired"
-
-
-class ReviewProgress(ReviewRef):
-    """The decision's review with where it stands now."""
-
-    state: ReviewState
-    approvals: int = 0
-    resolved_at: datetime | None = None
-    note: str | None = None
-    used_at: datetime | None = None
-
-
-class DecisionStatus(Decision):
-    """A recorded decision with the action's status now; what `GET /v1/decisions/{id}` answers."""
-
-    status: ActionStatus
-    review: ReviewProgress | None = None
-
-
 class ApprovalUse(BaseModel):
     """The agent used its approval: it may act now, once, on exactly the approved proposal."""
 
@@ -123,40 +93,3 @@ class ApprovalUse(BaseModel):
     proposal_digest: str
     policy_revision: str
     used_at: datetime
-
-
-_BY_OUTCOME = {
-    Outcome.ALLOW: ActionStatus.ALLOWED,
-    Outcome.SAMPLE: ActionStatus.SAMPLED,
-    Outcome.ROUTE_TO_HUMAN: ActionStatus.PENDING_REVIEW,
-    Outcome.DENY: ActionStatus.DENIED,
-}
-_BY_REVIEW = {
-    ReviewState.APPROVED: ActionStatus.APPROVED,
-    ReviewState.REJECTED: ActionStatus.REJECTED,
-    ReviewState.EXPIRED: ActionStatus.EXPIRED,
-}
-
-
-def decision_status(decision: Decision, review: Review | None) -> DecisionStatus:
-    """The decision as answered, with the action's status and the blocking review's progress."""
-    status = _BY_OUTCOME[decision.outcome]
-    progress = None
-    if decision.review is not None and review is not None:
-        status = _BY_REVIEW.get(review.state, status)
-        progress = ReviewProgress(
-            id=review.id,
-            queue=review.queue,  # an escalation moves the review and resets its time box
-            due_at=review.due_at,
-            on_timeout=decision.review.on_timeout
-            if review.on_timeout == "none"
-            else review.on_timeout,
-            approvals_required=review.approvals_required,
-            state=review.state,
-            approvals=len(review.approvals),
-            resolved_at=review.resolved_at,
-            note=review.note,
-            used_at=review.used_at,
-        )
-    fields = decision.model_dump(exclude={"review"})
-    return DecisionStatus(**fields, status=status, review=progress)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import JSON, Column, UniqueConstraint
 from sqlmodel import Field, SQLModel
@@ -42,6 +43,11 @@ class DecisionRow(SQLModel, table=True):
     risk_tier: int
     body: str  # the decision JSON exactly as answered
     created_at: datetime
+    # What the agent reported after acting: executed, failed, verified or rolled_back.
+    lifecycle_status: str | None = None
+    lifecycle_at: datetime | None = Field(default=None, sa_column=utc_column(nullable=True))
+    artifact: dict[str, Any] | None = Field(default=None, sa_column=Column(JSON, nullable=True))
+    lifecycle_version: int = 0
 
 
 class AuditEventRow(SQLModel, table=True):

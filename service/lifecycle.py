@@ -1,0 +1,192 @@
+"""After the decision: the agent reports what it did, and the action gets its final status.
+
+    allowed | sampled | approved (approval used) ──executed──▶ executed, or verified when the
+                                                  ──failed────▶ failed    artifact meets the
+    executed | verified ──rolled_back──▶ rolled_back                   definition of done
+
+A report the status does not permit (an action that was denied, rejected, expired or is
+still waiting; an approval not yet used; a second report of the same thing) is recorded as
+an `outcome_violation` event and refused with 409: the log shows the attempt either way.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+from enum import StrEnum
+from typing import Annotated, Any
+
+import uuid_utils
+from pydantic import BaseModel, Field
+from sqlalchemy import Connection, Engine, select, update
+
+from policy.decision import AuditRef, Decision
+from policy.done import is_done, missing_for_done
+from policy.rule_pack import RulePack
+from service.action_status import ActionStatus, DecisionStatus, decision_status
+from service.audit_chain import ChainEvent, append
+from service.audit_event import EVENT_VERSION
+from service.errors import NotFound, ServiceError
+from service.principals import Principal, Role
+from service.reviews.tasks import as_review, blocking_task_of
+from service.store.database import writing
+from service.store.tables import DecisionRow
+from service.store.utc import utc_now
+
+_decisions = DecisionRow.__table__  # type: ignore[attr-defined]
+# Roles that may read any decision; an agent reads only its own.
+READ_ANY = frozenset({Role.REVIEWER, Role.AUDITOR, Role.ADMIN})
+
+
+class OutcomeNotPermitted(ServiceError):
+    code, status = "outcome_not_permitted", 409
+    message = "the action's status does not allow that report; the attempt was recorded"
+
+
+class Reported(StrEnum):
+    """What an agent may report."""
+
+    EXECUTED = "executed"
+    FAILED = "failed"
+    ROLLED_BACK = "rolled_back"
+
+
+class OutcomeReport(BaseModel):
+    """The agent's report: what happened, and the artifact that shows it."""
+
+    status: Reported
+    artifact: Annotated[dict[str, Any], Field(max_length=64)] = {}
+    note: Annotated[str, Field(max_length=4000)] | None = None
+
+
+class OutcomeRecorded(BaseModel):
+    """The action's status after the report, and why it is (or is not) verified."""
+
+    decision_id: str
+    status: ActionStatus
+    missing_for_done: list[str]
+    audit: AuditRef
+
+
+_MAY_REPORT = {
+    Reported.EXECUTED: {ActionStatus.ALLOWED, ActionStatus.SAMPLED, ActionStatus.APPROVED},
+    Reported.FAILED: {ActionStatus.ALLOWED, ActionStatus.SAMPLED, ActionStatus.APPROVED},
+    Reported.ROLLED_BACK: {ActionStatus.EXECUTED, ActionStatus.VERIFIED},
+}
+
+
+def read_status(connection: Connection, decision_id: str, principal: Principal) -> DecisionStatus:
+    """A decision with the action's status now, if this principal may see it."""
+    row = connection.execute(
+        select(_decisions).where(_decisions.c.decision_id == decision_id)
+    ).first()
+    if row is None or (principal.role not in READ_ANY and row.principal_id != principal.id):
+        raise NotFound(f"no decision {decision_id}")
+    task = blocking_task_of(connection, decision_id)
+    review = None if task is None else as_review(task, utc_now())
+    return decision_status(Decision.model_validate_json(row.body), review, row.lifecycle_status)
+
+
+def report_outcome(
+    engine: Engine, pack: RulePack, agent: Principal, decision_id: str, report: OutcomeReport
+) -> OutcomeRecorded:
+    """Record the agent's report on its own action, or record the attempt and refuse it."""
+    now = utc_now()
+    with writing(engine) as connection:
+        current = read_status(connection, decision_id, agent)
+        row = connection.execute(
+            select(_decisions.c.principal_id, _decisions.c.lifecycle_version).where(
+                _decisions.c.decision_id == decision_id
+            )
+        ).one()
+        if row.principal_id != agent.id:
+            raise NotFound(f"no decision {decision_id}")
+        refusal = _refusal(current, report)
+        action_type = _action_type(connection, decision_id)
+        if refusal is None:
+            entry = pack.data.catalog.get(action_type)
+            missing = missing_for_done(entry, report.artifact) if entry else []
+            status = _resulting(report, entry is not None and is_done(entry, report.artifact))
+            changed = connection.execute(
+                update(_decisions)
+                .where(
+                    _decisions.c.decision_id == decision_id,
+                    _decisions.c.lifecycle_version == row.lifecycle_version,
+                )
+                .values(
+                    lifecycle_status=status.value,
+                    lifecycle_at=now,
+                    artifact=report.artifact,
+                    lifecycle_version=row.lifecycle_version + 1,
+                )
+            ).rowcount
+            if changed != 1:
+                refusal = "another report on this action landed first"
+        kind = "outcome_reported" if refusal is None else "outcome_violation"
+        details: dict[str, Any] = {"reported": report.status.value, "was": current.status.value}
+        if refusal is None:
+            details |= {"status": status.value, "missing_for_done": missing}
+            details |= {"artifact": report.artifact, "note": report.note}
+        else:
+            details["refused"] = refusal
+        document = _event(
+            kind, now=now, current=current, agent=agent, action_type=action_type, details=details
+        )
+        (ref,) = append(
+            connection, [ChainEvent(kind, document["event_id"], decision_id, now, document)]
+        )
+    if refusal is not None:
+        raise OutcomeNotPermitted(f"{refusal} (recorded as seq {ref.seq})")
+    return OutcomeRecorded(
+        decision_id=decision_id, status=status, missing_for_done=missing, audit=ref
+    )
+
+
+def _refusal(current: DecisionStatus, report: OutcomeReport) -> str | None:
+    if current.status not in _MAY_REPORT[report.status]:
+        return f"an action that is {current.status.value} cannot be reported {report.status.value}"
+    if current.status is ActionStatus.APPROVED and (
+        current.review is None or current.review.used_at is None
+    ):
+        return "the approval was not used; POST /v1/decisions/{id}/proceed before acting"
+    return None
+
+
+def _resulting(report: OutcomeReport, done: bool) -> ActionStatus:
+    if report.status is Reported.EXECUTED:
+        return ActionStatus.VERIFIED if done else ActionStatus.EXECUTED
+    return ActionStatus(report.status.value)
+
+
+def _action_type(connection: Connection, decision_id: str) -> str:
+    return str(
+        connection.execute(
+            select(_decisions.c.action_type).where(_decisions.c.decision_id == decision_id)
+        ).scalar_one()
+    )
+
+
+def _event(
+    kind: str,
+    *,
+    now: datetime,
+    current: DecisionStatus,
+    agent: Principal,
+    action_type: str,
+    details: dict[str, Any],
+) -> dict[str, Any]:
+    return {
+        "version": EVENT_VERSION,
+        "kind": kind,
+        "event_id": str(uuid_utils.uuid7()),
+        "recorded_at": now.isoformat(),
+        "decision_id": current.decision_id,
+        "subject": {
+            "agent_id": agent.id,
+            "action_type": action_type,
+            "risk_tier": current.risk_tier,
+            "policy_revision": current.policy.revision,
+        },
+        "actor": {"id": agent.id, "name": agent.name, "role": agent.role.value},
+        "details": json.loads(json.dumps(details, default=str)),
+    }
