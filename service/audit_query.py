@@ -84,7 +84,8 @@ def _after(cursor: str | None) -> int:
         raise InvalidCursor() from exc
 
 
-def _selection(wanted: EventFilter, after_seq: int) -> Select[Any]:
+def selection(wanted: EventFilter, after_seq: int = 0) -> Select[Any]:
+    """The query for matching events after `after_seq`, in seq order."""
     query = select(_events).where(_events.c.seq > after_seq)
     equal = {
         "agent_id": wanted.agent_id,
@@ -116,7 +117,8 @@ def _utc(moment: datetime) -> datetime:
     return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
 
 
-def _event(row: Any) -> AuditEvent:
+def event_of_row(row: Any) -> AuditEvent:
+    """A stored row as an `AuditEvent`."""
     return AuditEvent(
         seq=row.seq,
         kind=row.kind,
@@ -134,8 +136,8 @@ def query_events(
     """One page of matching events after the cursor, oldest first."""
     limit = max(1, min(limit, MAX_PAGE))
     after = _after(cursor)
-    rows = connection.execute(_selection(wanted, after).limit(limit + 1)).all()
-    events = [_event(row) for row in rows[:limit]]
+    rows = connection.execute(selection(wanted, after).limit(limit + 1)).all()
+    events = [event_of_row(row) for row in rows[:limit]]
     last = events[-1].seq if events else after
     return EventPage(events=events, next_cursor=_cursor(last), more=len(rows) > limit)
 
@@ -144,8 +146,8 @@ def stream_events(connection: Connection, wanted: EventFilter) -> Iterator[Audit
     """Every matching event, oldest first, read in batches (for exports)."""
     after = 0
     while True:
-        rows = connection.execute(_selection(wanted, after).limit(_STREAM_BATCH)).all()
-        yield from (_event(row) for row in rows)
+        rows = connection.execute(selection(wanted, after).limit(_STREAM_BATCH)).all()
+        yield from (event_of_row(row) for row in rows)
         if len(rows) < _STREAM_BATCH:
             return
         after = rows[-1].seq

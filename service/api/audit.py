@@ -15,6 +15,7 @@ from service.audit_checkpoints import Checkpoint, stored_checkpoints
 from service.audit_export import export_csv, export_ndjson
 from service.audit_query import MAX_PAGE, EventFilter, EventPage, query_events
 from service.audit_signing import public_pem
+from service.audit_trace import RollbackCandidate, rollback_candidates
 from service.audit_verify import Verification, verify_store
 from service.evidence_pack import build_pack
 
@@ -114,3 +115,17 @@ def evidence_pack(
         media_type="application/zip",
         headers={"content-disposition": f'attachment; filename="{name}"'},
     )
+
+
+@router.get(
+    "/rollback-candidates",
+    response_model=list[RollbackCandidate],
+    responses=_ERRORS,
+)
+def list_rollback_candidates(
+    gateway: GatewayDep, auditor: AuditorDep, wanted: Annotated[EventFilter, Query()]
+) -> list[RollbackCandidate]:
+    """What we would roll back if this rule, pack revision or agent was wrong: executed
+    actions whose decisions match, with their reversibility, target and changes."""
+    with gateway.engine.connect() as connection:
+        return rollback_candidates(connection, wanted)

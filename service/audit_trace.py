@@ -1,0 +1,151 @@
+"""A work item end to end, and what to roll back if a rule (or a pack, or an agent) was wrong."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from pydantic import BaseModel
+from sqlalchemy import Connection, or_, select
+
+from service.action_status import ActionStatus
+from service.audit_query import AuditEvent, EventFilter, event_of_row, selection
+from service.errors import NotFound
+from service.store.tables import AuditEventRow, DecisionRow
+
+_events = AuditEventRow.__table__  # type: ignore[attr-defined]
+_decisions = DecisionRow.__table__  # type: ignore[attr-defined]
+_ROLLBACK_STATUSES = (ActionStatus.EXECUTED.value, ActionStatus.VERIFIED.value)
+MAX_CANDIDATES = 10_000
+
+
+class ActionSpan(BaseModel):
+    """One action of the work item: how long it waited on people, and where it ended."""
+
+    decision_id: str
+    action_type: str
+    outcome: str
+    proposed_at: datetime
+    waited_on_humans_seconds: float
+    last_event_at: datetime
+
+
+class Trace(BaseModel):
+    """Every event of a work item in order, and where its time went."""
+
+    work_item: str
+    events: list[AuditEvent]
+    actions: list[ActionSpan]
+    span_seconds: float
+    waited_on_humans_seconds: float
+    other_seconds: float  # the span minus human waiting: deciding, acting, the agent's own work
+
+
+class RollbackCandidate(BaseModel):
+    """An executed action, with what undoing it would touch."""
+
+    decision_id: str
+    action_type: str
+    agent_id: str | None
+    status: str
+    reversibility: str
+    target: str | None
+    environment: str | None
+    changes: list[dict[str, Any]]
+    work_item: str | None
+    policy_revision: str
+    rules: list[str]
+    decided_at: str
+    executed_at: datetime | None
+    artifact: dict[str, Any] | None
+
+
+_RESOLVING = {"review_approved", "review_rejected", "review_expired"}
+
+
+def trace(connection: Connection, work_item: str) -> Trace:
+    """The work item's decisions and everything that happened to them, oldest first."""
+    decisions = _events.alias("work_item_decisions")  # not correlated with the outer query
+    decision_ids = select(decisions.c.decision_id).where(
+        decisions.c.work_item_id == work_item, decisions.c.kind == "decision"
+    )
+    rows = connection.execute(
+        select(_events)
+        .where(or_(_events.c.work_item_id == work_item, _events.c.decision_id.in_(decision_ids)))
+        .order_by(_events.c.seq)
+    ).all()
+    if not rows:
+        raise NotFound(f"no events for work item {work_item}")
+    events = [event_of_row(row) for row in rows]
+    actions = [_span(event, events) for event in events if event.kind == "decision"]
+    span = (events[-1].recorded_at - events[0].recorded_at).total_seconds()
+    waited = sum(action.waited_on_humans_seconds for action in actions)
+    return Trace(
+        work_item=work_item,
+        events=events,
+        actions=actions,
+        span_seconds=span,
+        waited_on_humans_seconds=waited,
+        other_seconds=max(0.0, span - waited),
+    )
+
+
+def _span(decision: AuditEvent, events: list[AuditEvent]) -> ActionSpan:
+    mine = [e for e in events if e.decision_id == decision.decision_id]
+    resolved = next((e for e in mine if e.kind in _RESOLVING and _final(e)), None)
+    waited = 0.0
+    if decision.event["decision"]["outcome"] == "route_to_human":
+        until = resolved.recorded_at if resolved else mine[-1].recorded_at
+        waited = (until - decision.recorded_at).total_seconds()
+    return ActionSpan(
+        decision_id=str(decision.decision_id),
+        action_type=decision.event["proposal"]["action"]["type"],
+        outcome=decision.event["decision"]["outcome"],
+        proposed_at=decision.recorded_at,
+        waited_on_humans_seconds=waited,
+        last_event_at=mine[-1].recorded_at,
+    )
+
+
+def _final(event: AuditEvent) -> bool:
+    details = event.event.get("details", {})
+    return event.kind != "review_approved" or details.get("approvals", 1) >= details.get(
+        "required", 1
+    )
+
+
+def rollback_candidates(connection: Connection, wanted: EventFilter) -> list[RollbackCandidate]:
+    """Executed (or verified) actions whose decisions match the filter, oldest first."""
+    decisions_only = wanted.model_copy(update={"kind": "decision"})
+    query = (
+        selection(decisions_only)
+        .add_columns(
+            _decisions.c.lifecycle_status, _decisions.c.lifecycle_at, _decisions.c.artifact
+        )
+        .join(_decisions, _decisions.c.decision_id == _events.c.decision_id)
+        .where(_decisions.c.lifecycle_status.in_(_ROLLBACK_STATUSES))
+        .limit(MAX_CANDIDATES)
+    )
+    return [_candidate(row) for row in connection.execute(query).all()]
+
+
+def _candidate(row: Any) -> RollbackCandidate:
+    event = event_of_row(row).event
+    proposal, decision = event["proposal"], event["decision"]
+    action = proposal["action"]
+    return RollbackCandidate(
+        decision_id=decision["decision_id"],
+        action_type=action["type"],
+        agent_id=event.get("agent", {}).get("id"),
+        status=row.lifecycle_status,
+        reversibility=decision["reversibility"],
+        target=action.get("target"),
+        environment=action.get("environment"),
+        changes=proposal.get("changes", []),
+        work_item=(proposal.get("work_item") or {}).get("id"),
+        policy_revision=decision["policy"]["revision"],
+        rules=sorted({r["rule"] for r in decision["reasons"]}),
+        decided_at=decision["decided_at"],
+        executed_at=row.lifecycle_at,
+        artifact=row.artifact,
+    )
