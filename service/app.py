@@ -9,7 +9,7 @@ from pathlib import Path
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 
-from service.api import audit, bundles, decisions, health, reviews, webhooks, work_items
+from service.api import analytics, audit, bundles, decisions, health, reviews, webhooks, work_items
 from service.api.body_limit import BodyLimit
 from service.api.error_handlers import install_error_handlers
 from service.gateway import Gateway
@@ -42,6 +42,7 @@ def create_app(settings: Settings | None = None, *, gateway: Gateway | None = No
     app.include_router(reviews.router)
     app.include_router(audit.router)
     app.include_router(work_items.router)
+    app.include_router(analytics.router)
     app.include_router(webhooks.router)
     app.include_router(bundles.router)
     app.include_router(health.router)

@@ -24,6 +24,7 @@ from service.audit_signing import signing_key
 from service.audit_writer import AuditWriter, DecisionRecord, Recorded
 from service.errors import IdempotencyConflict
 from service.lifecycle import read_status
+from service.metrics import GatewayMetrics
 from service.periodic import Periodic
 from service.principals import KeyAuthenticator, Principal
 from service.reviews.board import ReviewBoard
@@ -92,6 +93,7 @@ class Gateway:
         self.writer = AuditWriter(self.engine, batch_max=settings.audit_batch_max)
         self.writer.start()
         self.authenticator = KeyAuthenticator(self.engine, ttl=settings.auth_cache_seconds)
+        self.metrics = GatewayMetrics(self.engine)
         self.watch = ResolutionWatch()
         self.desk = ReviewDesk(
             self.engine,
@@ -120,6 +122,7 @@ class Gateway:
 
     async def decide(self, proposal: Proposal, principal: Principal) -> Recorded:
         """Decide, record durably, then answer; an idempotent retry gets its first answer."""
+        started = time.monotonic()
         request_digest = digest(proposal.document())
         if proposal.idempotency_key:
             earlier = await asyncio.to_thread(
@@ -155,7 +158,10 @@ class Gateway:
                 now=recorded_at,
             ),
         )
-        return await asyncio.wrap_future(self.writer.submit(record))
+        recorded = await asyncio.wrap_future(self.writer.submit(record))
+        self.metrics.decisions.labels(decision.outcome.value).inc()
+        self.metrics.latency.observe(time.monotonic() - started)
+        return recorded
 
     def _earlier(self, principal_id: str, key: str, request_digest: str) -> Recorded | None:
         with self.engine.connect() as connection:

@@ -1,8 +1,9 @@
-"""Liveness and readiness for orchestrators."""
+"""Liveness, readiness and metrics for orchestrators and monitoring."""
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Response
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from service.api.dependencies import GatewayDep
 from service.errors import NotReady
@@ -26,3 +27,10 @@ def readyz(gateway: GatewayDep) -> dict[str, str]:
         "revision": gateway.gate.pack.revision,
         "engine": gateway.settings.engine,
     }
+
+
+@router.get("/metrics", summary="Prometheus metrics", response_class=Response)
+def metrics(gateway: GatewayDep) -> Response:
+    """Decisions by outcome and their latency (this process); review queue depth and the
+    oldest pending age (the shared store). Counts only: no identifiers, no secrets."""
+    return Response(generate_latest(gateway.metrics.registry), media_type=CONTENT_TYPE_LATEST)

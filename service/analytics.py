@@ -1,0 +1,207 @@
+"""Throughput: whether agents move work or only create motion, per action or work item type.
+
+For the decisions made in a window: counts by outcome and by status now, cycle time
+(proposed → verified), time waiting on people (routed → resolved), first-pass approval and
+reject rates, SLA breaches, the post-hoc "should not have happened" rate, and items stuck in
+a non-final status for longer than a threshold.
+"""
+
+from __future__ import annotations
+
+import json
+import statistics
+from collections import Counter, defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any, Literal
+
+from pydantic import BaseModel
+from sqlalchemy import Connection, and_, select
+
+from service.action_status import ActionStatus
+from service.store.tables import AuditEventRow, DecisionRow, ReviewTaskRow
+
+_decisions = DecisionRow.__table__  # type: ignore[attr-defined]
+_events = AuditEventRow.__table__  # type: ignore[attr-defined]
+_tasks = ReviewTaskRow.__table__  # type: ignore[attr-defined]
+GroupBy = Literal["action_type", "work_item_type"]
+FINAL = frozenset(
+    {
+        ActionStatus.DENIED,
+        ActionStatus.REJECTED,
+        ActionStatus.EXPIRED,
+        ActionStatus.FAILED,
+        ActionStatus.VERIFIED,
+        ActionStatus.ROLLED_BACK,
+    }
+)
+_BY_OUTCOME = {
+    "allow": ActionStatus.ALLOWED,
+    "sample": ActionStatus.SAMPLED,
+    "route_to_human": ActionStatus.PENDING_REVIEW,
+    "deny": ActionStatus.DENIED,
+}
+_BY_REVIEW = {"approved": "approved", "rejected": "rejected", "expired": "expired"}
+
+
+class Indicators(BaseModel):
+    """The indicators of one group (or of all)."""
+
+    key: str
+    decisions: int
+    by_outcome: dict[str, int]
+    by_status: dict[str, int]
+    cycle_time_p50_seconds: float | None
+    cycle_time_p90_seconds: float | None
+    human_wait_p50_seconds: float | None
+    human_wait_p90_seconds: float | None
+    first_pass_approval_rate: float | None
+    reject_rate: float | None
+    sla_breaches: int
+    post_hoc_reviewed: int
+    should_not_have_happened_rate: float | None
+    stuck: int
+
+
+class Throughput(BaseModel):
+    """The indicators per group over a window, and for all groups together."""
+
+    since: datetime
+    until: datetime
+    group_by: GroupBy
+    stuck_after_seconds: float
+    groups: list[Indicators]
+    total: Indicators
+
+
+@dataclass(frozen=True)
+class _Action:
+    """One decision in the window, with what became of it."""
+
+    key: str
+    outcome: str
+    status: ActionStatus
+    proposed_at: datetime
+    verified_at: datetime | None
+    tasks: tuple[Any, ...]
+
+
+def throughput(
+    connection: Connection,
+    *,
+    since: datetime,
+    until: datetime,
+    group_by: GroupBy,
+    stuck_after: timedelta,
+    now: datetime,
+) -> Throughput:
+    """The indicators for decisions made in [since, until)."""
+    actions = _actions(connection, since, until, group_by)
+    grouped: dict[str, list[_Action]] = defaultdict(list)
+    for action in actions:
+        grouped[action.key].append(action)
+    return Throughput(
+        since=since,
+        until=until,
+        group_by=group_by,
+        stuck_after_seconds=stuck_after.total_seconds(),
+        groups=[_indicators(k, grouped[k], stuck_after, now) for k in sorted(grouped)],
+        total=_indicators("all", actions, stuck_after, now),
+    )
+
+
+def _actions(
+    connection: Connection, since: datetime, until: datetime, group_by: GroupBy
+) -> list[_Action]:
+    window = and_(_decisions.c.created_at >= since, _decisions.c.created_at < until)
+    rows = connection.execute(
+        select(
+            _decisions.c.decision_id,
+            _decisions.c.action_type,
+            _decisions.c.outcome,
+            _decisions.c.created_at,
+            _decisions.c.lifecycle_status,
+            _decisions.c.lifecycle_at,
+            _events.c.event,
+        )
+        .join(
+            _events,
+            and_(_events.c.decision_id == _decisions.c.decision_id, _events.c.kind == "decision"),
+        )
+        .where(window)
+    ).all()
+    tasks: dict[str, list[Any]] = defaultdict(list)
+    for task in connection.execute(
+        select(_tasks)
+        .join(_decisions, _decisions.c.decision_id == _tasks.c.decision_id)
+        .where(window)
+    ).all():
+        tasks[task.decision_id].append(task)
+    return [_action(row, tuple(tasks[row.decision_id]), group_by) for row in rows]
+
+
+def _action(row: Any, tasks: tuple[Any, ...], group_by: GroupBy) -> _Action:
+    if group_by == "action_type":
+        key = row.action_type
+    else:
+        work_item = json.loads(row.event)["proposal"].get("work_item") or {}
+        key = work_item.get("type") or "(none)"
+    blocking = next((t for t in tasks if t.kind == "blocking"), None)
+    status = _BY_OUTCOME[row.outcome]
+    if blocking is not None and blocking.state in _BY_REVIEW:
+        status = ActionStatus(_BY_REVIEW[blocking.state])
+    if row.lifecycle_status:
+        status = ActionStatus(row.lifecycle_status)
+    verified_at = row.lifecycle_at if status is ActionStatus.VERIFIED else None
+    return _Action(key, row.outcome, status, _aware(row.created_at), verified_at, tasks)
+
+
+def _aware(moment: datetime) -> datetime:
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+def _indicators(
+    key: str, actions: list[_Action], stuck_after: timedelta, now: datetime
+) -> Indicators:
+    blocking = [t for a in actions for t in a.tasks if t.kind == "blocking"]
+    resolved = [t for t in blocking if t.resolved_at is not None]
+    post_hoc = [t for a in actions for t in a.tasks if t.kind == "post_hoc" and t.verdict]
+    cycle = [(a.verified_at - a.proposed_at).total_seconds() for a in actions if a.verified_at]
+    waits = [(t.resolved_at - t.created_at).total_seconds() for t in resolved]
+    decided = [t for t in resolved if t.state in ("approved", "rejected")]
+    return Indicators(
+        key=key,
+        decisions=len(actions),
+        by_outcome=dict(Counter(a.outcome for a in actions)),
+        by_status=dict(Counter(a.status.value for a in actions)),
+        cycle_time_p50_seconds=_percentile(cycle, 50),
+        cycle_time_p90_seconds=_percentile(cycle, 90),
+        human_wait_p50_seconds=_percentile(waits, 50),
+        human_wait_p90_seconds=_percentile(waits, 90),
+        first_pass_approval_rate=_rate(
+            sum(1 for t in decided if t.state == "approved" and t.escalations == 0), len(decided)
+        ),
+        reject_rate=_rate(sum(1 for t in decided if t.state == "rejected"), len(decided)),
+        sla_breaches=sum(1 for t in blocking if t.state == "expired" or t.escalations > 0),
+        post_hoc_reviewed=len(post_hoc),
+        should_not_have_happened_rate=_rate(
+            sum(1 for t in post_hoc if t.verdict == "should_not_have_happened"), len(post_hoc)
+        ),
+        stuck=sum(
+            1 for a in actions if a.status not in FINAL and now - a.proposed_at > stuck_after
+        ),
+    )
+
+
+def _percentile(values: Iterable[float], percent: int) -> float | None:
+    ordered = sorted(values)
+    if not ordered:
+        return None
+    if len(ordered) == 1:
+        return ordered[0]
+    return statistics.quantiles(ordered, n=100, method="inclusive")[percent - 1]
+
+
+def _rate(part: int, whole: int) -> float | None:
+    return None if whole == 0 else part / whole

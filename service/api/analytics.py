@@ -1,0 +1,45 @@
+"""`/v1/analytics/throughput`: the indicators leaders need, per action or work item type."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Annotated
+
+from fastapi import APIRouter, Query
+
+from service.analytics import GroupBy, Throughput, throughput
+from service.api.dependencies import AuditorDep, GatewayDep
+from service.api.errors_doc import error_responses
+from service.store.utc import utc_now
+
+router = APIRouter(prefix="/v1/analytics", tags=["analytics"])
+DEFAULT_WINDOW = timedelta(days=7)
+
+
+@router.get(
+    "/throughput",
+    response_model=Throughput,
+    responses=error_responses(401, 403, 422, forbidden="only auditors and admins"),
+)
+def read_throughput(
+    *,
+    gateway: GatewayDep,
+    auditor: AuditorDep,
+    since: datetime | None = None,
+    until: datetime | None = None,
+    group_by: GroupBy = "action_type",
+    stuck_after: Annotated[timedelta, Query(description="ISO 8601 duration")] = timedelta(hours=24),
+) -> Throughput:
+    """Counts by outcome and status, cycle time and human wait p50/p90, first-pass approval
+    and reject rates, SLA breaches, the post-hoc "should not have happened" rate, and items
+    stuck in a non-final status, for decisions made in the window (default: the last 7 days)."""
+    now = utc_now()
+    with gateway.engine.connect() as connection:
+        return throughput(
+            connection,
+            since=since or now - DEFAULT_WINDOW,
+            until=until or now + timedelta(seconds=1),
+            group_by=group_by,
+            stuck_after=stuck_after,
+            now=now,
+        )
