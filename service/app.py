@@ -15,6 +15,7 @@ from service.api.error_handlers import install_error_handlers
 from service.gateway import Gateway
 from service.settings import Settings
 from service.ui import routes as ui
+from service.ui import throughput as ui_throughput
 
 
 def create_app(settings: Settings | None = None, *, gateway: Gateway | None = None) -> FastAPI:
@@ -47,6 +48,7 @@ def create_app(settings: Settings | None = None, *, gateway: Gateway | None = No
     app.include_router(bundles.router)
     app.include_router(health.router)
     app.include_router(ui.router)
+    app.include_router(ui_throughput.router)
     app.mount(
         "/ui/static", StaticFiles(directory=Path(ui.__file__).parent / "static"), name="ui-static"
     )

@@ -4,20 +4,17 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable
-from datetime import timedelta
-from pathlib import Path
-from typing import Annotated, Any
-from urllib.parse import quote
+from typing import Annotated
 
 from fastapi import APIRouter, Cookie, Form, Request, Response
 from fastapi.responses import HTMLResponse, RedirectResponse
-from fastapi.templating import Jinja2Templates
 
 from service.api.dependencies import GatewayDep
 from service.errors import ServiceError
 from service.gateway import Gateway
 from service.reviews.eligibility import may_review
 from service.reviews.views import Review, ReviewKind, ReviewState, Verdict
+from service.ui.pages import SEE_OTHER, SessionCookie, SignInNeeded, page, session_for, to_sign_in
 from service.ui.sessions import (
     COOKIE,
     LOGIN_CSRF_COOKIE,
@@ -31,56 +28,14 @@ from service.ui.sessions import (
 )
 
 router = APIRouter(prefix="/ui", include_in_schema=False)
-templates = Jinja2Templates(directory=Path(__file__).parent / "templates")
-
-
-def _duration(span: timedelta) -> str:
-    """A time box as people say it: 4h, 1h 30m, 2d."""
-    minutes = int(span.total_seconds() // 60)
-    days, hours, rest = minutes // 1440, minutes % 1440 // 60, minutes % 60
-    parts = [f"{days}d" if days else "", f"{hours}h" if hours else "", f"{rest}m" if rest else ""]
-    return " ".join(p for p in parts if p) or f"{int(span.total_seconds())}s"
-
-
-templates.env.filters["duration"] = _duration
-SessionCookie = Annotated[str | None, Cookie(alias=COOKIE)]
 FormText = Annotated[str, Form()]
-_SEE_OTHER = 303
 _OPEN = (ReviewState.PENDING, ReviewState.CLAIMED)
-
-
-class _SignInNeeded(Exception):
-    """Raised by pages when the browser has no live session."""
-
-
-def _session(gateway: Gateway, token: str | None) -> UiSession:
-    session = session_of(gateway.engine, token)
-    if session is None:
-        raise _SignInNeeded()
-    return session
-
-
-def _to_sign_in(request: Request) -> RedirectResponse:
-    return RedirectResponse(f"/ui/login?next={quote(request.url.path)}", _SEE_OTHER)
-
-
-def _page(
-    request: Request, name: str, context: dict[str, Any], status_code: int = 200
-) -> HTMLResponse:
-    response = templates.TemplateResponse(request, name, context, status_code=status_code)
-    response.headers["cache-control"] = "no-store"
-    response.headers["content-security-policy"] = (
-        "default-src 'self'; style-src 'self'; script-src 'self'; frame-ancestors 'none'; "
-        "form-action 'self'"
-    )
-    response.headers["x-content-type-options"] = "nosniff"
-    return response
 
 
 @router.get("", response_class=HTMLResponse)
 def home() -> RedirectResponse:
     """The queues are the home page."""
-    return RedirectResponse("/ui/queues", _SEE_OTHER)
+    return RedirectResponse("/ui/queues", SEE_OTHER)
 
 
 @router.get("/login", response_class=HTMLResponse)
@@ -95,7 +50,7 @@ def _login_page(
     """The sign-in form; its CSRF token is also set as a cookie (double submit)."""
     token = new_csrf_token()
     context = {"csrf_token": token, "next": _local(next_path), "error": error}
-    response = _page(request, "login.html", context, status_code)
+    response = page(request, "login.html", context, status_code)
     _set_cookie(request, response, LOGIN_CSRF_COOKIE, token, max_age=600)
     return response
 
@@ -119,7 +74,7 @@ def login(
         error = "That key is unknown, revoked, or not a reviewer's or auditor's."
         return _login_page(request, next_path=next, error=error, status_code=401)
     token = sign_in(gateway.engine, principal, hours=gateway.settings.ui_session_hours)
-    response = RedirectResponse(_local(next), _SEE_OTHER)
+    response = RedirectResponse(_local(next), SEE_OTHER)
     _set_cookie(
         request, response, COOKIE, token, max_age=int(gateway.settings.ui_session_hours * 3600)
     )
@@ -135,7 +90,7 @@ def logout(
     session = session_of(gateway.engine, cookie)
     if session is not None and same_token(csrf_token, session.csrf_token):
         sign_out(gateway.engine, cookie)
-    response = RedirectResponse("/ui/login", _SEE_OTHER)
+    response = RedirectResponse("/ui/login", SEE_OTHER)
     response.delete_cookie(COOKIE, path="/ui")
     return response
 
@@ -144,11 +99,11 @@ def logout(
 def queues_page(request: Request, gateway: GatewayDep, cookie: SessionCookie = None) -> Response:
     """Every queue this reviewer works, with counts and the next time box to run out."""
     try:
-        session = _session(gateway, cookie)
-    except _SignInNeeded:
-        return _to_sign_in(request)
+        session = session_for(gateway, cookie)
+    except SignInNeeded:
+        return to_sign_in(request)
     summaries = gateway.board.queues(session.principal)
-    return _page(request, "queues.html", {"session": session, "queues": summaries})
+    return page(request, "queues.html", {"session": session, "queues": summaries})
 
 
 @router.get("/queues/{name}", response_class=HTMLResponse)
@@ -157,11 +112,11 @@ def queue_page(
 ) -> Response:
     """The open reviews of one queue, soonest due first."""
     try:
-        session = _session(gateway, cookie)
-    except _SignInNeeded:
-        return _to_sign_in(request)
+        session = session_for(gateway, cookie)
+    except SignInNeeded:
+        return to_sign_in(request)
     if name not in gateway.board.visible_queues(session.principal):
-        return _page(request, "error.html", {"session": session, "message": "No such queue."}, 404)
+        return page(request, "error.html", {"session": session, "message": "No such queue."}, 404)
     reviews = [
         r
         for state in _OPEN
@@ -169,7 +124,7 @@ def queue_page(
     ]
     reviews.sort(key=lambda r: r.due_at)
     context = {"session": session, "queue": name, "reviews": reviews}
-    return _page(request, "queue.html", context)
+    return page(request, "queue.html", context)
 
 
 @router.get("/reviews/{review_id}", response_class=HTMLResponse)
@@ -182,9 +137,9 @@ def review_page(
 ) -> Response:
     """One review: the packet, the reasons, and the forms to act on it."""
     try:
-        session = _session(gateway, cookie)
-    except _SignInNeeded:
-        return _to_sign_in(request)
+        session = session_for(gateway, cookie)
+    except SignInNeeded:
+        return to_sign_in(request)
     return _review(request, gateway, session, review_id, notice=done)
 
 
@@ -201,7 +156,7 @@ def _review(
     try:
         packet = gateway.board.packet(review_id, session.principal)
     except ServiceError:
-        return _page(request, "error.html", {"session": session, "message": "No such review."}, 404)
+        return page(request, "error.html", {"session": session, "message": "No such review."}, 404)
     queue = gateway.gate.pack.data.queues.get(packet.queue)
     context = {
         "session": session,
@@ -214,7 +169,7 @@ def _review(
         "notice": notice,
         "error": error,
     }
-    return _page(request, "review.html", context, status_code)
+    return page(request, "review.html", context, status_code)
 
 
 @router.post("/reviews/{review_id}/{step}", response_class=HTMLResponse)
@@ -227,9 +182,9 @@ async def review_step(
 ) -> Response:
     """Claim, approve, reject or give a verdict from the review page."""
     try:
-        session = _session(gateway, cookie)
-    except _SignInNeeded:
-        return _to_sign_in(request)
+        session = session_for(gateway, cookie)
+    except SignInNeeded:
+        return to_sign_in(request)
     form = await request.form()
     if not same_token(str(form.get("csrf_token", "")), session.csrf_token):
         return _review(
@@ -257,7 +212,7 @@ async def review_step(
         review = await asyncio.to_thread(action)
     except ServiceError as exc:
         return _review(request, gateway, session, review_id, error=str(exc), status_code=exc.status)
-    return RedirectResponse(f"/ui/reviews/{review_id}?done={review.state.value}", _SEE_OTHER)
+    return RedirectResponse(f"/ui/reviews/{review_id}?done={review.state.value}", SEE_OTHER)
 
 
 def _local(path: str) -> str:

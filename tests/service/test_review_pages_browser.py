@@ -137,3 +137,48 @@ def test_forms_without_the_session_csrf_token_are_refused(tmp_path: Path) -> Non
         assert answer.status == 403
         page.goto(f"{base}/ui/reviews/{review_id}")
         expect(page.locator("#review-state")).to_have_text("pending")
+
+
+def test_an_auditor_sees_throughput_charts(tmp_path: Path) -> None:
+    settings = Settings(database_url=f"sqlite:///{tmp_path / 'gate.db'}", rules=RULES)
+    agent_key, reviewer_key = _keys(settings)
+    engine = make_engine(settings.database_url)
+    _, auditor_key = create_key(engine, name="audrey", role=Role.AUDITOR, scopes=[])
+    _, crm_key = create_key(engine, name="crm-bot", role=Role.AGENT, scopes=["crm.*"])
+    engine.dispose()
+    note = {
+        "action": {"type": "crm.contact.update", "environment": "sandbox"},
+        "changes": [{"record": "contact/1", "field": "title", "to": "CTO", "source": "x"}],
+        "work_item": {"id": "WI-2", "type": "crm-hygiene"},
+    }
+    with serving(settings) as base, chromium() as browser:
+        agent = {"Authorization": f"Bearer {agent_key}"}
+        crm = {"Authorization": f"Bearer {crm_key}"}
+        reviewer = {"Authorization": f"Bearer {reviewer_key}"}
+        for body in (REFUND, REFUND):
+            httpx.post(f"{base}/v1/decisions", json=body, headers=agent)
+        for _ in range(3):
+            decision = httpx.post(f"{base}/v1/decisions", json=note, headers=crm).json()
+        refunds = httpx.get(f"{base}/v1/reviews", headers=reviewer).json()
+        httpx.post(f"{base}/v1/reviews/{refunds[0]['id']}/approve", json={}, headers=reviewer)
+        httpx.post(
+            f"{base}/v1/reviews/{refunds[1]['id']}/reject", json={"note": "no"}, headers=reviewer
+        )
+        httpx.post(
+            f"{base}/v1/decisions/{decision['decision_id']}/outcome",
+            json={"status": "executed", "artifact": {"record_url": "u", "updated_fields": ["t"]}},
+            headers=crm,
+        )
+        page = browser.new_page(viewport={"width": 1200, "height": 1100})
+        _sign_in_with_the_keyboard(page, base, auditor_key)
+        page.get_by_role("link", name="Throughput").click()
+        expect(page.get_by_role("img", name="Decisions by outcome")).to_be_visible()
+        expect(
+            page.get_by_role("img", name="Time to done and time waiting on people (p90)")
+        ).to_be_visible()
+        refund_row = page.get_by_role("row", name="payments.refund.issue")
+        expect(refund_row).to_contain_text("50%")  # first-pass approval: one of two
+        expect(page.get_by_role("row", name="crm.contact.update")).to_contain_text("3")
+        page.screenshot(path=ARTIFACTS / "throughput.png", full_page=True)
+        page.get_by_role("link", name="Group by work item type").click()
+        expect(page.get_by_role("row", name="billing-dispute")).to_be_visible()

@@ -1,0 +1,61 @@
+"""What every review page shares: templates, the signed-in session, and safe responses."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from pathlib import Path
+from typing import Annotated, Any
+from urllib.parse import quote
+
+from fastapi import Cookie, Request
+from fastapi.responses import HTMLResponse, RedirectResponse
+from fastapi.templating import Jinja2Templates
+
+from service.gateway import Gateway
+from service.ui.sessions import COOKIE, UiSession, session_of
+
+templates = Jinja2Templates(directory=Path(__file__).parent / "templates")
+SessionCookie = Annotated[str | None, Cookie(alias=COOKIE)]
+SEE_OTHER = 303
+
+
+def duration(span: timedelta) -> str:
+    """A time box as people say it: 4h, 1h 30m, 2d."""
+    minutes = int(span.total_seconds() // 60)
+    days, hours, rest = minutes // 1440, minutes % 1440 // 60, minutes % 60
+    parts = [f"{days}d" if days else "", f"{hours}h" if hours else "", f"{rest}m" if rest else ""]
+    return " ".join(p for p in parts if p) or f"{int(span.total_seconds())}s"
+
+
+templates.env.filters["duration"] = duration
+
+
+class SignInNeeded(Exception):
+    """Raised by pages when the browser has no live session."""
+
+
+def session_for(gateway: Gateway, token: str | None) -> UiSession:
+    """The browser's live session; `SignInNeeded` when there is none."""
+    session = session_of(gateway.engine, token)
+    if session is None:
+        raise SignInNeeded()
+    return session
+
+
+def to_sign_in(request: Request) -> RedirectResponse:
+    """Send the browser to sign in, and back here afterwards."""
+    return RedirectResponse(f"/ui/login?next={quote(request.url.path)}", SEE_OTHER)
+
+
+def page(
+    request: Request, name: str, context: dict[str, Any], status_code: int = 200
+) -> HTMLResponse:
+    """A rendered template, never cached, under a strict Content-Security-Policy."""
+    response = templates.TemplateResponse(request, name, context, status_code=status_code)
+    response.headers["cache-control"] = "no-store"
+    response.headers["content-security-policy"] = (
+        "default-src 'self'; style-src 'self'; script-src 'self'; frame-ancestors 'none'; "
+        "form-action 'self'"
+    )
+    response.headers["x-content-type-options"] = "nosniff"
+    return response

@@ -1,0 +1,68 @@
+"""The throughput page: where work moves and where it waits, as charts and a table."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Annotated
+
+from fastapi import APIRouter, Query, Request, Response
+from fastapi.responses import HTMLResponse
+
+from service.analytics import GroupBy, Indicators, throughput
+from service.api.dependencies import GatewayDep
+from service.principals import Role
+from service.store.utc import utc_now
+from service.ui.pages import SessionCookie, SignInNeeded, page, session_for, to_sign_in
+
+router = APIRouter(prefix="/ui", include_in_schema=False)
+OUTCOMES = ("allow", "sample", "route_to_human", "deny")
+STUCK_AFTER = timedelta(hours=24)
+
+
+@router.get("/throughput", response_class=HTMLResponse)
+def throughput_page(
+    request: Request,
+    gateway: GatewayDep,
+    cookie: SessionCookie = None,
+    days: Annotated[int, Query(ge=1, le=90)] = 7,
+    group_by: GroupBy = "action_type",
+) -> Response:
+    """Decisions by outcome, time to done and time waiting on people, per group."""
+    try:
+        session = session_for(gateway, cookie)
+    except SignInNeeded:
+        return to_sign_in(request)
+    if session.principal.role is not Role.AUDITOR:
+        message = "Throughput is for auditors."
+        return page(request, "error.html", {"session": session, "message": message}, 403)
+    now = utc_now()
+    with gateway.engine.connect() as connection:
+        report = throughput(
+            connection,
+            since=now - timedelta(days=days),
+            until=now + timedelta(seconds=1),
+            group_by=group_by,
+            stuck_after=STUCK_AFTER,
+            now=now,
+        )
+    context = {
+        "session": session,
+        "report": report,
+        "days": days,
+        "group_by": group_by,
+        "outcomes": OUTCOMES,
+        "most_decisions": max((g.decisions for g in report.groups), default=1) or 1,
+        "longest": _longest(report.groups),
+    }
+    return page(request, "throughput.html", context)
+
+
+def _longest(groups: list[Indicators]) -> float:
+    """The scale of the time chart: the longest p90 shown (at least one second)."""
+    times = [
+        value
+        for g in groups
+        for value in (g.cycle_time_p90_seconds, g.human_wait_p90_seconds)
+        if value is not None
+    ]
+    return max([1.0, *times])
