@@ -22,7 +22,13 @@ from policy.rule_pack import load_rule_pack
 from service.app import create_app
 from service.cli_audit import audit
 from service.gateway import build_gate
-from service.principals import Role, count_principals, create_key, principal_named
+from service.principals import (
+    Role,
+    count_principals,
+    create_key,
+    principal_named,
+    revoke_key,
+)
 from service.settings import Settings
 from service.store.database import make_engine, migrate
 
@@ -102,6 +108,24 @@ def keys_create(
     typer.echo(f"created {role.value} key for {name!r} (id {principal.id}, scopes {scopes})")
     typer.echo("store it now; it is not shown again:")
     typer.echo(secret)
+
+
+@keys.command("revoke")
+def keys_revoke(
+    name: Annotated[str, typer.Option(help="Whose key to revoke (a principal's name).")],
+) -> None:
+    """Revoke a key: it stops working within SLUICEGATE_AUTH_CACHE_SECONDS; recorded on the
+    audit chain."""
+    engine = make_engine(_settings().database_url)
+    migrate(engine)
+    try:
+        revoke_key(engine, principal_named(engine, name))
+    except LookupError as exc:
+        typer.echo(str(exc), err=True)
+        raise typer.Exit(2) from exc
+    finally:
+        engine.dispose()
+    typer.echo(f"revoked the key of {name!r}")
 
 
 @app.command()

@@ -25,6 +25,7 @@ from service.audit_writer import AuditWriter, DecisionRecord, Recorded
 from service.errors import IdempotencyConflict
 from service.lifecycle import read_status
 from service.metrics import GatewayMetrics
+from service.pack_activation import record_activation
 from service.periodic import Periodic
 from service.principals import KeyAuthenticator, Principal
 from service.reviews.board import ReviewBoard
@@ -90,6 +91,7 @@ class Gateway:
         migrate(self.engine)
         self.gate = gate or build_gate(settings, load_rule_pack(settings.rules))
         self.bundle = PublishedBundle.of(self.gate.pack)
+        record_activation(self.engine, self.gate.pack, rego_engine=settings.engine)
         self.writer = AuditWriter(self.engine, batch_max=settings.audit_batch_max)
         self.writer.start()
         self.authenticator = KeyAuthenticator(self.engine, ttl=settings.auth_cache_seconds)

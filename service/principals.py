@@ -10,13 +10,19 @@ import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from enum import StrEnum
+from typing import Any
 
 import uuid_utils
-from sqlalchemy import Engine, func, select
+from sqlalchemy import Connection, Engine, func, insert, select, update
 from sqlmodel import Session
 
 from policy.context import Agent
+from service.audit_chain import ChainEvent, append
+from service.audit_event import EVENT_VERSION
+from service.store.database import writing
 from service.store.tables import PrincipalRow
+
+_principals = PrincipalRow.__table__  # type: ignore[attr-defined]
 
 KEY_PREFIX = "sg"
 
@@ -61,28 +67,59 @@ def create_key(
     key_id = secrets.token_hex(6)
     key = f"{KEY_PREFIX}_{key_id}_{secrets.token_urlsafe(32)}"
     principal_id = str(uuid_utils.uuid7())
-    row = PrincipalRow(
-        id=principal_id,
-        name=name,
-        role=role.value,
-        key_id=key_id,
-        key_hash=_hash(key),
-        scopes=scopes,
-        created_at=datetime.now(UTC),
-        owner_id=owner_id,
-    )
-    with Session(engine) as session:
-        session.add(row)
-        session.commit()
+    now = datetime.now(UTC)
+    row = {
+        "id": principal_id,
+        "name": name,
+        "role": role.value,
+        "key_id": key_id,
+        "key_hash": _hash(key),
+        "scopes": scopes,
+        "created_at": now,
+        "owner_id": owner_id,
+    }
+    public = {k: row[k] for k in ("id", "name", "role", "key_id", "scopes", "owner_id")}
+    with writing(engine) as connection:
+        connection.execute(insert(_principals), [row])
+        _record(connection, "key_created", now, public)
     return Principal(id=principal_id, name=name, role=role, scopes=tuple(scopes)), key
+
+
+def revoke_key(engine: Engine, principal_id: str) -> bool:
+    """Revoke a principal's key (it stops working within the authentication cache's TTL);
+    False when there is no such live key."""
+    now = datetime.now(UTC)
+    with writing(engine) as connection:
+        changed = connection.execute(
+            update(_principals)
+            .where(_principals.c.id == principal_id, _principals.c.revoked_at.is_(None))
+            .values(revoked_at=now)
+        ).rowcount
+        if changed:
+            _record(connection, "key_revoked", now, {"id": principal_id})
+    return bool(changed)
+
+
+def _record(connection: Connection, kind: str, now: datetime, principal: dict[str, Any]) -> None:
+    """Key creation and revocation are audit events, in the same transaction as the change."""
+    event_id = str(uuid_utils.uuid7())
+    document = {
+        "version": EVENT_VERSION,
+        "kind": kind,
+        "event_id": event_id,
+        "recorded_at": now.isoformat(),
+        "principal": principal,
+    }
+    append(connection, [ChainEvent(kind, event_id, None, now, document)])
 
 
 def principal_named(engine: Engine, name: str) -> str:
     """The id of the one live principal with this name; LookupError for none or several."""
-    table = PrincipalRow.__table__  # type: ignore[attr-defined]
     with engine.connect() as connection:
         ids = connection.execute(
-            select(table.c.id).where(table.c.name == name, table.c.revoked_at.is_(None))
+            select(_principals.c.id).where(
+                _principals.c.name == name, _principals.c.revoked_at.is_(None)
+            )
         ).all()
     if len(ids) != 1:
         raise LookupError(f"{len(ids)} live principals are named {name!r}; need exactly one")

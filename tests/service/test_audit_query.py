@@ -71,18 +71,25 @@ def _events(client: Audited, **params: Any) -> list[dict[str, Any]]:
 
 
 def test_each_filter_finds_what_it_names(audited: Audited) -> None:
-    assert len(_events(audited)) == 3
-    assert [e["seq"] for e in _events(audited, agent_id=audited.first_agent)] == [1, 2]
-    assert [e["seq"] for e in _events(audited, action_type="email.customer.draft")] == [2, 3]
-    assert [e["seq"] for e in _events(audited, outcome="route_to_human")] == [1]
-    assert [e["seq"] for e in _events(audited, rule="money.irreversible_over_limit")] == [1]
-    assert [e["seq"] for e in _events(audited, risk_tier=0)] == [2, 3]
-    assert [e["seq"] for e in _events(audited, work_item="WI-9")] == [1]
-    assert [e["seq"] for e in _events(audited, queue="finance-approvers")] == [1]
-    revision = _events(audited)[0]["event"]["decision"]["policy"]["revision"]
-    assert len(_events(audited, policy_revision=revision)) == 3
+    # seq 1 records the pack's activation, 2 and 3 the agents' keys; the decisions are 4, 5
+    # and 6; 7 is the auditor's key.
+    assert [e["kind"] for e in _events(audited)] == [
+        "rule_pack_activated",
+        *["key_created"] * 2,
+        *["decision"] * 3,
+        "key_created",
+    ]
+    assert [e["seq"] for e in _events(audited, agent_id=audited.first_agent)] == [4, 5]
+    assert [e["seq"] for e in _events(audited, action_type="email.customer.draft")] == [5, 6]
+    assert [e["seq"] for e in _events(audited, outcome="route_to_human")] == [4]
+    assert [e["seq"] for e in _events(audited, rule="money.irreversible_over_limit")] == [4]
+    assert [e["seq"] for e in _events(audited, risk_tier=0)] == [5, 6]
+    assert [e["seq"] for e in _events(audited, work_item="WI-9")] == [4]
+    assert [e["seq"] for e in _events(audited, queue="finance-approvers")] == [4]
+    revision = _events(audited, kind="decision")[0]["event"]["decision"]["policy"]["revision"]
+    assert len(_events(audited, policy_revision=revision)) == 4  # with the activation
     assert _events(audited, policy_revision="sha256:other") == []
-    assert len(_events(audited, since="2000-01-01T00:00:00Z", until="2100-01-01T00:00:00Z")) == 3
+    assert len(_events(audited, since="2000-01-01T00:00:00Z", until="2100-01-01T00:00:00Z")) == 7
     assert _events(audited, until="2000-01-01T00:00:00Z") == []
 
 
@@ -117,12 +124,12 @@ def test_a_cursor_holds_while_new_events_arrive(audited: Audited) -> None:
             headers=audited.auditor,
         ).json()
         seen += [e["seq"] for e in page["events"]]
-    assert seen == [1, 2, 3, 4, 5, 6]
+    assert seen == list(range(1, 11))  # seven before, three while paging
     audited.post("/v1/decisions", json=DRAFT, headers=agent)
     later = audited.get(
         "/v1/audit/events", params={"cursor": page["next_cursor"]}, headers=audited.auditor
     ).json()
-    assert [e["seq"] for e in later["events"]] == [7]  # a tailing auditor picks up from there
+    assert [e["seq"] for e in later["events"]] == [11]  # a tailing auditor picks up from there
 
 
 def test_bad_cursors_and_roles_are_refused(audited: Audited) -> None:
@@ -138,7 +145,7 @@ def test_the_cli_prints_ndjson(audited: Audited, monkeypatch: pytest.MonkeyPatch
         cli, ["audit", "query", "--filter", "action_type=email.customer.draft"]
     )
     assert printed.exit_code == 0, printed.output
-    assert [json.loads(line)["seq"] for line in printed.output.splitlines()] == [2, 3]
+    assert [json.loads(line)["seq"] for line in printed.output.splitlines()] == [5, 6]
 
 
 def test_ndjson_export_is_shaped_like_opa_decision_logs(audited: Audited) -> None:
@@ -189,3 +196,19 @@ def test_csv_export_and_the_cli(audited: Audited, monkeypatch: pytest.MonkeyPatc
     assert len(list(csv.DictReader(io.StringIO(printed.output)))) == 2
     wrong = CliRunner().invoke(cli, ["audit", "export", "--filter", "colour=red"])
     assert wrong.exit_code == 2
+
+
+def test_keys_and_pack_activation_are_on_the_chain(
+    audited: Audited, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("SLUICEGATE_DATABASE_URL", audited.settings.database_url)
+    revoked = CliRunner().invoke(cli, ["keys", "revoke", "--name", "a2"])
+    assert revoked.exit_code == 0, revoked.output
+    created = _events(audited, kind="key_created")
+    assert [e["event"]["principal"]["name"] for e in created] == ["a1", "a2", "test-auditor"]
+    assert all("key_hash" not in e["event"]["principal"] for e in created)  # never the secret
+    (gone,) = _events(audited, kind="key_revoked")
+    assert gone["event"]["principal"]["id"] == created[1]["event"]["principal"]["id"]
+    (activated,) = _events(audited, kind="rule_pack_activated")
+    revision = _events(audited, kind="decision")[0]["event"]["decision"]["policy"]["revision"]
+    assert activated["event"]["pack"]["revision"] == revision

@@ -13,9 +13,12 @@ from typer.testing import CliRunner
 from service.app import create_app
 from service.audit_checkpointer import checkpoint_head
 from service.audit_event import canonical, chain_hash
+from service.audit_signing import signing_key
+from service.audit_verify import verify_store
 from service.cli import app as cli
 from service.principals import Role
 from service.settings import Settings
+from service.store.database import make_engine
 from tests.fixtures import RULES, bearer
 
 REFUND = {
@@ -28,7 +31,9 @@ REFUND = {
     "justification": "duplicate charge",
     "confidence": 0.9,
 }
-HEAD = 6  # three decisions, then a claim, an approval and a rejection
+# The pack activation, an agent key, three decisions, a reviewer key, a claim, an approval
+# and a rejection.
+HEAD = 9
 
 
 @pytest.fixture
@@ -50,12 +55,12 @@ def recorded(tmp_path: Path) -> Settings:
 
 
 def _verify(settings: Settings) -> dict[str, object]:
-    with TestClient(create_app(settings)) as client:
-        auditor = bearer(client.app.state.gateway, Role.AUDITOR)  # type: ignore[attr-defined]
-        answer = client.get("/v1/audit/verify", headers=auditor)
-        assert answer.status_code == 200
-        body: dict[str, object] = answer.json()
-        return body
+    """Verify the store as it is (no gateway start, which would append key events)."""
+    engine = make_engine(settings.database_url)
+    with engine.connect() as connection:
+        result = verify_store(connection, signing_key(settings).public_key())
+    engine.dispose()
+    return result.model_dump()
 
 
 def _sql(settings: Settings, *statements: str) -> None:
@@ -156,10 +161,13 @@ def test_a_gateway_never_signs_a_chain_that_was_tampered_with(recorded: Settings
     with TestClient(create_app(recorded)) as client:
         gateway = client.app.state.gateway  # type: ignore[attr-defined]
         agent = bearer(gateway, Role.AGENT, ["*"])
-        client.post("/v1/decisions", json=REFUND, headers=agent)  # seq 7, after the checkpoint
-        _sql(recorded, "UPDATE audit_events SET event = replace(event, '5000', '1') WHERE seq = 7")
+        after = client.post("/v1/decisions", json=REFUND, headers=agent).json()["audit"]["seq"]
+        _sql(
+            recorded,
+            f"UPDATE audit_events SET event = replace(event, '5000', '1') WHERE seq = {after}",
+        )
         assert checkpoint_head(gateway.engine, gateway.signing_key) is None
-        _sql(recorded, "UPDATE audit_events SET hash = 'sha256:00' WHERE seq = 7")
+        _sql(recorded, f"UPDATE audit_events SET hash = 'sha256:00' WHERE seq = {after}")
         assert checkpoint_head(gateway.engine, gateway.signing_key) is None
     with sqlite3.connect(recorded.database_url.removeprefix("sqlite:///")) as db:
         assert db.execute("SELECT max(seq) FROM audit_checkpoints").fetchone() == (HEAD,)

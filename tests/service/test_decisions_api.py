@@ -56,17 +56,19 @@ def test_every_answer_has_its_committed_audit_record(
     ]
     with _db(settings) as db:  # a separate connection sees only what was committed
         rows = db.execute(
-            "SELECT seq, decision_id, prev_hash, hash, event FROM audit_events ORDER BY seq"
+            "SELECT seq, decision_id, prev_hash, hash, event, kind FROM audit_events ORDER BY seq"
         ).fetchall()
         stored = db.execute("SELECT count(*) FROM decisions").fetchone()[0]
     assert stored == 3
-    assert [(r[0], r[1], r[3]) for r in rows] == [
+    decisions = [r for r in rows if r[5] == "decision"]  # the chain also records key creation
+    assert [(r[0], r[1], r[3]) for r in decisions] == [
         (a["audit"]["seq"], a["decision_id"], a["audit"]["hash"]) for a in answers
     ]
     for previous, row in itertools.pairwise(rows):
         assert row[2] == previous[3]
     for row in rows:
         assert chain_hash(row[2], row[4].encode()) == row[3]
+    for row in decisions:
         assert json.loads(row[4])["agent"]["name"] == "test-agent"
 
 
@@ -84,7 +86,10 @@ def test_no_decision_without_its_record(
     assert "decision_id" not in response.text
     with _db(settings) as db:  # the decision row of the failed batch was rolled back too
         assert db.execute("SELECT count(*) FROM decisions").fetchone()[0] == 0
-        assert db.execute("SELECT count(*) FROM audit_events").fetchone()[0] == 0
+        assert (
+            db.execute("SELECT count(*) FROM audit_events WHERE kind = 'decision'").fetchone()[0]
+            == 0
+        )
         db.execute("DROP TRIGGER refuse")
     assert client.post("/v1/decisions", json=DRAFT, headers=agent_headers).status_code == 201
 
@@ -142,7 +147,10 @@ def test_bad_bodies_get_a_stable_4xx(
     assert response.status_code == status
     assert response.json()["error"]["code"] == code
     with _db(settings) as db:
-        assert db.execute("SELECT count(*) FROM audit_events").fetchone()[0] == 0
+        assert (
+            db.execute("SELECT count(*) FROM audit_events WHERE kind = 'decision'").fetchone()[0]
+            == 0
+        )
 
 
 def test_authentication_and_roles(client: TestClient, gateway: Gateway) -> None:
