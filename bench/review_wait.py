@@ -22,19 +22,10 @@ import httpx
 from service.principals import Role, create_key
 from service.settings import Settings
 from service.store.database import make_engine, migrate
+from tests.fixtures import REFUND
 from tests.loopback import serving
 
 ROUNDS = int(os.environ.get("ROUNDS", "40"))
-REFUND = {
-    "action": {
-        "type": "payments.refund.issue",
-        "environment": "production",
-        "amount": {"value": 5000, "currency": "USD"},
-    },
-    "work_item": {"id": "WI-1", "type": "billing-dispute"},
-    "justification": "duplicate charge",
-    "confidence": 0.9,
-}
 
 
 def _one(agent: httpx.Client, reviewer: httpx.Client) -> float:

@@ -12,10 +12,11 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+import uuid_utils
 from sqlalchemy import Connection, insert, select, text
 
 from policy.decision import AuditRef
-from service.audit_event import GENESIS_HASH, canonical, chain_hash
+from service.audit_event import EVENT_VERSION, GENESIS_HASH, canonical, chain_hash
 from service.audit_index import index_columns, rules_named
 from service.store.tables import AuditEventRow, AuditRuleRow
 
@@ -78,3 +79,25 @@ def append(connection: Connection, events: Sequence[ChainEvent]) -> list[AuditRe
     if rules:
         connection.execute(insert(_rules), rules)
     return refs
+
+
+def record(
+    connection: Connection,
+    kind: str,
+    *,
+    now: datetime,
+    decision_id: str | None = None,
+    body: dict[str, Any],
+) -> AuditRef:
+    """Append one versioned event of `kind` (with its id and time) built around `body`."""
+    event_id = str(uuid_utils.uuid7())
+    document = {
+        "version": EVENT_VERSION,
+        "kind": kind,
+        "event_id": event_id,
+        "recorded_at": now.isoformat(),
+        **({"decision_id": decision_id} if decision_id else {}),
+        **body,
+    }
+    (ref,) = append(connection, [ChainEvent(kind, event_id, decision_id, now, document)])
+    return ref

@@ -60,28 +60,3 @@ def decision_event(
         "erased": erased,
         "decision": decision.model_dump(mode="json", exclude={"audit"}),
     }
-
-
-def review_event(
-    *,
-    kind: str,
-    event_id: str,
-    recorded_at: datetime,
-    decision_id: str,
-    subject: dict[str, Any],
-    review: dict[str, str],
-    actor: dict[str, str],
-    details: dict[str, Any],
-) -> dict[str, Any]:
-    """A review step (version 1): which action and review, who acted, and what changed."""
-    return {
-        "version": EVENT_VERSION,
-        "kind": kind,
-        "event_id": event_id,
-        "recorded_at": recorded_at.isoformat(),
-        "decision_id": decision_id,
-        "subject": subject,
-        "review": review,
-        "actor": actor,
-        "details": details,
-    }

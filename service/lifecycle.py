@@ -12,11 +12,9 @@ an `outcome_violation` event and refused with 409: the log shows the attempt eit
 from __future__ import annotations
 
 import json
-from datetime import datetime
 from enum import StrEnum
 from typing import Annotated, Any
 
-import uuid_utils
 from pydantic import BaseModel, Field
 from sqlalchemy import Connection, Engine, select, update
 
@@ -24,8 +22,7 @@ from policy.decision import AuditRef, Decision
 from policy.done import is_done, missing_for_done
 from policy.rule_pack import RulePack
 from service.action_status import ActionStatus, DecisionStatus, decision_status
-from service.audit_chain import ChainEvent, append
-from service.audit_event import EVENT_VERSION
+from service.audit_chain import record
 from service.errors import NotFound, ServiceError
 from service.principals import Principal, Role
 from service.reviews.tasks import as_review, blocking_task_of
@@ -129,12 +126,8 @@ def report_outcome(
             details |= {"artifact": report.artifact, "note": report.note}
         else:
             details["refused"] = refusal
-        document = _event(
-            kind, now=now, current=current, agent=agent, action_type=action_type, details=details
-        )
-        (ref,) = append(
-            connection, [ChainEvent(kind, document["event_id"], decision_id, now, document)]
-        )
+        body = _event_body(current=current, agent=agent, action_type=action_type, details=details)
+        ref = record(connection, kind, now=now, decision_id=decision_id, body=body)
     if refusal is not None:
         raise OutcomeNotPermitted(f"{refusal} (recorded as seq {ref.seq})")
     return OutcomeRecorded(
@@ -166,21 +159,14 @@ def _action_type(connection: Connection, decision_id: str) -> str:
     )
 
 
-def _event(
-    kind: str,
+def _event_body(
     *,
-    now: datetime,
     current: DecisionStatus,
     agent: Principal,
     action_type: str,
     details: dict[str, Any],
 ) -> dict[str, Any]:
     return {
-        "version": EVENT_VERSION,
-        "kind": kind,
-        "event_id": str(uuid_utils.uuid7()),
-        "recorded_at": now.isoformat(),
-        "decision_id": current.decision_id,
         "subject": {
             "agent_id": agent.id,
             "action_type": action_type,

@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-import uuid_utils
 from sqlalchemy import Engine, select
 
 from policy.rule_pack import RulePack
-from service.audit_chain import ChainEvent, append
-from service.audit_event import EVENT_VERSION
+from service.audit_chain import record
 from service.store.database import writing
 from service.store.tables import AuditEventRow
 from service.store.utc import utc_now
@@ -28,20 +26,12 @@ def record_activation(engine: Engine, pack: RulePack, *, rego_engine: str) -> bo
         ).scalar()
         if last == pack.revision:
             return False
-        now = utc_now()
-        event_id = str(uuid_utils.uuid7())
-        document = {
-            "version": EVENT_VERSION,
-            "kind": KIND,
-            "event_id": event_id,
-            "recorded_at": now.isoformat(),
-            "subject": {"policy_revision": pack.revision},
-            "pack": {
-                "revision": pack.revision,
-                "previous": last,
-                "engine": rego_engine,
-                "path": str(pack.path),
-            },
+        pack_facts = {
+            "revision": pack.revision,
+            "previous": last,
+            "engine": rego_engine,
+            "path": str(pack.path),
         }
-        append(connection, [ChainEvent(KIND, event_id, None, now, document)])
+        body = {"subject": {"policy_revision": pack.revision}, "pack": pack_facts}
+        record(connection, KIND, now=utc_now(), body=body)
     return True

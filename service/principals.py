@@ -17,8 +17,7 @@ from sqlalchemy import Connection, Engine, func, insert, select, update
 from sqlmodel import Session
 
 from policy.context import Agent
-from service.audit_chain import ChainEvent, append
-from service.audit_event import EVENT_VERSION
+from service.audit_chain import record
 from service.store.database import writing
 from service.store.tables import PrincipalRow
 
@@ -102,15 +101,7 @@ def revoke_key(engine: Engine, principal_id: str) -> bool:
 
 def _record(connection: Connection, kind: str, now: datetime, principal: dict[str, Any]) -> None:
     """Key creation and revocation are audit events, in the same transaction as the change."""
-    event_id = str(uuid_utils.uuid7())
-    document = {
-        "version": EVENT_VERSION,
-        "kind": kind,
-        "event_id": event_id,
-        "recorded_at": now.isoformat(),
-        "principal": principal,
-    }
-    append(connection, [ChainEvent(kind, event_id, None, now, document)])
+    record(connection, kind, now=now, body={"principal": principal})
 
 
 def principal_named(engine: Engine, name: str) -> str:

@@ -25,6 +25,18 @@ from tests.opa_sidecar import OpaProcess
 from tests.postgres import PostgresCluster, postgres_cluster
 
 RULES = bundled_rules()
+# The routed proposal most review and audit tests start from: irreversible money over the
+# autonomous limit in production, so tier 3 and a finance-approvers review.
+REFUND: dict[str, Any] = {
+    "action": {
+        "type": "payments.refund.issue",
+        "environment": "production",
+        "amount": {"value": 5000, "currency": "USD"},
+    },
+    "work_item": {"id": "WI-1", "type": "billing-dispute"},
+    "justification": "duplicate charge",
+    "confidence": 0.9,
+}
 REGO_ENGINES = ("rego-embedded", "opa")
 
 

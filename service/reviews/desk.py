@@ -14,13 +14,11 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-import uuid_utils
 from sqlalchemy import Connection, Engine, select, update
 
 from policy.pack_data import TimeoutAction
 from policy.rule_pack import RulePack
-from service.audit_chain import ChainEvent, append
-from service.audit_event import review_event
+from service.audit_chain import record
 from service.errors import (
     AlreadyApproved,
     ApprovalMismatch,
@@ -306,23 +304,18 @@ class ReviewDesk:
             ).rowcount
             if changed != 1:
                 raise ReviewConflict()
-            event_id = str(uuid_utils.uuid7())
-            document = review_event(
-                kind=step.kind,
-                event_id=event_id,
-                recorded_at=now,
-                decision_id=row.decision_id,
-                subject={
+            body = {
+                "subject": {
                     "agent_id": row.agent_id,
                     "action_type": row.action_type,
                     "risk_tier": row.risk_tier,
                     "policy_revision": row.policy_revision,
                 },
-                review={"id": row.id, "kind": row.kind, "queue": row.queue},
-                actor=_actor(actor) if actor else SLA_CLOCK,
-                details=step.details,
-            )
-            append(connection, [ChainEvent(step.kind, event_id, row.decision_id, now, document)])
+                "review": {"id": row.id, "kind": row.kind, "queue": row.queue},
+                "actor": _actor(actor) if actor else SLA_CLOCK,
+                "details": step.details,
+            }
+            record(connection, step.kind, now=now, decision_id=row.decision_id, body=body)
             review = as_review(task_row(connection, review_id), now)
             if step.resolves and self._on_resolved is not None:
                 self._on_resolved(connection, review)

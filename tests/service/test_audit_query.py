@@ -19,18 +19,8 @@ from service.app import create_app
 from service.cli import app as cli
 from service.principals import Role, create_key
 from service.settings import Settings
-from tests.fixtures import RULES, bearer
+from tests.fixtures import REFUND, RULES, bearer
 
-REFUND: dict[str, Any] = {
-    "action": {
-        "type": "payments.refund.issue",
-        "environment": "production",
-        "amount": {"value": 5000, "currency": "USD"},
-    },
-    "work_item": {"id": "WI-9", "type": "billing-dispute"},
-    "justification": "duplicate charge",
-    "confidence": 0.9,
-}
 DRAFT: dict[str, Any] = {"action": {"type": "email.customer.draft", "environment": "sandbox"}}
 
 
@@ -84,7 +74,7 @@ def test_each_filter_finds_what_it_names(audited: Audited) -> None:
     assert [e["seq"] for e in _events(audited, outcome="route_to_human")] == [4]
     assert [e["seq"] for e in _events(audited, rule="money.irreversible_over_limit")] == [4]
     assert [e["seq"] for e in _events(audited, risk_tier=0)] == [5, 6]
-    assert [e["seq"] for e in _events(audited, work_item="WI-9")] == [4]
+    assert [e["seq"] for e in _events(audited, work_item="WI-1")] == [4]
     assert [e["seq"] for e in _events(audited, queue="finance-approvers")] == [4]
     revision = _events(audited, kind="decision")[0]["event"]["decision"]["policy"]["revision"]
     assert len(_events(audited, policy_revision=revision)) == 4  # with the activation

@@ -19,18 +19,8 @@ from service.cli import app as cli
 from service.principals import Role
 from service.settings import Settings
 from service.store.database import make_engine
-from tests.fixtures import RULES, bearer
+from tests.fixtures import REFUND, RULES, bearer
 
-REFUND = {
-    "action": {
-        "type": "payments.refund.issue",
-        "environment": "production",
-        "amount": {"value": 5000, "currency": "USD"},
-    },
-    "work_item": {"id": "WI-1"},
-    "justification": "duplicate charge",
-    "confidence": 0.9,
-}
 # The pack activation, an agent key, three decisions, a reviewer key, a claim, an approval
 # and a rejection.
 HEAD = 9

@@ -21,18 +21,7 @@ from service.cli import app as cli
 from service.evidence_pack import reproducible_zip, verify_pack
 from service.principals import Role
 from service.settings import Settings
-from tests.fixtures import RULES, bearer
-
-REFUND = {
-    "action": {
-        "type": "payments.refund.issue",
-        "environment": "production",
-        "amount": {"value": 5000, "currency": "USD"},
-    },
-    "work_item": {"id": "WI-5"},
-    "justification": "duplicate charge",
-    "confidence": 0.9,
-}
+from tests.fixtures import REFUND, RULES, bearer
 
 
 @pytest.fixture

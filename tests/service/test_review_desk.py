@@ -12,17 +12,7 @@ from service.gateway import Gateway
 from service.principals import Principal, Role, create_key
 from service.reviews.desk import ReviewDesk
 from service.reviews.views import ReviewState, Verdict
-
-REFUND = {
-    "action": {
-        "type": "payments.refund.issue",
-        "environment": "production",
-        "amount": {"value": 5000, "currency": "USD"},
-    },
-    "work_item": {"id": "WI-1"},
-    "justification": "duplicate charge",
-    "confidence": 0.9,
-}
+from tests.fixtures import REFUND
 
 
 class Clock:

@@ -27,19 +27,9 @@ from service.gateway import Gateway
 from service.principals import Role, create_key
 from service.settings import Settings
 from service.store.database import make_engine, migrate
-from tests.fixtures import RULES
+from tests.fixtures import REFUND, RULES
 from tests.loopback import free_port, serving
 
-REFUND: dict[str, Any] = {
-    "action": {
-        "type": "payments.refund.issue",
-        "environment": "production",
-        "amount": {"value": 5000, "currency": "USD"},
-    },
-    "work_item": {"id": "WI-1", "type": "billing-dispute"},
-    "justification": "duplicate charge",
-    "confidence": 0.9,
-}
 ROUNDS = 12
 AUDIT_KEY = new_private_pem()
 
