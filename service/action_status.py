@@ -56,15 +56,22 @@ _BY_REVIEW = {
 }
 
 
+def status_of(outcome: str, review_state: str | None, lifecycle: str | None) -> ActionStatus:
+    """The one status: the reported outcome once there is one; else the blocking review's
+    resolution; else what the gate answered."""
+    if lifecycle is not None:
+        return ActionStatus(lifecycle)
+    by_review = _BY_REVIEW.get(ReviewState(review_state)) if review_state else None
+    return by_review or _BY_OUTCOME[Outcome(outcome)]
+
+
 def decision_status(
     decision: Decision, review: Review | None, lifecycle: str | None = None
 ) -> DecisionStatus:
     """The decision as answered, with the action's status (the reported outcome, once there is
     one; else the review's; else the gate's) and the blocking review's progress."""
-    status = _BY_OUTCOME[decision.outcome]
     progress = None
     if decision.review is not None and review is not None:
-        status = _BY_REVIEW.get(review.state, status)
         progress = ReviewProgress(
             id=review.id,
             queue=review.queue,  # an escalation moves the review and resets its time box
@@ -79,7 +86,7 @@ def decision_status(
             note=review.note,
             used_at=review.used_at,
         )
-    if lifecycle is not None:
-        status = ActionStatus(lifecycle)
+    review_state = review.state.value if decision.review is not None and review else None
+    status = status_of(decision.outcome.value, review_state, lifecycle)
     fields = decision.model_dump(exclude={"review"})
     return DecisionStatus(**fields, status=status, review=progress)

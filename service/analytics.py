@@ -19,7 +19,8 @@ from typing import Any, Literal
 from pydantic import BaseModel
 from sqlalchemy import Connection, and_, select
 
-from service.action_status import ActionStatus
+from service.action_status import ActionStatus, status_of
+from service.reviews.tasks import OPEN
 from service.store.tables import AuditEventRow, DecisionRow, ReviewTaskRow
 
 _decisions = DecisionRow.__table__  # type: ignore[attr-defined]
@@ -36,13 +37,6 @@ FINAL = frozenset(
         ActionStatus.ROLLED_BACK,
     }
 )
-_BY_OUTCOME = {
-    "allow": ActionStatus.ALLOWED,
-    "sample": ActionStatus.SAMPLED,
-    "route_to_human": ActionStatus.PENDING_REVIEW,
-    "deny": ActionStatus.DENIED,
-}
-_BY_REVIEW = {"approved": "approved", "rejected": "rejected", "expired": "expired"}
 
 
 class Indicators(BaseModel):
@@ -148,11 +142,8 @@ def _action(row: Any, tasks: tuple[Any, ...], group_by: GroupBy) -> _Action:
         work_item = json.loads(row.event)["proposal"].get("work_item") or {}
         key = work_item.get("type") or "(none)"
     blocking = next((t for t in tasks if t.kind == "blocking"), None)
-    status = _BY_OUTCOME[row.outcome]
-    if blocking is not None and blocking.state in _BY_REVIEW:
-        status = ActionStatus(_BY_REVIEW[blocking.state])
-    if row.lifecycle_status:
-        status = ActionStatus(row.lifecycle_status)
+    review_state = None if blocking is None or blocking.state == OPEN else blocking.state
+    status = status_of(row.outcome, review_state, row.lifecycle_status)
     verified_at = row.lifecycle_at if status is ActionStatus.VERIFIED else None
     return _Action(key, row.outcome, status, _aware(row.created_at), verified_at, tasks)
 

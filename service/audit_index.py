@@ -8,8 +8,6 @@ from __future__ import annotations
 
 from typing import Any
 
-INDEXED = ("agent_id", "action_type", "outcome", "risk_tier", "policy_revision")
-
 
 def index_columns(document: dict[str, Any]) -> dict[str, Any]:
     """The indexed columns of one event (None where the event does not say)."""
@@ -27,10 +25,13 @@ def index_columns(document: dict[str, Any]) -> dict[str, Any]:
             "work_item_id": work_item.get("id"),
             "queue": review.get("queue"),
         }
-    subject = document.get("subject") or {}
+    subject = document.get("subject") or {}  # review steps, outcomes, pack activations
     return {
-        **{name: subject.get(name) for name in INDEXED if name != "outcome"},
+        "agent_id": subject.get("agent_id"),
+        "action_type": subject.get("action_type"),
         "outcome": None,
+        "risk_tier": subject.get("risk_tier"),
+        "policy_revision": subject.get("policy_revision"),
         "work_item_id": None,
         "queue": (document.get("review") or {}).get("queue"),
     }

@@ -74,6 +74,12 @@ _MAY_REPORT = {
 
 def read_status(connection: Connection, decision_id: str, principal: Principal) -> DecisionStatus:
     """A decision with the action's status now, if this principal may see it."""
+    return _status_and_row(connection, decision_id, principal)[0]
+
+
+def _status_and_row(
+    connection: Connection, decision_id: str, principal: Principal
+) -> tuple[DecisionStatus, Any]:
     row = connection.execute(
         select(_decisions).where(_decisions.c.decision_id == decision_id)
     ).first()
@@ -81,7 +87,8 @@ def read_status(connection: Connection, decision_id: str, principal: Principal) 
         raise NotFound(f"no decision {decision_id}")
     task = blocking_task_of(connection, decision_id)
     review = None if task is None else as_review(task, utc_now())
-    return decision_status(Decision.model_validate_json(row.body), review, row.lifecycle_status)
+    decision = Decision.model_validate_json(row.body)
+    return decision_status(decision, review, row.lifecycle_status), row
 
 
 def report_outcome(
@@ -90,16 +97,11 @@ def report_outcome(
     """Record the agent's report on its own action, or record the attempt and refuse it."""
     now = utc_now()
     with writing(engine) as connection:
-        current = read_status(connection, decision_id, agent)
-        row = connection.execute(
-            select(_decisions.c.principal_id, _decisions.c.lifecycle_version).where(
-                _decisions.c.decision_id == decision_id
-            )
-        ).one()
-        if row.principal_id != agent.id:
+        current, row = _status_and_row(connection, decision_id, agent)
+        if row.principal_id != agent.id:  # agents read only their own anyway; be explicit
             raise NotFound(f"no decision {decision_id}")
         refusal = _refusal(current, report)
-        action_type = _action_type(connection, decision_id)
+        action_type = str(row.action_type)
         if refusal is None:
             entry = pack.data.catalog.get(action_type)
             missing = missing_for_done(entry, report.artifact) if entry else []
@@ -149,14 +151,6 @@ def _resulting(report: OutcomeReport, done: bool) -> ActionStatus:
     if report.status is Reported.EXECUTED:
         return ActionStatus.VERIFIED if done else ActionStatus.EXECUTED
     return ActionStatus(report.status.value)
-
-
-def _action_type(connection: Connection, decision_id: str) -> str:
-    return str(
-        connection.execute(
-            select(_decisions.c.action_type).where(_decisions.c.decision_id == decision_id)
-        ).scalar_one()
-    )
 
 
 def _event_body(

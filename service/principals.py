@@ -51,7 +51,8 @@ class Principal:
         return Agent(id=self.id, name=self.name, scopes=self.scopes)
 
 
-def _hash(key: str) -> str:
+def secret_hash(key: str) -> str:
+    """sha256 of a random secret (an API key, a session token): what is stored instead."""
     # Keys are 256-bit random secrets, not passwords: a fast hash cannot be brute-forced, and a
     # slow password hash (argon2, bcrypt) would cost milliseconds on every request for nothing.
     return hashlib.sha256(key.encode()).hexdigest()
@@ -72,7 +73,7 @@ def create_key(
         "name": name,
         "role": role.value,
         "key_id": key_id,
-        "key_hash": _hash(key),
+        "key_hash": secret_hash(key),
         "scopes": scopes,
         "created_at": now,
         "owner_id": owner_id,
@@ -135,7 +136,7 @@ class KeyAuthenticator:
     def cached(self, key: str) -> Principal | None:
         """The principal for a key seen recently, without touching the database."""
         with self._lock:
-            hit = self._cache.get(_hash(key))
+            hit = self._cache.get(secret_hash(key))
         if hit is None or hit[0] < time.monotonic():
             return None
         return hit[1]
@@ -149,7 +150,7 @@ class KeyAuthenticator:
             row = session.exec(  # type: ignore[call-overload]
                 select(PrincipalRow).where(PrincipalRow.key_id == parts[1])  # type: ignore[arg-type]
             ).scalar_one_or_none()
-        hashed = _hash(key)
+        hashed = secret_hash(key)
         if (
             row is None
             or row.revoked_at is not None

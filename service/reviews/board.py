@@ -14,7 +14,7 @@ from policy.rule_pack import RulePack
 from service.errors import NotFound
 from service.principals import Principal
 from service.reviews.eligibility import may_read
-from service.reviews.tasks import OPEN, as_review, blocking_task_of, task_row
+from service.reviews.tasks import OPEN, as_review, task_row
 from service.reviews.views import Review, ReviewKind, ReviewPacket, ReviewState
 from service.store.tables import AuditEventRow, DecisionRow, ReviewTaskRow
 from service.store.utc import utc_now
@@ -98,12 +98,6 @@ class ReviewBoard:
             proposal=json.loads(event)["proposal"],
             decision=Decision.model_validate_json(body),
         )
-
-    def of_decision(self, decision_id: str) -> Review | None:
-        """The blocking review a decision opened, if any."""
-        with self._engine.connect() as connection:
-            row = blocking_task_of(connection, decision_id)
-        return None if row is None else as_review(row, self._clock())
 
     def queues(self, principal: Principal) -> list[QueueSummary]:
         """The principal's queues with their counts and the next time box to run out."""

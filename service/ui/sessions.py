@@ -3,7 +3,6 @@ the database, and a per-session CSRF token that every form must carry back."""
 
 from __future__ import annotations
 
-import hashlib
 import hmac
 import secrets
 from dataclasses import dataclass
@@ -11,7 +10,7 @@ from datetime import timedelta
 
 from sqlalchemy import Engine, delete, insert, select
 
-from service.principals import KeyAuthenticator, Principal, Role
+from service.principals import KeyAuthenticator, Principal, Role, secret_hash
 from service.store.database import writing
 from service.store.tables import PrincipalRow, UiSessionRow
 from service.store.utc import utc_now
@@ -30,10 +29,6 @@ class UiSession:
 
     principal: Principal
     csrf_token: str
-
-
-def _hash(token: str) -> str:
-    return hashlib.sha256(token.encode()).hexdigest()
 
 
 def new_csrf_token() -> str:
@@ -56,7 +51,7 @@ def sign_in(engine: Engine, principal: Principal, *, hours: float) -> str:
             insert(_sessions),
             [
                 {
-                    "token_hash": _hash(token),
+                    "token_hash": secret_hash(token),
                     "principal_id": principal.id,
                     "csrf_token": new_csrf_token(),
                     "created_at": now,
@@ -75,7 +70,7 @@ def session_of(engine: Engine, token: str | None) -> UiSession | None:
         row = connection.execute(
             select(_sessions.c.csrf_token, _sessions.c.expires_at, _principals)
             .join(_principals, _principals.c.id == _sessions.c.principal_id)
-            .where(_sessions.c.token_hash == _hash(token))
+            .where(_sessions.c.token_hash == secret_hash(token))
         ).first()
     if row is None or row.expires_at <= utc_now() or row.revoked_at is not None:
         return None
@@ -89,7 +84,9 @@ def sign_out(engine: Engine, token: str | None) -> None:
     """End the session the cookie names."""
     if token:
         with writing(engine) as connection:
-            connection.execute(delete(_sessions).where(_sessions.c.token_hash == _hash(token)))
+            connection.execute(
+                delete(_sessions).where(_sessions.c.token_hash == secret_hash(token))
+            )
 
 
 def principal_for_key(authenticator: KeyAuthenticator, key: str) -> Principal | None:
