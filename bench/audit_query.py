@@ -4,7 +4,7 @@ Fills a fresh SQLite store (the embedded default, WAL) with EVENTS generated dec
 spread over 30 days, 200 agents, 12 action types, 4 outcomes, 5 pack revisions, 100,000
 work items and two rules per event, through the real schema and its indexes. The chain
 columns are filler: this measures queries, not hashing. Then runs each query the API runs
-(`service/audit_query.py:query_events`, a page of 100) several times and prints the median
+(`service/audit/query.py:query_events`, a page of 100) several times and prints the median
 and the slowest, in milliseconds. Usage: `.venv/bin/python -m bench.audit_query`
 (EVENTS=1000000 by default; the store is about 0.6 GB and takes a minute or two to fill).
 """
@@ -22,7 +22,7 @@ import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from service.audit_query import EventFilter, query_events
+from service.audit.query import EventFilter, query_events
 from service.store.database import make_engine, migrate
 
 EVENTS = int(os.environ.get("EVENTS", "1000000"))

@@ -19,7 +19,7 @@ from pathlib import Path
 
 import httpx
 
-from service.principals import Role, create_key
+from service.auth.principals import Role, create_key
 from service.settings import Settings
 from service.store.database import make_engine, migrate
 from tests.fixtures import REFUND

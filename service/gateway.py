@@ -17,17 +17,18 @@ from policy.gate import Gate
 from policy.opa_bundle import bundle_archive
 from policy.proposal import Proposal
 from policy.rule_pack import RulePack, load_rule_pack
-from service.action_status import DecisionStatus
-from service.audit_checkpointer import checkpoint_head
-from service.audit_event import decision_event, digest
-from service.audit_signing import signing_key
-from service.audit_writer import AuditWriter, DecisionRecord, Recorded
+from service.analytics.metrics import GatewayMetrics
+from service.audit.checkpointer import checkpoint_head
+from service.audit.event import decision_event, digest
+from service.audit.pack_activation import record_activation
+from service.audit.signing import signing_key
+from service.audit.writer import AuditWriter, DecisionRecord, Recorded
+from service.auth.principals import KeyAuthenticator, Principal
+from service.decisions.idempotency import earlier_answer
+from service.decisions.outcomes import read_status
+from service.decisions.status import DecisionStatus
 from service.errors import IdempotencyConflict
-from service.lifecycle import read_status
-from service.metrics import GatewayMetrics
-from service.pack_activation import record_activation
 from service.periodic import Periodic
-from service.principals import KeyAuthenticator, Principal
 from service.reviews.board import ReviewBoard
 from service.reviews.desk import ReviewDesk
 from service.reviews.sla_clock import sla_clock
@@ -35,7 +36,6 @@ from service.reviews.tasks import opening_task
 from service.reviews.waiting import ResolutionWatch
 from service.settings import Settings
 from service.store.database import make_engine, migrate
-from service.store.idempotency import earlier_answer
 from service.store.tables import DecisionRow
 from service.webhooks.outbox import enqueue_review_resolved
 from service.webhooks.sender import WebhookSender

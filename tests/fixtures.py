@@ -18,8 +18,8 @@ from policy.gate import Gate
 from policy.opa_bundle import write_bundle_dir
 from policy.rule_pack import RulePack, load_rule_pack
 from service.app import create_app
+from service.auth.principals import Role, create_key
 from service.gateway import Gateway, build_gate
-from service.principals import Role, create_key
 from service.settings import Settings, bundled_rules
 from tests.opa_sidecar import OpaProcess
 from tests.postgres import PostgresCluster, postgres_cluster

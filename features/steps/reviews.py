@@ -14,8 +14,8 @@ from pytest_bdd import given, parsers, then, when
 
 from features.conftest import World, proposal_named
 from service.app import create_app
+from service.auth.principals import Role, create_key, principal_named
 from service.gateway import Gateway
-from service.principals import Role, create_key, principal_named
 
 _SETTLE_SECONDS = 10.0
 

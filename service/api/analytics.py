@@ -7,7 +7,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query
 
-from service.analytics import GroupBy, Throughput, throughput
+from service.analytics.throughput import GroupBy, Throughput, throughput
 from service.api.dependencies import AuditorDep, GatewayDep
 from service.api.errors_doc import error_responses
 from service.store.utc import utc_now

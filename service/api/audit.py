@@ -11,13 +11,13 @@ from fastapi.responses import PlainTextResponse, StreamingResponse
 
 from service.api.dependencies import AuditorDep, GatewayDep
 from service.api.errors_doc import error_responses
-from service.audit_checkpoints import Checkpoint, stored_checkpoints
-from service.audit_export import export_csv, export_ndjson
-from service.audit_query import MAX_PAGE, EventFilter, EventPage, query_events
-from service.audit_signing import public_pem
-from service.audit_trace import RollbackCandidate, rollback_candidates
-from service.audit_verify import Verification, verify_store
-from service.evidence_pack import build_pack
+from service.audit.checkpoints import Checkpoint, stored_checkpoints
+from service.audit.evidence_pack import build_pack
+from service.audit.export import export_csv, export_ndjson
+from service.audit.query import MAX_PAGE, EventFilter, EventPage, query_events
+from service.audit.signing import public_pem
+from service.audit.trace import RollbackCandidate, rollback_candidates
+from service.audit.verify import Verification, verify_store
 
 router = APIRouter(prefix="/v1/audit", tags=["audit"])
 _ERRORS = error_responses(401, 403, forbidden="only auditors and admins")

@@ -7,7 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Request, Response
 
 from service.api.dependencies import GatewayDep, role_in
-from service.principals import Principal, Role
+from service.auth.principals import Principal, Role
 
 router = APIRouter(prefix="/v1/bundles", tags=["bundles"])
 

@@ -9,13 +9,13 @@ from fastapi import APIRouter, Query, Request, Response
 
 from policy.decision import Decision
 from policy.proposal import Proposal
-from service.action_status import DecisionStatus
 from service.api.dependencies import AgentDep, DecisionReaderDep, GatewayDep
 from service.api.errors_doc import error_responses
 from service.api.proposal_body import parse_proposal
-from service.audit_event import digest
-from service.lifecycle import OutcomeRecorded, OutcomeReport, report_outcome
-from service.reviews.views import ApprovalUse
+from service.audit.event import digest
+from service.decisions.outcomes import OutcomeRecorded, OutcomeReport, report_outcome
+from service.decisions.status import DecisionStatus
+from service.reviews.models import ApprovalUse
 
 router = APIRouter(prefix="/v1/decisions", tags=["decisions"])
 

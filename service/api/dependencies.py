@@ -8,9 +8,9 @@ from typing import Annotated
 
 from fastapi import Depends, Request
 
+from service.auth.principals import Principal, Role
 from service.errors import Forbidden, Unauthenticated
 from service.gateway import Gateway
-from service.principals import Principal, Role
 
 
 def _gateway(request: Request) -> Gateway:

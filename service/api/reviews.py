@@ -10,7 +10,7 @@ from pydantic import BaseModel, Field
 from service.api.dependencies import GatewayDep, ReviewerDep, ReviewReaderDep
 from service.api.errors_doc import error_responses
 from service.reviews.board import QueueSummary
-from service.reviews.views import Review, ReviewKind, ReviewPacket, ReviewState, Verdict
+from service.reviews.models import Review, ReviewKind, ReviewPacket, ReviewState, Verdict
 
 router = APIRouter(prefix="/v1/reviews", tags=["reviews"])
 _STEP_ERRORS = error_responses(

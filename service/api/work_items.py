@@ -6,7 +6,7 @@ from fastapi import APIRouter
 
 from service.api.dependencies import AuditorDep, GatewayDep
 from service.api.errors_doc import error_responses
-from service.audit_trace import Trace, trace
+from service.audit.trace import Trace, trace
 
 router = APIRouter(prefix="/v1/work-items", tags=["audit"])
 

@@ -14,9 +14,9 @@ import httpx
 from policy.decision import Decision
 from policy.outcome import Outcome
 from policy.proposal import Proposal
-from service.action_status import ActionStatus, DecisionStatus
 from service.client.errors import ActionDenied, AwaitingReview, GateError
-from service.reviews.views import ApprovalUse
+from service.decisions.status import ActionStatus, DecisionStatus
+from service.reviews.models import ApprovalUse
 
 _PATH = "/v1/decisions"
 # The longest one long poll may hold (the gateway's limit).

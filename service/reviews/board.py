@@ -11,11 +11,11 @@ from sqlalchemy import Engine, and_, false, or_, select
 
 from policy.decision import Decision
 from policy.rule_pack import RulePack
+from service.auth.principals import Principal
 from service.errors import NotFound
-from service.principals import Principal
 from service.reviews.eligibility import may_read
+from service.reviews.models import Review, ReviewKind, ReviewPacket, ReviewState
 from service.reviews.tasks import OPEN, as_review, task_row
-from service.reviews.views import Review, ReviewKind, ReviewPacket, ReviewState
 from service.store.tables import AuditEventRow, DecisionRow, ReviewTaskRow
 from service.store.utc import utc_now
 

@@ -18,7 +18,8 @@ from sqlalchemy import Connection, Engine, select, update
 
 from policy.pack_data import TimeoutAction
 from policy.rule_pack import RulePack
-from service.audit_chain import record
+from service.audit.chain import record
+from service.auth.principals import Principal
 from service.errors import (
     AlreadyApproved,
     ApprovalMismatch,
@@ -34,16 +35,15 @@ from service.errors import (
     ReviewConflict,
     WrongReviewKind,
 )
-from service.principals import Principal
 from service.reviews.eligibility import four_eyes_violated, may_review
-from service.reviews.tasks import OPEN, as_review, blocking_task_of, effective_state, task_row
-from service.reviews.views import (
+from service.reviews.models import (
     ApprovalUse,
     Review,
     ReviewKind,
     ReviewState,
     Verdict,
 )
+from service.reviews.tasks import OPEN, as_review, blocking_task_of, effective_state, task_row
 from service.store.database import writing
 from service.store.tables import PrincipalRow, ReviewTaskRow
 from service.store.utc import utc_now

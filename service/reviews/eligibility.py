@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from policy.pack_data import Queue
-from service.principals import Principal, Role
+from service.auth.principals import Principal, Role
 
 GROUP_PREFIX = "group:"
 

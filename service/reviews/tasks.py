@@ -11,7 +11,7 @@ from sqlalchemy import Connection, select
 from policy.decision import Decision
 from policy.outcome import Outcome
 from policy.rule_pack import RulePack
-from service.reviews.views import Review, ReviewKind, ReviewState
+from service.reviews.models import Review, ReviewKind, ReviewState
 from service.store.tables import ReviewTaskRow
 
 _tasks = ReviewTaskRow.__table__  # type: ignore[attr-defined]

@@ -63,7 +63,7 @@ class AuditEventRow(SQLModel, table=True):
     prev_hash: str
     hash: str
     event: str  # RFC 8785 canonical JSON of the event
-    # Copied out of the (masked) event so auditors' queries are indexed (service/audit_index.py).
+    # Copied out of the (masked) event so auditors' queries are indexed (service/audit/index.py).
     agent_id: str | None = Field(default=None, index=True)
     action_type: str | None = Field(default=None, index=True)
     outcome: str | None = Field(default=None, index=True)

@@ -11,8 +11,8 @@ from fastapi import Cookie, Request
 from fastapi.responses import HTMLResponse, RedirectResponse
 from fastapi.templating import Jinja2Templates
 
+from service.auth.sessions import COOKIE, UiSession, session_of
 from service.gateway import Gateway
-from service.ui.sessions import COOKIE, UiSession, session_of
 
 templates = Jinja2Templates(directory=Path(__file__).parent / "templates")
 SessionCookie = Annotated[str | None, Cookie(alias=COOKIE)]

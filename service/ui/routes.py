@@ -10,12 +10,7 @@ from fastapi import APIRouter, Cookie, Form, Request, Response
 from fastapi.responses import HTMLResponse, RedirectResponse
 
 from service.api.dependencies import GatewayDep
-from service.errors import ServiceError
-from service.gateway import Gateway
-from service.reviews.eligibility import may_review
-from service.reviews.views import Review, ReviewKind, ReviewState, Verdict
-from service.ui.pages import SEE_OTHER, SessionCookie, SignInNeeded, page, session_for, to_sign_in
-from service.ui.sessions import (
+from service.auth.sessions import (
     COOKIE,
     LOGIN_CSRF_COOKIE,
     UiSession,
@@ -26,6 +21,11 @@ from service.ui.sessions import (
     sign_in,
     sign_out,
 )
+from service.errors import ServiceError
+from service.gateway import Gateway
+from service.reviews.eligibility import may_review
+from service.reviews.models import Review, ReviewKind, ReviewState, Verdict
+from service.ui.pages import SEE_OTHER, SessionCookie, SignInNeeded, page, session_for, to_sign_in
 
 router = APIRouter(prefix="/ui", include_in_schema=False)
 FormText = Annotated[str, Form()]

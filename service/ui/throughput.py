@@ -8,9 +8,9 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Request, Response
 from fastapi.responses import HTMLResponse
 
-from service.analytics import GroupBy, Indicators, throughput
+from service.analytics.throughput import GroupBy, Indicators, throughput
 from service.api.dependencies import GatewayDep
-from service.principals import Role
+from service.auth.principals import Role
 from service.store.utc import utc_now
 from service.ui.pages import SessionCookie, SignInNeeded, page, session_for, to_sign_in
 

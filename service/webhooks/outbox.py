@@ -7,7 +7,7 @@ import json
 import uuid_utils
 from sqlalchemy import Connection, insert, or_, select
 
-from service.reviews.views import Review
+from service.reviews.models import Review
 from service.store.tables import WebhookDeliveryRow, WebhookRow
 from service.store.utc import utc_now
 

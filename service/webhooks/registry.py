@@ -10,8 +10,8 @@ import uuid_utils
 from pydantic import AnyHttpUrl, BaseModel
 from sqlalchemy import Engine, insert, select, update
 
+from service.auth.principals import Principal
 from service.errors import NotFound
-from service.principals import Principal
 from service.store.database import writing
 from service.store.tables import DecisionRow, WebhookDeliveryRow, WebhookRow
 from service.store.utc import utc_now

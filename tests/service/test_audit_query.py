@@ -16,8 +16,8 @@ from fastapi.testclient import TestClient
 from typer.testing import CliRunner
 
 from service.app import create_app
-from service.cli import app as cli
-from service.principals import Role, create_key
+from service.auth.principals import Role, create_key
+from service.cli.main import app as cli
 from service.settings import Settings
 from tests.fixtures import REFUND, RULES, bearer
 

@@ -11,12 +11,12 @@ from fastapi.testclient import TestClient
 from typer.testing import CliRunner
 
 from service.app import create_app
-from service.audit_checkpointer import checkpoint_head
-from service.audit_event import canonical, chain_hash
-from service.audit_signing import signing_key
-from service.audit_verify import verify_store
-from service.cli import app as cli
-from service.principals import Role
+from service.audit.checkpointer import checkpoint_head
+from service.audit.event import canonical, chain_hash
+from service.audit.signing import signing_key
+from service.audit.verify import verify_store
+from service.auth.principals import Role
+from service.cli.main import app as cli
 from service.settings import Settings
 from service.store.database import make_engine
 from tests.fixtures import REFUND, RULES, bearer

@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from service.cli import app
-from service.principals import KeyAuthenticator, Role
+from service.auth.principals import KeyAuthenticator, Role
+from service.cli.main import app
 from service.store.database import make_engine
 from tests.opa_sidecar import opa_binary
 

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from service.auth.principals import Role, create_key
 from service.client import (
     ActionDenied,
     AsyncGateClient,
@@ -16,7 +17,6 @@ from service.client import (
     GateError,
     gated,
 )
-from service.principals import Role, create_key
 from service.settings import Settings
 from service.store.database import make_engine, migrate
 from tests.fixtures import RULES

@@ -11,9 +11,9 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
-from service.audit_event import chain_hash
+from service.audit.event import chain_hash
+from service.auth.principals import Role
 from service.gateway import Gateway
-from service.principals import Role
 from service.settings import Settings
 from tests.fixtures import bearer
 

@@ -13,8 +13,8 @@ from fastapi.testclient import TestClient
 
 from policy.proposal import Proposal
 from service.app import create_app
-from service.audit_event import digest
-from service.principals import Role
+from service.audit.event import digest
+from service.auth.principals import Role
 from service.settings import Settings
 from tests.fixtures import RULES, bearer
 

@@ -15,7 +15,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from policy.rule_pack import load_rule_pack
-from service.principals import Role, create_key
+from service.auth.principals import Role, create_key
 from service.settings import Settings
 from service.store.database import make_engine, migrate
 from tests.fixtures import RULES, bearer

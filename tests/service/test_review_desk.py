@@ -7,11 +7,11 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from fastapi.testclient import TestClient
 
+from service.auth.principals import Principal, Role, create_key
 from service.errors import ClaimedByOther, ReviewClosed, WrongReviewKind
 from service.gateway import Gateway
-from service.principals import Principal, Role, create_key
 from service.reviews.desk import ReviewDesk
-from service.reviews.views import ReviewState, Verdict
+from service.reviews.models import ReviewState, Verdict
 from tests.fixtures import REFUND
 
 

@@ -12,7 +12,7 @@ import httpx
 import pytest
 from playwright.sync_api import Page, expect
 
-from service.principals import Role, create_key
+from service.auth.principals import Role, create_key
 from service.settings import Settings
 from service.store.database import make_engine, migrate
 from tests.browser import ARTIFACTS, chromium

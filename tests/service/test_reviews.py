@@ -21,10 +21,10 @@ from sqlalchemy import text
 from standardwebhooks import Webhook
 from standardwebhooks.webhooks import WebhookVerificationError
 
-from service.audit_signing import new_private_pem
+from service.audit.signing import new_private_pem
+from service.auth.principals import Role, create_key
 from service.client import ActionDenied, AsyncGateClient, GateClient, gated
 from service.gateway import Gateway
-from service.principals import Role, create_key
 from service.settings import Settings
 from service.store.database import make_engine, migrate
 from tests.fixtures import REFUND, RULES

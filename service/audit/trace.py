@@ -8,8 +8,8 @@ from typing import Any
 from pydantic import BaseModel
 from sqlalchemy import Connection, or_, select
 
-from service.action_status import ActionStatus
-from service.audit_query import AuditEvent, EventFilter, event_of_row, selection
+from service.audit.query import AuditEvent, EventFilter, event_of_row, selection
+from service.decisions.status import ActionStatus
 from service.errors import NotFound
 from service.store.tables import AuditEventRow, DecisionRow
 

@@ -16,9 +16,9 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from pydantic import BaseModel
 from sqlalchemy import Connection, select
 
-from service.audit_checkpoints import Checkpoint, stored_checkpoints
-from service.audit_event import GENESIS_HASH, canonical, chain_hash
-from service.audit_signing import key_id, signature_valid
+from service.audit.checkpoints import Checkpoint, stored_checkpoints
+from service.audit.event import GENESIS_HASH, canonical, chain_hash
+from service.audit.signing import key_id, signature_valid
 from service.store.tables import AuditEventRow
 
 _events = AuditEventRow.__table__  # type: ignore[attr-defined]

@@ -9,10 +9,10 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from sqlalchemy import Engine, insert, select
 from sqlalchemy.exc import IntegrityError
 
-from service.audit_checkpoints import Checkpoint, signed_document
-from service.audit_event import GENESIS_HASH
-from service.audit_signing import key_id, sign
-from service.audit_verify import stored_links, verify
+from service.audit.checkpoints import Checkpoint, signed_document
+from service.audit.event import GENESIS_HASH
+from service.audit.signing import key_id, sign
+from service.audit.verify import stored_links, verify
 from service.store.database import writing
 from service.store.tables import AuditCheckpointRow, AuditEventRow
 from service.store.utc import utc_now

@@ -14,7 +14,7 @@ from typing import Any
 
 from sqlalchemy import Engine
 
-from service.audit_query import AuditEvent, EventFilter, stream_events
+from service.audit.query import AuditEvent, EventFilter, stream_events
 
 DECISION_PATH = "sluicegate/verdicts"
 CSV_COLUMNS = (

@@ -29,9 +29,9 @@ from sqlalchemy import Engine, select
 
 from policy.opa_bundle import bundle_archive
 from policy.rule_pack import RulePack
-from service.audit_checkpoints import Checkpoint
-from service.audit_signing import key_id, load_public_pem, public_pem, sign, signature_valid
-from service.audit_verify import ChainLink, verify
+from service.audit.checkpoints import Checkpoint
+from service.audit.signing import key_id, load_public_pem, public_pem, sign, signature_valid
+from service.audit.verify import ChainLink, verify
 from service.store.tables import AuditCheckpointRow, AuditEventRow
 from service.store.utc import utc_now
 

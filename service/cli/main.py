@@ -20,15 +20,15 @@ from policy.proposal import Proposal
 from policy.rego_testing import run_rego_tests
 from policy.rule_pack import load_rule_pack
 from service.app import create_app
-from service.cli_audit import audit
-from service.gateway import build_gate
-from service.principals import (
+from service.auth.principals import (
     Role,
     count_principals,
     create_key,
     principal_named,
     revoke_key,
 )
+from service.cli.audit import audit
+from service.gateway import build_gate
 from service.settings import Settings
 from service.store.database import make_engine, migrate
 

@@ -13,10 +13,10 @@ from typing import Any
 from sqlalchemy import Engine, insert
 
 from policy.decision import Decision
-from service.audit_chain import ChainEvent, append
+from service.audit.chain import ChainEvent, append
+from service.decisions.idempotency import earlier_answer
 from service.errors import AuditUnavailable, IdempotencyConflict
 from service.store.database import writing
-from service.store.idempotency import earlier_answer
 from service.store.tables import DecisionRow, ReviewTaskRow
 
 log = logging.getLogger(__name__)

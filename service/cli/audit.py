@@ -11,12 +11,12 @@ import typer
 from pydantic import ValidationError
 
 from policy.rule_pack import load_rule_pack
-from service.audit_checkpointer import checkpoint_head
-from service.audit_export import export_csv, export_ndjson
-from service.audit_query import EventFilter, stream_events
-from service.audit_signing import load_public_pem, new_private_pem, public_pem, signing_key
-from service.audit_verify import verify_store
-from service.evidence_pack import build_pack, verify_pack
+from service.audit.checkpointer import checkpoint_head
+from service.audit.evidence_pack import build_pack, verify_pack
+from service.audit.export import export_csv, export_ndjson
+from service.audit.query import EventFilter, stream_events
+from service.audit.signing import load_public_pem, new_private_pem, public_pem, signing_key
+from service.audit.verify import verify_store
 from service.settings import Settings
 from service.store.database import make_engine, migrate
 

@@ -21,10 +21,10 @@ from sqlalchemy import Connection, Engine, select, update
 from policy.decision import AuditRef, Decision
 from policy.done import is_done, missing_for_done
 from policy.rule_pack import RulePack
-from service.action_status import ActionStatus, DecisionStatus, decision_status
-from service.audit_chain import record
+from service.audit.chain import record
+from service.auth.principals import Principal, Role
+from service.decisions.status import ActionStatus, DecisionStatus, decision_status
 from service.errors import NotFound, ServiceError
-from service.principals import Principal, Role
 from service.reviews.tasks import as_review, blocking_task_of
 from service.store.database import writing
 from service.store.tables import DecisionRow

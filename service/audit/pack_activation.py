@@ -5,7 +5,7 @@ from __future__ import annotations
 from sqlalchemy import Engine, select
 
 from policy.rule_pack import RulePack
-from service.audit_chain import record
+from service.audit.chain import record
 from service.store.database import writing
 from service.store.tables import AuditEventRow
 from service.store.utc import utc_now

@@ -8,7 +8,7 @@ from typing import Any
 from pydantic import BaseModel
 from sqlalchemy import Connection, select
 
-from service.audit_event import canonical
+from service.audit.event import canonical
 from service.store.tables import AuditCheckpointRow
 
 _checkpoints = AuditCheckpointRow.__table__  # type: ignore[attr-defined]

@@ -16,8 +16,8 @@ import uuid_utils
 from sqlalchemy import Connection, insert, select, text
 
 from policy.decision import AuditRef
-from service.audit_event import EVENT_VERSION, GENESIS_HASH, canonical, chain_hash
-from service.audit_index import index_columns, rules_named
+from service.audit.event import EVENT_VERSION, GENESIS_HASH, canonical, chain_hash
+from service.audit.index import index_columns, rules_named
 from service.store.tables import AuditEventRow, AuditRuleRow
 
 _events = AuditEventRow.__table__  # type: ignore[attr-defined]

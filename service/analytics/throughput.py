@@ -19,7 +19,7 @@ from typing import Any, Literal
 from pydantic import BaseModel
 from sqlalchemy import Connection, and_, select
 
-from service.action_status import ActionStatus, status_of
+from service.decisions.status import ActionStatus, status_of
 from service.reviews.tasks import OPEN
 from service.store.tables import AuditEventRow, DecisionRow, ReviewTaskRow
 

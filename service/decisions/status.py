@@ -7,7 +7,7 @@ from enum import StrEnum
 
 from policy.decision import Decision, ReviewRef
 from policy.outcome import Outcome
-from service.reviews.views import Review, ReviewState
+from service.reviews.models import Review, ReviewState
 
 
 class ActionStatus(StrEnum):

@@ -17,7 +17,7 @@ from sqlalchemy import Connection, Engine, func, insert, select, update
 from sqlmodel import Session
 
 from policy.context import Agent
-from service.audit_chain import record
+from service.audit.chain import record
 from service.store.database import writing
 from service.store.tables import PrincipalRow
 
