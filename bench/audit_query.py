@@ -23,7 +23,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from service.audit.query import EventFilter, query_events
-from service.store.database import make_engine, migrate
+from service.store.database import database_engine, migrate
 
 EVENTS = int(os.environ.get("EVENTS", "1000000"))
 RUNS = 7
@@ -106,7 +106,7 @@ QUERIES: dict[str, tuple[EventFilter, str | None]] = {
 def main() -> None:
     with tempfile.TemporaryDirectory() as folder:
         path = Path(folder) / "audit.db"
-        engine = make_engine(f"sqlite:///{path}")
+        engine = database_engine(f"sqlite:///{path}")
         migrate(engine)
         fill_seconds = _fill(path)
         size_mb = sum(p.stat().st_size for p in Path(folder).iterdir()) / 1e6

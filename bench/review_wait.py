@@ -21,7 +21,7 @@ import httpx
 
 from service.auth.principals import Role, create_key
 from service.settings import Settings
-from service.store.database import make_engine, migrate
+from service.store.database import database_engine, migrate
 from tests.fixtures import REFUND
 from tests.loopback import serving
 
@@ -57,7 +57,7 @@ def _report(name: str, latencies: list[float]) -> None:
 def main() -> None:
     with tempfile.TemporaryDirectory() as folder, ExitStack() as stack:
         url = f"sqlite:///{Path(folder) / 'gate.db'}"
-        engine = make_engine(url)
+        engine = database_engine(url)
         migrate(engine)
         _, agent_key = create_key(engine, name="agent", role=Role.AGENT, scopes=["*"])
         _, fiona_key = create_key(

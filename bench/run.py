@@ -29,9 +29,9 @@ from policy.opa_bundle import write_bundle_dir
 from policy.proposal import Proposal
 from policy.rule_pack import load_rule_pack
 from service.auth.principals import Role, create_key
-from service.gateway import build_gate
+from service.runtime import build_gate
 from service.settings import Settings
-from service.store.database import make_engine, migrate
+from service.store.database import database_engine, migrate
 
 DURATION = os.environ.get("BENCH_DURATION", "10s")
 CONCURRENCY = (32, 64)
@@ -180,7 +180,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="sluicegate-bench-") as tmp:
         workdir = Path(tmp)
         url = f"sqlite:///{workdir / 'bench.db'}"
-        engine = make_engine(url)
+        engine = database_engine(url)
         migrate(engine)
         _, key = create_key(engine, name="bench", role=Role.AGENT, scopes=["*"])
         engine.dispose()
@@ -217,7 +217,7 @@ def main() -> None:
             time.sleep(1.0)
             opa_env = {
                 "SLUICEGATE_DATABASE_URL": url,
-                "SLUICEGATE_ENGINE": "opa",
+                "SLUICEGATE_REGO_BACKEND": "opa",
                 "SLUICEGATE_OPA_URL": f"http://127.0.0.1:{opa_port}",
                 "SLUICEGATE_OPA_BUNDLE": str(bundle),
             }
@@ -233,7 +233,7 @@ def main() -> None:
             results["f_gate_in_process_opa"] = _in_process(
                 Settings(
                     rules=rules,
-                    engine="opa",
+                    rego_backend="opa",
                     opa_url=f"http://127.0.0.1:{opa_port}",
                     opa_bundle=str(bundle),
                 )

@@ -21,7 +21,7 @@ from policy.sampling import is_selected
 from service.app import create_app
 from service.auth.principals import Role, create_key
 from service.settings import Settings, bundled_rules
-from tests.fixtures import RegoEngine
+from tests.fixtures import RegoBackend
 
 EXAMPLES: dict[str, dict[str, Any]] = yaml.safe_load(
     (Path(__file__).parent / "examples.yaml").read_text(encoding="utf-8")
@@ -39,9 +39,9 @@ def proposal_named(name: str, environment: str, **extra: Any) -> dict[str, Any]:
 class World:
     """What a scenario has built so far."""
 
-    def __init__(self, tmp_path: Path, engine: RegoEngine) -> None:
+    def __init__(self, tmp_path: Path, engine: RegoBackend) -> None:
         self.tmp_path = tmp_path
-        self.engine = engine
+        self.backend = engine
         self.rules = bundled_rules()
         self.budget = 0.25
         self.agent = Agent(id="agent-1", name="feature-agent", scopes=("*",))
@@ -64,13 +64,13 @@ class World:
 
 
 @pytest.fixture(autouse=True)
-def _on_both_rego_engines(rego_engine: RegoEngine) -> None:
+def _on_both_rego_engines(rego_backend: RegoBackend) -> None:
     """Every scenario runs once on embedded Rego and once on a real OPA server."""
 
 
 @pytest.fixture
-def world(tmp_path: Path, rego_engine: RegoEngine) -> Iterator[World]:
-    state = World(tmp_path, rego_engine)
+def world(tmp_path: Path, rego_backend: RegoBackend) -> Iterator[World]:
+    state = World(tmp_path, rego_backend)
     yield state
     if state.client is not None:
         state.client.__exit__(None, None, None)
@@ -124,7 +124,7 @@ def propose(world: World, gate: Gate, example: str, environment: str) -> None:
     if world.rules == bundled_rules():
         world.decision = gate.decide(proposal, world.agent)
         return
-    with world.engine.gate(world.rules, budget_seconds=world.budget) as own:
+    with world.backend.gate(world.rules, budget_seconds=world.budget) as own:
         world.decision = own.decide(proposal, world.agent)
 
 
@@ -181,7 +181,7 @@ def same_selection(world: World) -> None:
 
 @given("a running gateway")
 def running_gateway(world: World) -> None:
-    world.settings = world.engine.settings(database_url=f"sqlite:///{world.tmp_path / 'gate.db'}")
+    world.settings = world.backend.settings(database_url=f"sqlite:///{world.tmp_path / 'gate.db'}")
     world.client = TestClient(create_app(world.settings))
     world.client.__enter__()
 
@@ -189,8 +189,8 @@ def running_gateway(world: World) -> None:
 @given("an agent key allowing every action type")
 def agent_key(world: World) -> None:
     assert world.client is not None
-    gateway = world.client.app.state.gateway  # type: ignore[attr-defined]
-    _, key = create_key(gateway.engine, name="feature-agent", role=Role.AGENT, scopes=["*"])
+    runtime = world.client.app.state.runtime  # type: ignore[attr-defined]
+    _, key = create_key(runtime.database, name="feature-agent", role=Role.AGENT, scopes=["*"])
     world.headers = {"Authorization": f"Bearer {key}"}
 
 

@@ -7,14 +7,14 @@ import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 
 import uuid_utils
 
 from policy.assessment import approvals_required, assess
+from policy.backends.base import EvaluationBackend
 from policy.context import Agent, EvaluationContext
 from policy.decision import Decision, PolicyRef, Reason, ReviewRef, Sample
-from policy.engines.base import RuleEngine
 from policy.errors import EngineError
 from policy.fail_closed import FailClosed, FailClosedCause, fail_closed_outcome
 from policy.outcome import Outcome, most_severe
@@ -61,17 +61,17 @@ class Gate:
     def __init__(
         self,
         pack: RulePack,
-        engines: Sequence[RuleEngine],
+        engines: Sequence[EvaluationBackend],
         *,
         budget_seconds: float = 0.25,
         workers: int = 4,
         clock: Clock = _utc_now,
     ) -> None:
         self.pack = pack
-        self._engines = tuple(engines)
+        self._backends = tuple(engines)
         self._budget = budget_seconds
         self._clock = clock
-        self._policy = PolicyRef(revision=pack.revision, engine=self._engines[0].name)
+        self._policy = PolicyRef(revision=pack.revision, engine=self._backends[0].name)
         self._executor = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="gate-eval")
 
     def decide(self, proposal: Proposal, agent: Agent) -> Decision:
@@ -99,12 +99,12 @@ class Gate:
 
     def healthy(self) -> bool:
         """Every engine can decide now."""
-        return all(engine.healthy() for engine in self._engines)
+        return all(engine.healthy() for engine in self._backends)
 
     def close(self) -> None:
         """Stop the worker threads and release the engines."""
         self._executor.shutdown(wait=False, cancel_futures=True)
-        for engine in self._engines:
+        for engine in self._backends:
             engine.close()
 
     # -- the steps -------------------------------------------------------------------------
@@ -135,7 +135,7 @@ class Gate:
 
     def _evaluate(self, context: EvaluationContext) -> list[Reason]:
         reasons: list[Reason] = []
-        for engine in self._engines:
+        for engine in self._backends:
             reasons.extend(engine.evaluate(context))
         return reasons
 
@@ -208,7 +208,7 @@ class Gate:
             review=self._review(
                 outcome,
                 entry.owner_queue,
-                entry.sla,
+                context.proposal.action.type,
                 approvals=approvals_required(
                     context.proposal, assessment.risk_tier, self.pack.data.limits
                 ),
@@ -227,16 +227,14 @@ class Gate:
         )
 
     def _review(
-        self, outcome: Outcome, queue_name: str, sla: timedelta | None, *, approvals: int
+        self, outcome: Outcome, queue_name: str, action_type: str | None, *, approvals: int
     ) -> ReviewRef | None:
         if outcome is not Outcome.ROUTE_TO_HUMAN:
             return None
-        queue = self.pack.data.queues[queue_name]
-        time_box = sla if sla is not None else queue.sla
         return ReviewRef(
             id=str(uuid_utils.uuid7()),
             queue=queue_name,
-            due_at=self._clock() + time_box,
-            on_timeout=queue.on_timeout,
+            due_at=self._clock() + self.pack.data.time_box(queue_name, action_type),
+            on_timeout=self.pack.data.queues[queue_name].on_timeout,
             approvals_required=approvals,
         )

@@ -118,6 +118,14 @@ class PackData(_Data):
     # JSON pointers into the proposal whose values never reach the audit log (policy/masking.py).
     masking: tuple[str, ...] = ()
 
+    def time_box(self, queue: str, action_type: str | None = None) -> timedelta:
+        """How long a review in `queue` may take: the action type's own `sla` from the catalog,
+        else the queue's. Blocking and post-hoc reviews both take it from here."""
+        entry = self.catalog.get(action_type) if action_type is not None else None
+        if entry is not None and entry.sla is not None:
+            return entry.sla
+        return self.queues[queue].sla
+
     @model_validator(mode="after")
     def _mask_paths_are_pointers(self) -> PackData:
         for pointer in self.masking:

@@ -12,23 +12,23 @@ from fastapi.staticfiles import StaticFiles
 from service.api import analytics, audit, bundles, decisions, health, reviews, webhooks, work_items
 from service.api.body_limit import BodyLimit
 from service.api.error_handlers import install_error_handlers
-from service.gateway import Gateway
+from service.runtime import Runtime
 from service.settings import Settings
 from service.ui import routes as ui
 from service.ui import throughput as ui_throughput
 
 
-def create_app(settings: Settings | None = None, *, gateway: Gateway | None = None) -> FastAPI:
-    """A gateway app; the gateway is built at startup unless one is given (tests)."""
+def create_app(settings: Settings | None = None, *, runtime: Runtime | None = None) -> FastAPI:
+    """A gateway app; its runtime is built at startup unless one is given (tests)."""
     settings = settings or Settings()
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        app.state.gateway = gateway or Gateway(settings)
+        app.state.runtime = runtime or Runtime(settings)
         try:
             yield
         finally:
-            app.state.gateway.close()
+            app.state.runtime.close()
 
     app = FastAPI(
         title="Sluicegate",

@@ -47,6 +47,10 @@ class NotFound(ServiceError):
     code, status, message = "not_found", 404, "no such resource"
 
 
+class InvalidCursor(ServiceError):
+    code, status, message = "invalid_cursor", 400, "the cursor is not one this API gave out"
+
+
 class IdempotencyConflict(ServiceError):
     code, status = "idempotency_conflict", 409
     message = "this idempotency key was already used with a different body"
@@ -55,6 +59,10 @@ class IdempotencyConflict(ServiceError):
 class AuditUnavailable(ServiceError):
     code, status = "audit_unavailable", 503
     message = "the audit record could not be committed, so no decision was issued"
+
+
+class SignInNeeded(ServiceError):
+    code, status, message = "sign_in_needed", 401, "sign in to the review pages first"
 
 
 class NotReady(ServiceError):
@@ -112,6 +120,11 @@ class ApprovalMismatch(ServiceError):
 class PolicyChanged(ServiceError):
     code, status = "policy_changed", 409
     message = "the rules changed since the approval; propose the action again"
+
+
+class OutcomeNotPermitted(ServiceError):
+    code, status = "outcome_not_permitted", 409
+    message = "the action's status does not allow that report; the attempt was recorded"
 
 
 class ErrorDetail(BaseModel):

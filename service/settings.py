@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, HttpUrl, SecretStr
+from pydantic import AliasChoices, Field, HttpUrl, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -24,10 +24,16 @@ class Settings(BaseSettings):
     database_url: str = "sqlite:///sluicegate.db"
     # The rule pack directory (Rego, data, Python rules).
     rules: Path = Field(default_factory=bundled_rules)
-    # Which Rego engine decides: the embedded one needs nothing else running; `opa` asks an
-    # OPA server (a sidecar), the production path.
-    engine: Literal["rego-embedded", "opa"] = "rego-embedded"
-    # Where the OPA sidecar listens (engine `opa`).
+    # Which backend evaluates the pack's Rego (policy/backends/registry.py): `rego-embedded`
+    # needs nothing else running; `opa` asks an OPA server (a sidecar), the production path.
+    # The older name SLUICEGATE_ENGINE is still read.
+    rego_backend: Literal["rego-embedded", "opa"] = Field(
+        default="rego-embedded",
+        validation_alias=AliasChoices(
+            "rego_backend", "SLUICEGATE_REGO_BACKEND", "SLUICEGATE_ENGINE"
+        ),
+    )
+    # Where the OPA sidecar listens (backend `opa`).
     opa_url: HttpUrl = HttpUrl("http://127.0.0.1:8181")
     # How the sidecar gets the pack: it polls the gateway's bundle endpoint (`bundle`), or the
     # gateway writes it through OPA's policy and data APIs (`push`, one local sidecar only).

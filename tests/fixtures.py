@@ -19,7 +19,7 @@ from policy.opa_bundle import write_bundle_dir
 from policy.rule_pack import RulePack, load_rule_pack
 from service.app import create_app
 from service.auth.principals import Role, create_key
-from service.gateway import Gateway, build_gate
+from service.runtime import Runtime, build_gate
 from service.settings import Settings, bundled_rules
 from tests.opa_sidecar import OpaProcess
 from tests.postgres import PostgresCluster, postgres_cluster
@@ -37,7 +37,7 @@ REFUND: dict[str, Any] = {
     "justification": "duplicate charge",
     "confidence": 0.9,
 }
-REGO_ENGINES = ("rego-embedded", "opa")
+REGO_BACKENDS = ("rego-embedded", "opa")
 
 
 @pytest.fixture(scope="session")
@@ -46,7 +46,7 @@ def pack() -> RulePack:
 
 
 @dataclass(frozen=True)
-class RegoEngine:
+class RegoBackend:
     """One of the two Rego engines; for OPA, the sidecar serving the default pack."""
 
     name: str
@@ -58,7 +58,7 @@ class RegoEngine:
         if self.sidecar is None:
             return Settings(**values)
         return Settings(
-            engine="opa", opa_url=self.sidecar.url, opa_bundle=str(self.bundle_dir), **values
+            rego_backend="opa", opa_url=self.sidecar.url, opa_bundle=str(self.bundle_dir), **values
         )
 
     @contextmanager
@@ -73,32 +73,32 @@ class RegoEngine:
             return
         bundle = write_bundle_dir(pack, rules.parent / f"{rules.name}-bundle")
         with OpaProcess("--bundle", str(bundle)) as sidecar:
-            engine = RegoEngine(self.name, sidecar, bundle)
+            engine = RegoBackend(self.name, sidecar, bundle)
             own = build_gate(engine.settings(rules=rules, decision_budget_ms=budget_ms), pack)
             yield own
             own.close()
 
 
 @pytest.fixture(scope="session")
-def opa_engine(pack: RulePack, tmp_path_factory: pytest.TempPathFactory) -> Iterator[RegoEngine]:
+def opa_backend(pack: RulePack, tmp_path_factory: pytest.TempPathFactory) -> Iterator[RegoBackend]:
     """A real OPA server holding the default pack as a bundle, for the whole session."""
     bundle = write_bundle_dir(pack, tmp_path_factory.mktemp("opa") / "bundle")
     with OpaProcess("--bundle", str(bundle)) as sidecar:
-        yield RegoEngine("opa", sidecar, bundle)
+        yield RegoBackend("opa", sidecar, bundle)
 
 
-@pytest.fixture(scope="session", params=REGO_ENGINES)
-def rego_engine(request: pytest.FixtureRequest) -> RegoEngine:
+@pytest.fixture(scope="session", params=REGO_BACKENDS)
+def rego_backend(request: pytest.FixtureRequest) -> RegoBackend:
     """Each Rego engine in turn: every test that uses it runs on both."""
     if request.param == "opa":
-        found: RegoEngine = request.getfixturevalue("opa_engine")
+        found: RegoBackend = request.getfixturevalue("opa_backend")
         return found
-    return RegoEngine(request.param)
+    return RegoBackend(request.param)
 
 
 @pytest.fixture(scope="session")
-def gate(pack: RulePack, rego_engine: RegoEngine) -> Iterator[Gate]:
-    built = build_gate(rego_engine.settings(rules=RULES), pack)
+def gate(pack: RulePack, rego_backend: RegoBackend) -> Iterator[Gate]:
+    built = build_gate(rego_backend.settings(rules=RULES), pack)
     yield built
     built.close()
 
@@ -128,20 +128,20 @@ def client(settings: Settings) -> Iterator[TestClient]:
 
 
 @pytest.fixture
-def gateway(client: TestClient) -> Gateway:
-    found: Gateway = client.app.state.gateway  # type: ignore[attr-defined]
+def runtime(client: TestClient) -> Runtime:
+    found: Runtime = client.app.state.runtime  # type: ignore[attr-defined]
     return found
 
 
-def bearer(gateway: Gateway, role: Role, scopes: list[str] | None = None) -> dict[str, str]:
+def bearer(runtime: Runtime, role: Role, scopes: list[str] | None = None) -> dict[str, str]:
     """Authorization headers for a new key of the role."""
-    _, key = create_key(gateway.engine, name=f"test-{role.value}", role=role, scopes=scopes or [])
+    _, key = create_key(runtime.database, name=f"test-{role.value}", role=role, scopes=scopes or [])
     return {"Authorization": f"Bearer {key}"}
 
 
 @pytest.fixture
-def agent_headers(gateway: Gateway) -> dict[str, str]:
-    return bearer(gateway, Role.AGENT, ["*"])
+def agent_headers(runtime: Runtime) -> dict[str, str]:
+    return bearer(runtime, Role.AGENT, ["*"])
 
 
 @pytest.fixture(scope="session")

@@ -15,7 +15,7 @@ from pytest_bdd import given, parsers, then, when
 from features.conftest import World, proposal_named
 from service.app import create_app
 from service.auth.principals import Role, create_key, principal_named
-from service.gateway import Gateway
+from service.runtime import Runtime
 
 _SETTLE_SECONDS = 10.0
 
@@ -37,9 +37,9 @@ def desk() -> Desk:
     return Desk()
 
 
-def _gateway(world: World) -> Gateway:
+def _runtime(world: World) -> Runtime:
     assert world.client is not None
-    found: Gateway = world.client.app.state.gateway  # type: ignore[attr-defined]
+    found: Runtime = world.client.app.state.runtime  # type: ignore[attr-defined]
     return found
 
 
@@ -51,7 +51,7 @@ def _client(world: World) -> TestClient:
 def _review_id(world: World, desk: Desk) -> str:
     if desk.decision.get("review"):
         return str(desk.decision["review"]["id"])
-    reviews = _gateway(world).board.reviews(
+    reviews = _runtime(world).board.reviews(
         _principal_of(world, desk), queue=None, limit=200
     )  # a post-hoc review has no id in the decision; find it by decision
     return next(r.id for r in reviews if r.decision_id == desk.decision["decision_id"])
@@ -59,7 +59,7 @@ def _review_id(world: World, desk: Desk) -> str:
 
 def _principal_of(world: World, desk: Desk) -> Any:
     key = next(iter(desk.reviewers.values()))["Authorization"].removeprefix("Bearer ")
-    return _gateway(world).authenticator.authenticate(key)
+    return _runtime(world).authenticator.authenticate(key)
 
 
 def _status(world: World, desk: Desk) -> dict[str, Any]:
@@ -80,7 +80,7 @@ def _ok(desk: Desk) -> dict[str, Any]:
 
 @given("a running gateway with review queues")
 def gateway_with_reviews(world: World) -> None:
-    world.settings = world.engine.settings(
+    world.settings = world.backend.settings(
         database_url=f"sqlite:///{world.tmp_path / 'gate.db'}", sla_tick_seconds=0.05
     )
     world.client = TestClient(create_app(world.settings))
@@ -91,19 +91,19 @@ def gateway_with_reviews(world: World) -> None:
 def reviewers(world: World, desk: Desk, first: str, second: str, queue: str) -> None:
     for name in (first, second):
         _, key = create_key(
-            _gateway(world).engine, name=name, role=Role.REVIEWER, scopes=[f"group:{queue}"]
+            _runtime(world).database, name=name, role=Role.REVIEWER, scopes=[f"group:{queue}"]
         )
         desk.reviewers[name] = {"Authorization": f"Bearer {key}"}
 
 
 @given(parsers.parse('an agent key owned by the reviewer "{owner}" of the {queue} group'))
 def owned_agent(world: World, desk: Desk, owner: str, queue: str) -> None:
-    engine = _gateway(world).engine
-    _, key = create_key(engine, name=owner, role=Role.REVIEWER, scopes=[f"group:{queue}"])
+    database = _runtime(world).database
+    _, key = create_key(database, name=owner, role=Role.REVIEWER, scopes=[f"group:{queue}"])
     desk.reviewers[owner] = {"Authorization": f"Bearer {key}"}
-    owner_id = principal_named(engine, owner)
+    owner_id = principal_named(database, owner)
     _, agent_key = create_key(
-        engine, name="owned-agent", role=Role.AGENT, scopes=["*"], owner_id=owner_id
+        database, name="owned-agent", role=Role.AGENT, scopes=["*"], owner_id=owner_id
     )
     world.headers = {"Authorization": f"Bearer {agent_key}"}
 

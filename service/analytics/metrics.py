@@ -21,8 +21,8 @@ _LATENCY_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0
 class _QueueCollector(Collector):
     """Open blocking reviews per queue, and how long the oldest has waited."""
 
-    def __init__(self, engine: Engine) -> None:
-        self._engine = engine
+    def __init__(self, database: Engine) -> None:
+        self._database = database
 
     def collect(self) -> Iterator[Metric]:
         depth = GaugeMetricFamily(
@@ -34,7 +34,7 @@ class _QueueCollector(Collector):
             labels=["queue"],
         )
         now = utc_now()
-        with self._engine.connect() as connection:
+        with self._database.connect() as connection:
             rows = connection.execute(
                 select(_tasks.c.queue, func.count(), func.min(_tasks.c.created_at))
                 .where(_tasks.c.state == "open", _tasks.c.kind == "blocking")
@@ -50,7 +50,7 @@ class _QueueCollector(Collector):
 class GatewayMetrics:
     """One registry per gateway (so tests can run several in one process)."""
 
-    def __init__(self, engine: Engine) -> None:
+    def __init__(self, database: Engine) -> None:
         self.registry = CollectorRegistry()
         self.decisions = Counter(
             "sluicegate_decisions",
@@ -64,4 +64,4 @@ class GatewayMetrics:
             buckets=_LATENCY_BUCKETS,
             registry=self.registry,
         )
-        self.registry.register(_QueueCollector(engine))
+        self.registry.register(_QueueCollector(database))

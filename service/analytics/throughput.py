@@ -17,7 +17,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any, Literal
 
 from pydantic import BaseModel
-from sqlalchemy import Connection, and_, select
+from sqlalchemy import Connection, Engine, and_, select
 
 from service.decisions.status import ActionStatus, status_of
 from service.reviews.tasks import OPEN
@@ -82,7 +82,7 @@ class _Action:
 
 
 def throughput(
-    connection: Connection,
+    database: Engine,
     *,
     since: datetime,
     until: datetime,
@@ -91,7 +91,8 @@ def throughput(
     now: datetime,
 ) -> Throughput:
     """The indicators for decisions made in [since, until)."""
-    actions = _actions(connection, since, until, group_by)
+    with database.connect() as connection:
+        actions = _actions(connection, since, until, group_by)
     grouped: dict[str, list[_Action]] = defaultdict(list)
     for action in actions:
         grouped[action.key].append(action)

@@ -8,7 +8,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query
 
 from service.analytics.throughput import GroupBy, Throughput, throughput
-from service.api.dependencies import AuditorDep, GatewayDep
+from service.api.dependencies import AuditorDep, DatabaseDep
 from service.api.errors_doc import error_responses
 from service.store.utc import utc_now
 
@@ -23,7 +23,7 @@ DEFAULT_WINDOW = timedelta(days=7)
 )
 def read_throughput(
     *,
-    gateway: GatewayDep,
+    database: DatabaseDep,
     auditor: AuditorDep,
     since: datetime | None = None,
     until: datetime | None = None,
@@ -34,12 +34,11 @@ def read_throughput(
     and reject rates, SLA breaches, the post-hoc "should not have happened" rate, and items
     stuck in a non-final status, for decisions made in the window (default: the last 7 days)."""
     now = utc_now()
-    with gateway.engine.connect() as connection:
-        return throughput(
-            connection,
-            since=since or now - DEFAULT_WINDOW,
-            until=until or now + timedelta(seconds=1),
-            group_by=group_by,
-            stuck_after=stuck_after,
-            now=now,
-        )
+    return throughput(
+        database,
+        since=since or now - DEFAULT_WINDOW,
+        until=until or now + timedelta(seconds=1),
+        group_by=group_by,
+        stuck_after=stuck_after,
+        now=now,
+    )

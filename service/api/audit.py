@@ -4,14 +4,15 @@ from __future__ import annotations
 
 import asyncio
 from datetime import datetime
+from functools import partial
 from typing import Annotated
 
 from fastapi import APIRouter, Query, Response
 from fastapi.responses import PlainTextResponse, StreamingResponse
 
-from service.api.dependencies import AuditorDep, GatewayDep
+from service.api.dependencies import AuditorDep, DatabaseDep, PackDep, SigningKeyDep
 from service.api.errors_doc import error_responses
-from service.audit.checkpoints import Checkpoint, stored_checkpoints
+from service.audit.checkpoints import Checkpoint, list_checkpoints
 from service.audit.evidence_pack import build_pack
 from service.audit.export import export_csv, export_ndjson
 from service.audit.query import MAX_PAGE, EventFilter, EventPage, query_events
@@ -24,29 +25,25 @@ _ERRORS = error_responses(401, 403, forbidden="only auditors and admins")
 
 
 @router.get("/verify", response_model=Verification, responses=_ERRORS)
-async def verify_chain(gateway: GatewayDep, auditor: AuditorDep) -> Verification:
+async def verify_chain(
+    database: DatabaseDep, key: SigningKeyDep, auditor: AuditorDep
+) -> Verification:
     """Recompute the whole chain and check it against every signed checkpoint; a break names
     the first broken `seq` and why."""
-
-    def run() -> Verification:
-        with gateway.engine.connect() as connection:
-            return verify_store(connection, gateway.signing_key.public_key())
-
-    return await asyncio.to_thread(run)
+    return await asyncio.to_thread(partial(verify_store, database, key.public_key()))
 
 
 @router.get("/checkpoints", response_model=list[Checkpoint], responses=_ERRORS)
-def list_checkpoints(gateway: GatewayDep, auditor: AuditorDep) -> list[Checkpoint]:
+def read_checkpoints(database: DatabaseDep, auditor: AuditorDep) -> list[Checkpoint]:
     """Every signed checkpoint, oldest first: keep copies, they are the evidence against a
     rewritten or shortened log."""
-    with gateway.engine.connect() as connection:
-        return stored_checkpoints(connection)
+    return list_checkpoints(database)
 
 
 @router.get("/public-key", response_class=PlainTextResponse, responses=_ERRORS)
-def public_key(gateway: GatewayDep, auditor: AuditorDep) -> str:
+def public_key(key: SigningKeyDep, auditor: AuditorDep) -> str:
     """The Ed25519 public key (PEM) that verifies the checkpoints."""
-    return public_pem(gateway.signing_key.public_key())
+    return public_pem(key.public_key())
 
 
 @router.get(
@@ -56,15 +53,14 @@ def public_key(gateway: GatewayDep, auditor: AuditorDep) -> str:
 )
 def list_events(
     *,
-    gateway: GatewayDep,
+    database: DatabaseDep,
     auditor: AuditorDep,
     wanted: Annotated[EventFilter, Query()],
     limit: Annotated[int, Query(ge=1, le=MAX_PAGE)] = 100,
     cursor: str | None = None,
 ) -> EventPage:
     """Events matching every filter given, oldest first; pass `next_cursor` back for more."""
-    with gateway.engine.connect() as connection:
-        return query_events(connection, wanted, limit=limit, cursor=cursor)
+    return query_events(database, wanted, limit=limit, cursor=cursor)
 
 
 @router.get(
@@ -73,12 +69,10 @@ def list_events(
     responses={**_ERRORS, 200: {"content": {"application/x-ndjson": {}}}},
 )
 def export_ndjson_route(
-    gateway: GatewayDep, auditor: AuditorDep, wanted: Annotated[EventFilter, Query()]
+    database: DatabaseDep, auditor: AuditorDep, wanted: Annotated[EventFilter, Query()]
 ) -> StreamingResponse:
     """Matching decisions, one per line, shaped like OPA's decision-log events; streamed."""
-    return StreamingResponse(
-        export_ndjson(gateway.engine, wanted), media_type="application/x-ndjson"
-    )
+    return StreamingResponse(export_ndjson(database, wanted), media_type="application/x-ndjson")
 
 
 @router.get(
@@ -87,10 +81,10 @@ def export_ndjson_route(
     responses={**_ERRORS, 200: {"content": {"text/csv": {}}}},
 )
 def export_csv_route(
-    gateway: GatewayDep, auditor: AuditorDep, wanted: Annotated[EventFilter, Query()]
+    database: DatabaseDep, auditor: AuditorDep, wanted: Annotated[EventFilter, Query()]
 ) -> StreamingResponse:
     """Matching decisions as CSV; streamed."""
-    return StreamingResponse(export_csv(gateway.engine, wanted), media_type="text/csv")
+    return StreamingResponse(export_csv(database, wanted), media_type="text/csv")
 
 
 @router.get(
@@ -99,16 +93,17 @@ def export_csv_route(
     responses={**_ERRORS, 200: {"content": {"application/zip": {}}}},
 )
 def evidence_pack(
-    gateway: GatewayDep,
+    *,
+    database: DatabaseDep,
+    key: SigningKeyDep,
+    pack: PackDep,
     auditor: AuditorDep,
     since: Annotated[datetime, Query(description="from this time (ISO 8601)")],
     until: Annotated[datetime, Query(description="to this time, exclusive")],
 ) -> Response:
     """Every event of the range with its checkpoints, rule packs and a signed manifest, as a
     zip that `sluicegate audit verify --pack FILE` checks offline."""
-    data = build_pack(
-        gateway.engine, gateway.signing_key, gateway.gate.pack, since=since, until=until
-    )
+    data = build_pack(database, key, pack, since=since, until=until)
     name = f"sluicegate-evidence-{since:%Y%m%dT%H%M}-{until:%Y%m%dT%H%M}.zip"
     return Response(
         data,
@@ -123,9 +118,8 @@ def evidence_pack(
     responses=_ERRORS,
 )
 def list_rollback_candidates(
-    gateway: GatewayDep, auditor: AuditorDep, wanted: Annotated[EventFilter, Query()]
+    database: DatabaseDep, auditor: AuditorDep, wanted: Annotated[EventFilter, Query()]
 ) -> list[RollbackCandidate]:
     """What we would roll back if this rule, pack revision or agent was wrong: executed
     actions whose decisions match, with their reversibility, target and changes."""
-    with gateway.engine.connect() as connection:
-        return rollback_candidates(connection, wanted)
+    return rollback_candidates(database, wanted)

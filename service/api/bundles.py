@@ -6,7 +6,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Request, Response
 
-from service.api.dependencies import GatewayDep, role_in
+from service.api.dependencies import BundleDep, role_in
 from service.auth.principals import Principal, Role
 
 router = APIRouter(prefix="/v1/bundles", tags=["bundles"])
@@ -29,11 +29,10 @@ def _matches(if_none_match: str, etag: str) -> bool:
         304: {"description": "The sidecar already has this revision"},
     },
 )
-def bundle(request: Request, gateway: GatewayDep, _: BundleReaderDep) -> Response:
+def bundle(request: Request, published: BundleDep, _: BundleReaderDep) -> Response:
     """`.manifest` (with the pack's revision), `data.json` and the Rego modules, as a gzipped
     tarball. The ETag is the revision, so a sidecar polling with `If-None-Match` gets 304 until
     the pack changes. Roles: sidecar, author, admin."""
-    published = gateway.bundle
     headers = {"ETag": published.etag, "Cache-Control": "no-cache"}
     if _matches(request.headers.get("if-none-match", ""), published.etag):
         return Response(status_code=304, headers=headers)

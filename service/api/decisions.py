@@ -2,18 +2,25 @@
 
 from __future__ import annotations
 
-import asyncio
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request, Response
 
 from policy.decision import Decision
 from policy.proposal import Proposal
-from service.api.dependencies import AgentDep, DecisionReaderDep, GatewayDep
+from service.api.dependencies import (
+    AgentDep,
+    DatabaseDep,
+    DeciderDep,
+    DecisionReaderDep,
+    DecisionWatchDep,
+    DeskDep,
+    PackDep,
+)
 from service.api.errors_doc import error_responses
 from service.api.proposal_body import parse_proposal
-from service.audit.event import digest
 from service.decisions.outcomes import OutcomeRecorded, OutcomeReport, report_outcome
+from service.decisions.proceed import proceed as use_approval
 from service.decisions.status import DecisionStatus
 from service.reviews.models import ApprovalUse
 
@@ -68,10 +75,10 @@ MAX_WAIT_SECONDS = 60
     },
     summary="Ask the gate before acting",
 )
-async def create_decision(request: Request, gateway: GatewayDep, agent: AgentDep) -> Response:
+async def create_decision(request: Request, decider: DeciderDep, agent: AgentDep) -> Response:
     """Decide a proposal; the answer comes only after its audit record is committed."""
     proposal = parse_proposal(await request.body())
-    recorded = await gateway.decide(proposal, agent)
+    recorded = await decider.decide(proposal, agent)
     # The stored JSON is the answer: returned as is, it never differs from what was recorded.
     return Response(recorded.body, status_code=200 if recorded.replayed else 201, media_type=_JSON)
 
@@ -84,13 +91,13 @@ async def create_decision(request: Request, gateway: GatewayDep, agent: AgentDep
 )
 async def read_decision(
     decision_id: str,
-    gateway: GatewayDep,
+    decisions: DecisionWatchDep,
     reader: DecisionReaderDep,
     wait: Annotated[float, Query(ge=0, le=MAX_WAIT_SECONDS)] = 0,
 ) -> DecisionStatus:
     """The decision as answered, with the action's status now. With `wait=N` (up to 60 s) a
     pending review is awaited: the answer comes as soon as it resolves, or after N seconds."""
-    return await gateway.decision_status(decision_id, reader, wait=wait)
+    return await decisions.status(decision_id, reader, wait=wait)
 
 
 @router.post(
@@ -115,13 +122,11 @@ async def read_decision(
     summary="Use an approval: once, for exactly the approved proposal",
 )
 async def proceed(
-    decision_id: str, request: Request, gateway: GatewayDep, agent: AgentDep
+    decision_id: str, request: Request, desk: DeskDep, agent: AgentDep
 ) -> ApprovalUse:
     """Send the proposal exactly as approved; the approval is spent and the agent may act."""
     proposal = parse_proposal(await request.body())
-    return await asyncio.to_thread(
-        gateway.desk.use_approval, decision_id, agent, digest(proposal.document())
-    )
+    return await use_approval(desk, decision_id, agent, proposal)
 
 
 @router.post(
@@ -133,9 +138,9 @@ async def proceed(
     summary="Report what the agent did: executed, failed or rolled_back, with its artifact",
 )
 def report(
-    decision_id: str, body: OutcomeReport, gateway: GatewayDep, agent: AgentDep
+    decision_id: str, body: OutcomeReport, database: DatabaseDep, pack: PackDep, agent: AgentDep
 ) -> OutcomeRecorded:
     """The action's status becomes executed (or verified, when the artifact meets the action
     type's definition of done), failed or rolled_back. A report the status does not allow is
     recorded as a violation and answered 409."""
-    return report_outcome(gateway.engine, gateway.gate.pack, agent, decision_id, body)
+    return report_outcome(database, pack, agent, decision_id, body)

@@ -1,4 +1,9 @@
-"""Request dependencies: the gateway and the authenticated principal, as `Annotated` aliases."""
+"""Request dependencies, as `Annotated` aliases: the parts of the runtime a route needs, and
+the authenticated principal with its role.
+
+This is the one module that knows the runtime's attributes; routes take what they need from
+here and hand it to one domain function.
+"""
 
 from __future__ import annotations
 
@@ -6,28 +11,94 @@ import asyncio
 from collections.abc import Awaitable, Callable
 from typing import Annotated
 
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from fastapi import Depends, Request
+from sqlalchemy import Engine
 
-from service.auth.principals import Principal, Role
+from policy.rule_pack import RulePack
+from service.analytics.metrics import GatewayMetrics
+from service.auth.principals import KeyAuthenticator, Principal, Role
+from service.decisions.decide import Decider
+from service.decisions.lookup import DecisionWatch
 from service.errors import Forbidden, Unauthenticated
-from service.gateway import Gateway
+from service.reviews.board import ReviewBoard
+from service.reviews.desk import ReviewDesk
+from service.runtime import PublishedBundle, Runtime
+from service.settings import Settings
 
 
-def _gateway(request: Request) -> Gateway:
-    gateway: Gateway = request.app.state.gateway
-    return gateway
+def _runtime(request: Request) -> Runtime:
+    runtime: Runtime = request.app.state.runtime
+    return runtime
 
 
-GatewayDep = Annotated[Gateway, Depends(_gateway)]
+RuntimeDep = Annotated[Runtime, Depends(_runtime)]
 
 
-async def _principal(request: Request, gateway: GatewayDep) -> Principal:
+def _settings(runtime: RuntimeDep) -> Settings:
+    return runtime.settings
+
+
+def _database(runtime: RuntimeDep) -> Engine:
+    return runtime.database
+
+
+def _pack(runtime: RuntimeDep) -> RulePack:
+    return runtime.pack
+
+
+def _decider(runtime: RuntimeDep) -> Decider:
+    return runtime.decider
+
+
+def _desk(runtime: RuntimeDep) -> ReviewDesk:
+    return runtime.desk
+
+
+def _board(runtime: RuntimeDep) -> ReviewBoard:
+    return runtime.board
+
+
+def _decisions(runtime: RuntimeDep) -> DecisionWatch:
+    return runtime.decisions
+
+
+def _signing_key(runtime: RuntimeDep) -> Ed25519PrivateKey:
+    return runtime.signing_key
+
+
+def _metrics(runtime: RuntimeDep) -> GatewayMetrics:
+    return runtime.metrics
+
+
+def _bundle(runtime: RuntimeDep) -> PublishedBundle:
+    return runtime.bundle
+
+
+def _authenticator(runtime: RuntimeDep) -> KeyAuthenticator:
+    return runtime.authenticator
+
+
+SettingsDep = Annotated[Settings, Depends(_settings)]
+DatabaseDep = Annotated[Engine, Depends(_database)]
+PackDep = Annotated[RulePack, Depends(_pack)]
+DeciderDep = Annotated[Decider, Depends(_decider)]
+DeskDep = Annotated[ReviewDesk, Depends(_desk)]
+BoardDep = Annotated[ReviewBoard, Depends(_board)]
+DecisionWatchDep = Annotated[DecisionWatch, Depends(_decisions)]
+SigningKeyDep = Annotated[Ed25519PrivateKey, Depends(_signing_key)]
+MetricsDep = Annotated[GatewayMetrics, Depends(_metrics)]
+BundleDep = Annotated[PublishedBundle, Depends(_bundle)]
+AuthenticatorDep = Annotated[KeyAuthenticator, Depends(_authenticator)]
+
+
+async def _principal(request: Request, authenticator: AuthenticatorDep) -> Principal:
     scheme, _, key = request.headers.get("authorization", "").partition(" ")
     if scheme.lower() != "bearer" or not key:
         raise Unauthenticated("send the API key as 'Authorization: Bearer <key>'")
-    principal = gateway.authenticator.cached(key)
+    principal = authenticator.cached(key)
     if principal is None:
-        principal = await asyncio.to_thread(gateway.authenticator.authenticate, key)
+        principal = await asyncio.to_thread(authenticator.authenticate, key)
     if principal is None:
         raise Unauthenticated("the API key is unknown or revoked")
     return principal

@@ -5,7 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
-from service.api.dependencies import GatewayDep
+from service.api.dependencies import MetricsDep, RuntimeDep
 from service.errors import NotReady
 
 router = APIRouter(tags=["health"])
@@ -18,19 +18,19 @@ def healthz() -> dict[str, str]:
 
 
 @router.get("/readyz", summary="The gateway can decide and record")
-def readyz(gateway: GatewayDep) -> dict[str, str]:
+def readyz(runtime: RuntimeDep) -> dict[str, str]:
     """Ready when the store answers and the audit writer runs; else 503 not_ready."""
-    if not gateway.ready():
+    if not runtime.ready():
         raise NotReady("the store or the audit writer is not available")
     return {
         "status": "ready",
-        "revision": gateway.gate.pack.revision,
-        "engine": gateway.settings.engine,
+        "revision": runtime.pack.revision,
+        "engine": runtime.settings.rego_backend,
     }
 
 
 @router.get("/metrics", summary="Prometheus metrics", response_class=Response)
-def metrics(gateway: GatewayDep) -> Response:
+def metrics(gauges: MetricsDep) -> Response:
     """Decisions by outcome and their latency (this process); review queue depth and the
     oldest pending age (the shared store). Counts only: no identifiers, no secrets."""
-    return Response(generate_latest(gateway.metrics.registry), media_type=CONTENT_TYPE_LATEST)
+    return Response(generate_latest(gauges.registry), media_type=CONTENT_TYPE_LATEST)

@@ -7,10 +7,10 @@ from typing import Annotated
 from fastapi import APIRouter, Query
 from pydantic import BaseModel, Field
 
-from service.api.dependencies import GatewayDep, ReviewerDep, ReviewReaderDep
+from service.api.dependencies import BoardDep, DeskDep, ReviewerDep, ReviewReaderDep
 from service.api.errors_doc import error_responses
 from service.reviews.board import QueueSummary
-from service.reviews.models import Review, ReviewKind, ReviewPacket, ReviewState, Verdict
+from service.reviews.models import PostHocVerdict, Review, ReviewKind, ReviewPacket, ReviewState
 
 router = APIRouter(prefix="/v1/reviews", tags=["reviews"])
 _STEP_ERRORS = error_responses(
@@ -34,20 +34,20 @@ class RejectBody(BaseModel):
 class VerdictBody(BaseModel):
     """A post-hoc finding; `should_not_have_happened` needs a note."""
 
-    verdict: Verdict
+    verdict: PostHocVerdict
     note: Note | None = None
 
 
 @router.get("/queues", response_model=list[QueueSummary], summary="My queues with their counts")
-def list_queues(gateway: GatewayDep, reader: ReviewReaderDep) -> list[QueueSummary]:
+def list_queues(board: BoardDep, reader: ReviewReaderDep) -> list[QueueSummary]:
     """The queues this key may read, with pending, claimed and overdue counts."""
-    return gateway.board.queues(reader)
+    return board.queues(reader)
 
 
 @router.get("", response_model=list[Review], summary="Reviews in my queues")
 def list_reviews(
     *,
-    gateway: GatewayDep,
+    board: BoardDep,
     reader: ReviewReaderDep,
     queue: str | None = None,
     state: ReviewState | None = None,
@@ -55,44 +55,40 @@ def list_reviews(
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
 ) -> list[Review]:
     """Reviews soonest due first, by queue, state and kind."""
-    return gateway.board.reviews(reader, queue=queue, state=state, kind=kind, limit=limit)
+    return board.reviews(reader, queue=queue, state=state, kind=kind, limit=limit)
 
 
 @router.get("/{review_id}", response_model=ReviewPacket, summary="One review with its packet")
-def read_review(review_id: str, gateway: GatewayDep, reader: ReviewReaderDep) -> ReviewPacket:
+def read_review(review_id: str, board: BoardDep, reader: ReviewReaderDep) -> ReviewPacket:
     """The review, the proposal with its changes, and the reasons the rules gave."""
-    return gateway.board.packet(review_id, reader)
+    return board.packet(review_id, reader)
 
 
 @router.post("/{review_id}/claim", response_model=Review, responses=_STEP_ERRORS)
-def claim(review_id: str, gateway: GatewayDep, reviewer: ReviewerDep) -> Review:
+def claim(review_id: str, desk: DeskDep, reviewer: ReviewerDep) -> Review:
     """Take the review for the lease (others cannot act on it meanwhile)."""
-    return gateway.desk.claim(review_id, reviewer)
+    return desk.claim(review_id, reviewer)
 
 
 @router.post("/{review_id}/release", response_model=Review, responses=_STEP_ERRORS)
-def release(review_id: str, gateway: GatewayDep, reviewer: ReviewerDep) -> Review:
+def release(review_id: str, desk: DeskDep, reviewer: ReviewerDep) -> Review:
     """Give the claim back."""
-    return gateway.desk.release(review_id, reviewer)
+    return desk.release(review_id, reviewer)
 
 
 @router.post("/{review_id}/approve", response_model=Review, responses=_STEP_ERRORS)
-def approve(
-    review_id: str, body: ApproveBody, gateway: GatewayDep, reviewer: ReviewerDep
-) -> Review:
+def approve(review_id: str, body: ApproveBody, desk: DeskDep, reviewer: ReviewerDep) -> Review:
     """Approve a blocking review (the second distinct approval resolves a two-approver one)."""
-    return gateway.desk.approve(review_id, reviewer, body.note)
+    return desk.approve(review_id, reviewer, body.note)
 
 
 @router.post("/{review_id}/reject", response_model=Review, responses=_STEP_ERRORS)
-def reject(review_id: str, body: RejectBody, gateway: GatewayDep, reviewer: ReviewerDep) -> Review:
+def reject(review_id: str, body: RejectBody, desk: DeskDep, reviewer: ReviewerDep) -> Review:
     """Reject a blocking review, saying why."""
-    return gateway.desk.reject(review_id, reviewer, body.note)
+    return desk.reject(review_id, reviewer, body.note)
 
 
 @router.post("/{review_id}/verdict", response_model=Review, responses=_STEP_ERRORS)
-def verdict(
-    review_id: str, body: VerdictBody, gateway: GatewayDep, reviewer: ReviewerDep
-) -> Review:
+def verdict(review_id: str, body: VerdictBody, desk: DeskDep, reviewer: ReviewerDep) -> Review:
     """Close a post-hoc review with a finding."""
-    return gateway.desk.give_verdict(review_id, reviewer, body.verdict, body.note)
+    return desk.give_verdict(review_id, reviewer, body.verdict, body.note)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Response
 
-from service.api.dependencies import AgentDep, GatewayDep
+from service.api.dependencies import AgentDep, DatabaseDep
 from service.api.errors_doc import error_responses
 from service.webhooks.registry import (
     Delivery,
@@ -27,15 +27,15 @@ router = APIRouter(prefix="/v1/webhooks", tags=["webhooks"])
     responses=error_responses(401, 403, 404, 422),
     summary="Register a webhook (for every decision, or one)",
 )
-def create_webhook(body: WebhookCreate, gateway: GatewayDep, agent: AgentDep) -> WebhookCreated:
+def create_webhook(body: WebhookCreate, database: DatabaseDep, agent: AgentDep) -> WebhookCreated:
     """Messages are signed per Standard Webhooks with the secret returned here, once."""
-    return register(gateway.engine, agent, body)
+    return register(database, agent, body)
 
 
 @router.get("", response_model=list[Webhook], summary="My webhooks")
-def list_webhooks(gateway: GatewayDep, agent: AgentDep) -> list[Webhook]:
+def list_webhooks(database: DatabaseDep, agent: AgentDep) -> list[Webhook]:
     """The agent's live webhooks."""
-    return webhooks_of(gateway.engine, agent)
+    return webhooks_of(database, agent)
 
 
 @router.delete(
@@ -44,9 +44,9 @@ def list_webhooks(gateway: GatewayDep, agent: AgentDep) -> list[Webhook]:
     responses=error_responses(401, 403, 404),
     response_class=Response,
 )
-def delete_webhook(webhook_id: str, gateway: GatewayDep, agent: AgentDep) -> None:
+def delete_webhook(webhook_id: str, database: DatabaseDep, agent: AgentDep) -> None:
     """Stop sending to this webhook."""
-    revoke(gateway.engine, agent, webhook_id)
+    revoke(database, agent, webhook_id)
 
 
 @router.get(
@@ -55,6 +55,6 @@ def delete_webhook(webhook_id: str, gateway: GatewayDep, agent: AgentDep) -> Non
     responses=error_responses(401, 403, 404),
     summary="Every delivery to a webhook and its attempts",
 )
-def list_deliveries(webhook_id: str, gateway: GatewayDep, agent: AgentDep) -> list[Delivery]:
+def list_deliveries(webhook_id: str, database: DatabaseDep, agent: AgentDep) -> list[Delivery]:
     """What was sent, how often it was tried and how it went."""
-    return deliveries_of(gateway.engine, agent, webhook_id)
+    return deliveries_of(database, agent, webhook_id)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from service.api.dependencies import AuditorDep, GatewayDep
+from service.api.dependencies import AuditorDep, DatabaseDep
 from service.api.errors_doc import error_responses
 from service.audit.trace import Trace, trace
 
@@ -16,8 +16,7 @@ router = APIRouter(prefix="/v1/work-items", tags=["audit"])
     response_model=Trace,
     responses=error_responses(401, 403, 404, forbidden="only auditors and admins"),
 )
-def work_item_trace(work_item: str, gateway: GatewayDep, auditor: AuditorDep) -> Trace:
+def work_item_trace(work_item: str, database: DatabaseDep, auditor: AuditorDep) -> Trace:
     """Every event of the work item in order, each action's time waiting on people, and the
     rest of the span (deciding, acting, the agent's own work)."""
-    with gateway.engine.connect() as connection:
-        return trace(connection, work_item)
+    return trace(database, work_item)

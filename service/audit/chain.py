@@ -37,6 +37,14 @@ class ChainEvent:
     document: dict[str, Any]
 
 
+def lock_chain(connection: Connection) -> None:
+    """Hold the chain's head until the transaction ends: a transaction-scoped advisory lock on
+    PostgreSQL (re-entrant within the transaction); on SQLite the write transaction already
+    holds the database."""
+    if connection.dialect.name == "postgresql":
+        connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _CHAIN_LOCK})
+
+
 def append(connection: Connection, events: Sequence[ChainEvent]) -> list[AuditRef]:
     """Append events in order after the current head; the caller's transaction commits them.
 
@@ -46,8 +54,7 @@ def append(connection: Connection, events: Sequence[ChainEvent]) -> list[AuditRe
     """
     if not events:
         return []
-    if connection.dialect.name == "postgresql":
-        connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _CHAIN_LOCK})
+    lock_chain(connection)
     head = connection.execute(
         select(_events.c.seq, _events.c.hash).order_by(_events.c.seq.desc()).limit(1)
     ).first()

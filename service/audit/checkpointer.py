@@ -22,10 +22,10 @@ _checkpoints = AuditCheckpointRow.__table__  # type: ignore[attr-defined]
 _events = AuditEventRow.__table__  # type: ignore[attr-defined]
 
 
-def checkpoint_head(engine: Engine, private: Ed25519PrivateKey) -> Checkpoint | None:
+def checkpoint_head(database: Engine, private: Ed25519PrivateKey) -> Checkpoint | None:
     """Sign the chain's head if it moved since the last checkpoint and the new part verifies;
     None otherwise. Replicas may race to sign the same head: the first insert wins."""
-    with engine.connect() as connection:
+    with database.connect() as connection:
         last = connection.execute(
             select(_checkpoints.c.seq, _checkpoints.c.hash).order_by(_checkpoints.c.seq.desc())
         ).first()
@@ -56,7 +56,7 @@ def checkpoint_head(engine: Engine, private: Ed25519PrivateKey) -> Checkpoint | 
         signature=sign(private, signed_document(seq, head_hash, signed_at, kid)),
     )
     try:
-        with writing(engine) as connection:
+        with writing(database) as connection:
             connection.execute(insert(_checkpoints), [checkpoint.model_dump()])
     except IntegrityError:
         return None

@@ -6,7 +6,7 @@ from datetime import datetime
 from typing import Any
 
 from pydantic import BaseModel
-from sqlalchemy import Connection, select
+from sqlalchemy import Connection, Engine, select
 
 from service.audit.event import canonical
 from service.store.tables import AuditCheckpointRow
@@ -32,6 +32,12 @@ def signed_document(seq: int, chain_hash: str, signed_at: datetime, key: str) ->
     """The canonical bytes a checkpoint's signature covers."""
     document = {"seq": seq, "hash": chain_hash, "signed_at": signed_at.isoformat(), "key_id": key}
     return canonical(document)
+
+
+def list_checkpoints(database: Engine) -> list[Checkpoint]:
+    """Every checkpoint in seq order."""
+    with database.connect() as connection:
+        return stored_checkpoints(connection)
 
 
 def stored_checkpoints(

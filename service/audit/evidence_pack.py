@@ -56,7 +56,7 @@ def _sha256(data: bytes) -> str:
 
 
 def build_pack(
-    engine: Engine,
+    database: Engine,
     private: Ed25519PrivateKey,
     pack: RulePack,
     *,
@@ -64,7 +64,7 @@ def build_pack(
     until: datetime,
 ) -> bytes:
     """The evidence pack for events recorded in [since, until)."""
-    with engine.connect() as connection:
+    with database.connect() as connection:
         rows = connection.execute(
             select(
                 _events.c.seq,

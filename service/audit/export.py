@@ -81,24 +81,24 @@ def _csv_row(event: AuditEvent) -> list[Any]:
     ]
 
 
-def _decisions(engine: Engine, wanted: EventFilter) -> Iterator[AuditEvent]:
+def _decisions(database: Engine, wanted: EventFilter) -> Iterator[AuditEvent]:
     only_decisions = wanted.model_copy(update={"kind": "decision"})
-    with engine.connect() as connection:
+    with database.connect() as connection:
         yield from stream_events(connection, only_decisions)
 
 
-def export_ndjson(engine: Engine, wanted: EventFilter) -> Iterator[bytes]:
+def export_ndjson(database: Engine, wanted: EventFilter) -> Iterator[bytes]:
     """Matching decisions, one JSON document per line."""
-    for event in _decisions(engine, wanted):
+    for event in _decisions(database, wanted):
         yield json.dumps(decision_log_entry(event), separators=(",", ":")).encode() + b"\n"
 
 
-def export_csv(engine: Engine, wanted: EventFilter) -> Iterator[bytes]:
+def export_csv(database: Engine, wanted: EventFilter) -> Iterator[bytes]:
     """Matching decisions as CSV with a header row."""
     buffer = io.StringIO()
     writer = csv.writer(buffer)
     writer.writerow(CSV_COLUMNS)
-    for event in _decisions(engine, wanted):
+    for event in _decisions(database, wanted):
         writer.writerow(_csv_row(event))
         if buffer.tell() > 64 * 1024:
             yield buffer.getvalue().encode()

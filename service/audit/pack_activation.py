@@ -14,10 +14,10 @@ _events = AuditEventRow.__table__  # type: ignore[attr-defined]
 KIND = "rule_pack_activated"
 
 
-def record_activation(engine: Engine, pack: RulePack, *, rego_engine: str) -> bool:
+def record_activation(database: Engine, pack: RulePack, *, rego_backend: str) -> bool:
     """Append a `rule_pack_activated` event unless the last one names this revision already;
     True when one was appended."""
-    with writing(engine) as connection:
+    with writing(database) as connection:
         last = connection.execute(
             select(_events.c.policy_revision)
             .where(_events.c.kind == KIND)
@@ -29,7 +29,7 @@ def record_activation(engine: Engine, pack: RulePack, *, rego_engine: str) -> bo
         pack_facts = {
             "revision": pack.revision,
             "previous": last,
-            "engine": rego_engine,
+            "engine": rego_backend,
             "path": str(pack.path),
         }
         body = {"subject": {"policy_revision": pack.revision}, "pack": pack_facts}

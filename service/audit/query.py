@@ -14,19 +14,15 @@ from datetime import UTC, datetime
 from typing import Any
 
 from pydantic import BaseModel, Field
-from sqlalchemy import Connection, Select, select
+from sqlalchemy import Connection, Engine, Select, select
 
-from service.errors import ServiceError
+from service.errors import InvalidCursor
 from service.store.tables import AuditEventRow, AuditRuleRow
 
 _events = AuditEventRow.__table__  # type: ignore[attr-defined]
 _rules = AuditRuleRow.__table__  # type: ignore[attr-defined]
 MAX_PAGE = 1000
 _STREAM_BATCH = 2000
-
-
-class InvalidCursor(ServiceError):
-    code, status, message = "invalid_cursor", 400, "the cursor is not one this API gave out"
 
 
 class EventFilter(BaseModel):
@@ -131,12 +127,13 @@ def event_of_row(row: Any) -> AuditEvent:
 
 
 def query_events(
-    connection: Connection, wanted: EventFilter, *, limit: int = 100, cursor: str | None = None
+    database: Engine, wanted: EventFilter, *, limit: int = 100, cursor: str | None = None
 ) -> EventPage:
     """One page of matching events after the cursor, oldest first."""
     limit = max(1, min(limit, MAX_PAGE))
     after = _after(cursor)
-    rows = connection.execute(selection(wanted, after).limit(limit + 1)).all()
+    with database.connect() as connection:
+        rows = connection.execute(selection(wanted, after).limit(limit + 1)).all()
     events = [event_of_row(row) for row in rows[:limit]]
     last = events[-1].seq if events else after
     return EventPage(events=events, next_cursor=_cursor(last), more=len(rows) > limit)

@@ -6,7 +6,7 @@ from datetime import datetime
 from typing import Any
 
 from pydantic import BaseModel
-from sqlalchemy import Connection, or_, select
+from sqlalchemy import Engine, or_, select
 
 from service.audit.query import AuditEvent, EventFilter, event_of_row, selection
 from service.decisions.status import ActionStatus
@@ -63,17 +63,20 @@ class RollbackCandidate(BaseModel):
 _RESOLVING = {"review_approved", "review_rejected", "review_expired"}
 
 
-def trace(connection: Connection, work_item: str) -> Trace:
+def trace(database: Engine, work_item: str) -> Trace:
     """The work item's decisions and everything that happened to them, oldest first."""
     decisions = _events.alias("work_item_decisions")  # not correlated with the outer query
     decision_ids = select(decisions.c.decision_id).where(
         decisions.c.work_item_id == work_item, decisions.c.kind == "decision"
     )
-    rows = connection.execute(
-        select(_events)
-        .where(or_(_events.c.work_item_id == work_item, _events.c.decision_id.in_(decision_ids)))
-        .order_by(_events.c.seq)
-    ).all()
+    with database.connect() as connection:
+        rows = connection.execute(
+            select(_events)
+            .where(
+                or_(_events.c.work_item_id == work_item, _events.c.decision_id.in_(decision_ids))
+            )
+            .order_by(_events.c.seq)
+        ).all()
     if not rows:
         raise NotFound(f"no events for work item {work_item}")
     events = [event_of_row(row) for row in rows]
@@ -114,7 +117,7 @@ def _final(event: AuditEvent) -> bool:
     )
 
 
-def rollback_candidates(connection: Connection, wanted: EventFilter) -> list[RollbackCandidate]:
+def rollback_candidates(database: Engine, wanted: EventFilter) -> list[RollbackCandidate]:
     """Executed (or verified) actions whose decisions match the filter, oldest first."""
     decisions_only = wanted.model_copy(update={"kind": "decision"})
     query = (
@@ -126,7 +129,8 @@ def rollback_candidates(connection: Connection, wanted: EventFilter) -> list[Rol
         .where(_decisions.c.lifecycle_status.in_(_ROLLBACK_STATUSES))
         .limit(MAX_CANDIDATES)
     )
-    return [_candidate(row) for row in connection.execute(query).all()]
+    with database.connect() as connection:
+        return [_candidate(row) for row in connection.execute(query).all()]
 
 
 def _candidate(row: Any) -> RollbackCandidate:

@@ -14,7 +14,7 @@ from typing import Any, NamedTuple
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from pydantic import BaseModel
-from sqlalchemy import Connection, select
+from sqlalchemy import Connection, Engine, select
 
 from service.audit.checkpoints import Checkpoint, stored_checkpoints
 from service.audit.event import GENESIS_HASH, canonical, chain_hash
@@ -145,6 +145,7 @@ def stored_links(connection: Connection, *, after_seq: int = 0) -> Iterable[Chai
         yield ChainLink(int(row[0]), str(row[1]), str(row[2]), str(row[3]))
 
 
-def verify_store(connection: Connection, public: Ed25519PublicKey) -> Verification:
+def verify_store(database: Engine, public: Ed25519PublicKey) -> Verification:
     """Verify the chain and checkpoints held in the database."""
-    return verify(stored_links(connection), stored_checkpoints(connection), public)
+    with database.connect() as connection:
+        return verify(stored_links(connection), stored_checkpoints(connection), public)

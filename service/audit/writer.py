@@ -7,15 +7,14 @@ import queue
 import threading
 from concurrent.futures import Future
 from dataclasses import dataclass
-from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Engine, insert
 
-from policy.decision import Decision
-from service.audit.chain import ChainEvent, append
-from service.decisions.idempotency import earlier_answer
-from service.errors import AuditUnavailable, IdempotencyConflict
+from service.audit.chain import ChainEvent, append, lock_chain
+from service.decisions import idempotency
+from service.decisions.record import DecisionRecord, Recorded
+from service.errors import AuditUnavailable
 from service.store.database import writing
 from service.store.tables import DecisionRow, ReviewTaskRow
 
@@ -24,28 +23,6 @@ log = logging.getLogger(__name__)
 _STOP = object()
 _tasks = ReviewTaskRow.__table__  # type: ignore[attr-defined]
 _decisions = DecisionRow.__table__  # type: ignore[attr-defined]
-
-
-@dataclass(frozen=True)
-class DecisionRecord:
-    """A decision waiting to be recorded, with the event that records it."""
-
-    principal_id: str
-    action_type: str
-    idempotency_key: str | None
-    request_digest: str
-    decision: Decision
-    event: dict[str, Any]
-    recorded_at: datetime
-    review_task: dict[str, Any] | None = None  # the review row a routed or sampled action opens
-
-
-@dataclass(frozen=True)
-class Recorded:
-    """The decision as committed (with its audit reference), or the earlier one it replays."""
-
-    body: str
-    replayed: bool
 
 
 @dataclass
@@ -59,8 +36,8 @@ class AuditWriter:
     then resolves each caller's future. A failed commit fails every record of the batch and
     writes none of them."""
 
-    def __init__(self, engine: Engine, *, batch_max: int = 256) -> None:
-        self._engine = engine
+    def __init__(self, database: Engine, *, batch_max: int = 256) -> None:
+        self._database = database
         self._batch_max = batch_max
         self._queue: queue.SimpleQueue[_Job | object] = queue.SimpleQueue()
         self._thread = threading.Thread(target=self._run, name="audit-writer", daemon=True)
@@ -123,28 +100,9 @@ class AuditWriter:
                 job.future.set_result(outcome)
 
     def _write(self, jobs: list[_Job]) -> list[Recorded | Exception]:
-        # Per job: an earlier answer (or conflict), or the index of the fresh record it is
-        # (a retry in the same batch points at the first request's record).
-        plan: list[Recorded | Exception | tuple[int, bool]] = []
-        fresh: list[DecisionRecord] = []
-        in_batch: dict[tuple[str, str], int] = {}
-        with writing(self._engine) as connection:
-            for job in jobs:
-                record = job.record
-                key = (record.principal_id, record.idempotency_key or "")
-                if record.idempotency_key and key in in_batch:
-                    first = fresh[in_batch[key]]
-                    same = first.request_digest == record.request_digest
-                    plan.append((in_batch[key], True) if same else IdempotencyConflict())
-                    continue
-                earlier = _earlier(connection, record)
-                if earlier is not None:
-                    plan.append(earlier)
-                    continue
-                if record.idempotency_key:
-                    in_batch[key] = len(fresh)
-                plan.append((len(fresh), False))
-                fresh.append(record)
+        with writing(self._database) as connection:
+            lock_chain(connection)  # before the idempotency check: no replica decides it too
+            steps, fresh = idempotency.plan(connection, [job.record for job in jobs])
             refs = append(connection, [_chain_event(record) for record in fresh])
             bodies = [
                 record.decision.model_copy(update={"audit": ref}).model_dump_json()
@@ -157,21 +115,11 @@ class AuditWriter:
                 if tasks:
                     connection.execute(insert(_tasks), tasks)
         return [
-            Recorded(body=bodies[step[0]], replayed=step[1]) if isinstance(step, tuple) else step
-            for step in plan
+            Recorded(body=bodies[step.index], replayed=step.replay)
+            if isinstance(step, idempotency.Fresh)
+            else step
+            for step in steps
         ]
-
-
-def _earlier(connection: Any, record: DecisionRecord) -> Recorded | Exception | None:
-    """A request retried with the same idempotency key gets the first answer."""
-    if not record.idempotency_key:
-        return None
-    found = earlier_answer(connection, record.principal_id, record.idempotency_key)
-    if found is None:
-        return None
-    if found[0] != record.request_digest:
-        return IdempotencyConflict()
-    return Recorded(body=found[1], replayed=True)
 
 
 def _chain_event(record: DecisionRecord) -> ChainEvent:

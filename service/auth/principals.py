@@ -59,7 +59,7 @@ def secret_hash(key: str) -> str:
 
 
 def create_key(
-    engine: Engine, *, name: str, role: Role, scopes: list[str], owner_id: str | None = None
+    database: Engine, *, name: str, role: Role, scopes: list[str], owner_id: str | None = None
 ) -> tuple[Principal, str]:
     """Create a principal and return it with its key; the key is shown once and stored hashed.
 
@@ -79,17 +79,17 @@ def create_key(
         "owner_id": owner_id,
     }
     public = {k: row[k] for k in ("id", "name", "role", "key_id", "scopes", "owner_id")}
-    with writing(engine) as connection:
+    with writing(database) as connection:
         connection.execute(insert(_principals), [row])
         _record(connection, "key_created", now, public)
     return Principal(id=principal_id, name=name, role=role, scopes=tuple(scopes)), key
 
 
-def revoke_key(engine: Engine, principal_id: str) -> bool:
+def revoke_key(database: Engine, principal_id: str) -> bool:
     """Revoke a principal's key (it stops working within the authentication cache's TTL);
     False when there is no such live key."""
     now = datetime.now(UTC)
-    with writing(engine) as connection:
+    with writing(database) as connection:
         changed = connection.execute(
             update(_principals)
             .where(_principals.c.id == principal_id, _principals.c.revoked_at.is_(None))
@@ -105,9 +105,9 @@ def _record(connection: Connection, kind: str, now: datetime, principal: dict[st
     record(connection, kind, now=now, body={"principal": principal})
 
 
-def principal_named(engine: Engine, name: str) -> str:
+def principal_named(database: Engine, name: str) -> str:
     """The id of the one live principal with this name; LookupError for none or several."""
-    with engine.connect() as connection:
+    with database.connect() as connection:
         ids = connection.execute(
             select(_principals.c.id).where(
                 _principals.c.name == name, _principals.c.revoked_at.is_(None)
@@ -118,17 +118,17 @@ def principal_named(engine: Engine, name: str) -> str:
     return str(ids[0][0])
 
 
-def count_principals(engine: Engine) -> int:
+def count_principals(database: Engine) -> int:
     """How many principals exist (zero on a fresh store)."""
-    with Session(engine) as session:
+    with Session(database) as session:
         return session.exec(select(func.count()).select_from(PrincipalRow)).one()[0]  # type: ignore[call-overload,no-any-return]
 
 
 class KeyAuthenticator:
     """Turns a bearer key into a principal; positive answers are cached for `ttl` seconds."""
 
-    def __init__(self, engine: Engine, *, ttl: float) -> None:
-        self._engine = engine
+    def __init__(self, database: Engine, *, ttl: float) -> None:
+        self._database = database
         self._ttl = ttl
         self._cache: dict[str, tuple[float, Principal]] = {}
         self._lock = threading.Lock()
@@ -146,7 +146,7 @@ class KeyAuthenticator:
         parts = key.split("_", 2)
         if len(parts) != 3 or parts[0] != KEY_PREFIX:
             return None
-        with Session(self._engine) as session:
+        with Session(self._database) as session:
             row = session.exec(  # type: ignore[call-overload]
                 select(PrincipalRow).where(PrincipalRow.key_id == parts[1])  # type: ignore[arg-type]
             ).scalar_one_or_none()

@@ -41,11 +41,11 @@ def same_token(given: str | None, expected: str | None) -> bool:
     return bool(given and expected) and hmac.compare_digest(str(given), str(expected))
 
 
-def sign_in(engine: Engine, principal: Principal, *, hours: float) -> str:
+def sign_in(database: Engine, principal: Principal, *, hours: float) -> str:
     """Open a session for the principal; returns the cookie token (stored only hashed)."""
     token = secrets.token_urlsafe(32)
     now = utc_now()
-    with writing(engine) as connection:
+    with writing(database) as connection:
         connection.execute(delete(_sessions).where(_sessions.c.expires_at <= now))
         connection.execute(
             insert(_sessions),
@@ -62,11 +62,11 @@ def sign_in(engine: Engine, principal: Principal, *, hours: float) -> str:
     return token
 
 
-def session_of(engine: Engine, token: str | None) -> UiSession | None:
+def session_of(database: Engine, token: str | None) -> UiSession | None:
     """The live session a cookie token names, with its principal (not revoked), or None."""
     if not token:
         return None
-    with engine.connect() as connection:
+    with database.connect() as connection:
         row = connection.execute(
             select(_sessions.c.csrf_token, _sessions.c.expires_at, _principals)
             .join(_principals, _principals.c.id == _sessions.c.principal_id)
@@ -80,10 +80,10 @@ def session_of(engine: Engine, token: str | None) -> UiSession | None:
     return UiSession(principal=principal, csrf_token=row.csrf_token)
 
 
-def sign_out(engine: Engine, token: str | None) -> None:
+def sign_out(database: Engine, token: str | None) -> None:
     """End the session the cookie names."""
     if token:
-        with writing(engine) as connection:
+        with writing(database) as connection:
             connection.execute(
                 delete(_sessions).where(_sessions.c.token_hash == secret_hash(token))
             )

@@ -18,7 +18,7 @@ from service.audit.query import EventFilter, stream_events
 from service.audit.signing import load_public_pem, new_private_pem, public_pem, signing_key
 from service.audit.verify import verify_store
 from service.settings import Settings
-from service.store.database import make_engine, migrate
+from service.store.database import database_engine, migrate
 
 audit = typer.Typer(help="Verify the audit log and sign its head.", no_args_is_help=True)
 
@@ -39,15 +39,14 @@ def verify_command(
         _verify_pack(pack, public_key)
         return
     settings = Settings()
-    engine = make_engine(settings.database_url)
+    database = database_engine(settings.database_url)
     public = (
         load_public_pem(public_key.read_text())
         if public_key
         else signing_key(settings).public_key()
     )
-    with engine.connect() as connection:
-        result = verify_store(connection, public)
-    engine.dispose()
+    result = verify_store(database, public)
+    database.dispose()
     typer.echo(
         f"{result.events} events, head seq {result.head_seq} ({result.head_hash}), "
         f"{result.checkpoints} checkpoints"
@@ -79,15 +78,15 @@ def evidence_command(
 ) -> None:
     """Write an evidence pack for a time range (verify it with `audit verify --pack`)."""
     settings = Settings()
-    engine = make_engine(settings.database_url)
+    database = database_engine(settings.database_url)
     data = build_pack(
-        engine,
+        database,
         signing_key(settings),
         load_rule_pack(settings.rules),
         since=since.replace(tzinfo=since.tzinfo or UTC),
         until=until.replace(tzinfo=until.tzinfo or UTC),
     )
-    engine.dispose()
+    database.dispose()
     output.write_bytes(data)
     typer.echo(f"wrote {output} ({len(data):,} bytes)")
 
@@ -96,10 +95,10 @@ def evidence_command(
 def checkpoint_command() -> None:
     """Sign the chain's head now (gateways also do it every SLUICEGATE_AUDIT_CHECKPOINT_SECONDS)."""
     settings = Settings()
-    engine = make_engine(settings.database_url)
-    migrate(engine)
-    made = checkpoint_head(engine, signing_key(settings))
-    engine.dispose()
+    database = database_engine(settings.database_url)
+    migrate(database)
+    made = checkpoint_head(database, signing_key(settings))
+    database.dispose()
     typer.echo(f"signed seq {made.seq} ({made.hash})" if made else "the head is signed already")
 
 
@@ -145,11 +144,11 @@ def _filter(pairs: list[str] | None) -> EventFilter:
 def query_command(filters: FilterOption = None) -> None:
     """Print the matching events (every kind) as NDJSON, oldest first."""
     wanted = _filter(filters)
-    engine = make_engine(Settings().database_url)
-    with engine.connect() as connection:
+    database = database_engine(Settings().database_url)
+    with database.connect() as connection:
         for event in stream_events(connection, wanted):
             typer.echo(event.model_dump_json())
-    engine.dispose()
+    database.dispose()
 
 
 @audit.command("export")
@@ -161,10 +160,10 @@ def export_command(
 ) -> None:
     """Write the matching decisions to standard output, streamed."""
     wanted = _filter(filters)
-    engine = make_engine(Settings().database_url)
+    database = database_engine(Settings().database_url)
     export = export_ndjson if output_format == "ndjson" else export_csv
     out = sys.stdout.buffer
-    for chunk in export(engine, wanted):
+    for chunk in export(database, wanted):
         out.write(chunk)
     out.flush()
-    engine.dispose()
+    database.dispose()

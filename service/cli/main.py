@@ -28,9 +28,9 @@ from service.auth.principals import (
     revoke_key,
 )
 from service.cli.audit import audit
-from service.gateway import build_gate
+from service.runtime import build_gate
 from service.settings import Settings
-from service.store.database import make_engine, migrate
+from service.store.database import database_engine, migrate
 
 app = typer.Typer(help="Sluicegate: a policy gate for AI agent actions.", no_args_is_help=True)
 keys = typer.Typer(help="Manage API keys.", no_args_is_help=True)
@@ -59,15 +59,15 @@ def serve(
     """Run the gateway."""
     settings = _settings(rules_dir)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
-    engine = make_engine(settings.database_url)
-    migrate(engine)
-    if count_principals(engine) == 0:
+    database = database_engine(settings.database_url)
+    migrate(database)
+    if count_principals(database) == 0:
         typer.echo(
             "\nNo API keys yet. Create an agent key in another terminal:\n"
             "  .venv/bin/sluicegate keys create --role agent --name demo-agent --scope '*'\n"
             "then ask the gate (see README, 'Five-minute tour').\n"
         )
-    engine.dispose()
+    database.dispose()
     typer.echo(f"Sluicegate on http://{host}:{port}  (API docs: http://{host}:{port}/docs)")
     uvicorn.run(create_app(settings), host=host, port=port, log_level="info", access_log=False)
 
@@ -96,15 +96,15 @@ def keys_create(
         )
         raise typer.Exit(2)
     settings = _settings()
-    engine = make_engine(settings.database_url)
-    migrate(engine)
+    database = database_engine(settings.database_url)
+    migrate(database)
     try:
-        owner_id = principal_named(engine, owner) if owner else None
+        owner_id = principal_named(database, owner) if owner else None
     except LookupError as exc:
         typer.echo(str(exc), err=True)
         raise typer.Exit(2) from exc
-    principal, secret = create_key(engine, name=name, role=role, scopes=scopes, owner_id=owner_id)
-    engine.dispose()
+    principal, secret = create_key(database, name=name, role=role, scopes=scopes, owner_id=owner_id)
+    database.dispose()
     typer.echo(f"created {role.value} key for {name!r} (id {principal.id}, scopes {scopes})")
     typer.echo("store it now; it is not shown again:")
     typer.echo(secret)
@@ -116,15 +116,15 @@ def keys_revoke(
 ) -> None:
     """Revoke a key: it stops working within SLUICEGATE_AUTH_CACHE_SECONDS; recorded on the
     audit chain."""
-    engine = make_engine(_settings().database_url)
-    migrate(engine)
+    database = database_engine(_settings().database_url)
+    migrate(database)
     try:
-        revoke_key(engine, principal_named(engine, name))
+        revoke_key(database, principal_named(database, name))
     except LookupError as exc:
         typer.echo(str(exc), err=True)
         raise typer.Exit(2) from exc
     finally:
-        engine.dispose()
+        database.dispose()
     typer.echo(f"revoked the key of {name!r}")
 
 

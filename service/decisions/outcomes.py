@@ -16,28 +16,21 @@ from enum import StrEnum
 from typing import Annotated, Any
 
 from pydantic import BaseModel, Field
-from sqlalchemy import Connection, Engine, select, update
+from sqlalchemy import Engine, update
 
-from policy.decision import AuditRef, Decision
+from policy.decision import AuditRef
 from policy.done import is_done, missing_for_done
 from policy.rule_pack import RulePack
 from service.audit.chain import record
-from service.auth.principals import Principal, Role
-from service.decisions.status import ActionStatus, DecisionStatus, decision_status
-from service.errors import NotFound, ServiceError
-from service.reviews.tasks import as_review, blocking_task_of
+from service.auth.principals import Principal
+from service.decisions.lookup import status_and_row
+from service.decisions.status import ActionStatus, DecisionStatus
+from service.errors import NotFound, OutcomeNotPermitted
 from service.store.database import writing
 from service.store.tables import DecisionRow
 from service.store.utc import utc_now
 
 _decisions = DecisionRow.__table__  # type: ignore[attr-defined]
-# Roles that may read any decision; an agent reads only its own.
-READ_ANY = frozenset({Role.REVIEWER, Role.AUDITOR, Role.ADMIN})
-
-
-class OutcomeNotPermitted(ServiceError):
-    code, status = "outcome_not_permitted", 409
-    message = "the action's status does not allow that report; the attempt was recorded"
 
 
 class Reported(StrEnum):
@@ -72,32 +65,13 @@ _MAY_REPORT = {
 }
 
 
-def read_status(connection: Connection, decision_id: str, principal: Principal) -> DecisionStatus:
-    """A decision with the action's status now, if this principal may see it."""
-    return _status_and_row(connection, decision_id, principal)[0]
-
-
-def _status_and_row(
-    connection: Connection, decision_id: str, principal: Principal
-) -> tuple[DecisionStatus, Any]:
-    row = connection.execute(
-        select(_decisions).where(_decisions.c.decision_id == decision_id)
-    ).first()
-    if row is None or (principal.role not in READ_ANY and row.principal_id != principal.id):
-        raise NotFound(f"no decision {decision_id}")
-    task = blocking_task_of(connection, decision_id)
-    review = None if task is None else as_review(task, utc_now())
-    decision = Decision.model_validate_json(row.body)
-    return decision_status(decision, review, row.lifecycle_status), row
-
-
 def report_outcome(
-    engine: Engine, pack: RulePack, agent: Principal, decision_id: str, report: OutcomeReport
+    database: Engine, pack: RulePack, agent: Principal, decision_id: str, report: OutcomeReport
 ) -> OutcomeRecorded:
     """Record the agent's report on its own action, or record the attempt and refuse it."""
     now = utc_now()
-    with writing(engine) as connection:
-        current, row = _status_and_row(connection, decision_id, agent)
+    with writing(database) as connection:
+        current, row = status_and_row(connection, decision_id, agent)
         if row.principal_id != agent.id:  # agents read only their own anyway; be explicit
             raise NotFound(f"no decision {decision_id}")
         refusal = _refusal(current, report)

@@ -43,9 +43,9 @@ class ReviewBoard:
     """Read-only views of reviews, filtered to what the principal may see."""
 
     def __init__(
-        self, engine: Engine, pack: RulePack, *, clock: Callable[[], datetime] = utc_now
+        self, database: Engine, pack: RulePack, *, clock: Callable[[], datetime] = utc_now
     ) -> None:
-        self._engine = engine
+        self._database = database
         self._pack = pack
         self._clock = clock
 
@@ -73,14 +73,14 @@ class ReviewBoard:
         if state is not None:
             query = query.where(_state_filter(state, now))
         query = query.order_by(_tasks.c.due_at, _tasks.c.id).limit(min(limit, MAX_PAGE))
-        with self._engine.connect() as connection:
+        with self._database.connect() as connection:
             rows = connection.execute(query).all()
         return [as_review(row, now) for row in rows]
 
     def packet(self, review_id: str, principal: Principal) -> ReviewPacket:
         """A review with the proposal and the decision, if the principal may read it."""
         now = self._clock()
-        with self._engine.connect() as connection:
+        with self._database.connect() as connection:
             row = task_row(connection, review_id)
             if row is None or not may_read(principal, self._pack.data.queues.get(row.queue)):
                 raise NotFound(f"no review {review_id}")
@@ -103,7 +103,7 @@ class ReviewBoard:
         """The principal's queues with their counts and the next time box to run out."""
         now = self._clock()
         names = self.visible_queues(principal)
-        with self._engine.connect() as connection:
+        with self._database.connect() as connection:
             rows = connection.execute(
                 select(_tasks).where(_tasks.c.queue.in_(names), _tasks.c.state == OPEN)
             ).all()

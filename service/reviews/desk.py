@@ -38,10 +38,10 @@ from service.errors import (
 from service.reviews.eligibility import four_eyes_violated, may_review
 from service.reviews.models import (
     ApprovalUse,
+    PostHocVerdict,
     Review,
     ReviewKind,
     ReviewState,
-    Verdict,
 )
 from service.reviews.tasks import OPEN, as_review, blocking_task_of, effective_state, task_row
 from service.store.database import writing
@@ -88,7 +88,7 @@ class ReviewDesk:
 
     def __init__(
         self,
-        engine: Engine,
+        database: Engine,
         pack: RulePack,
         *,
         lease: timedelta,
@@ -96,7 +96,7 @@ class ReviewDesk:
         on_resolved: ResolvedHook | None = None,
         after_resolved: Callable[[Review], None] | None = None,
     ) -> None:
-        self._engine = engine
+        self._database = database
         self._pack = pack
         self._lease = lease
         self._clock = clock
@@ -164,10 +164,10 @@ class ReviewDesk:
         return self._transition(review_id, actor, step)
 
     def give_verdict(
-        self, review_id: str, actor: Principal, verdict: Verdict, note: str | None
+        self, review_id: str, actor: Principal, verdict: PostHocVerdict, note: str | None
     ) -> Review:
         """Close a post-hoc review: the sampled action was ok, or should not have happened."""
-        if verdict is Verdict.SHOULD_NOT_HAVE_HAPPENED and not (note and note.strip()):
+        if verdict is PostHocVerdict.SHOULD_NOT_HAVE_HAPPENED and not (note and note.strip()):
             raise NoteRequired("'should_not_have_happened' needs a note saying why")
 
         def step(row: Any, now: datetime, owner_id: str | None) -> _Step:
@@ -183,7 +183,7 @@ class ReviewDesk:
 
     def use_approval(self, decision_id: str, agent: Principal, proposal_digest: str) -> ApprovalUse:
         """Spend an approval: once, for exactly the approved proposal, under the same rules."""
-        with self._engine.connect() as connection:
+        with self._database.connect() as connection:
             row = blocking_task_of(connection, decision_id)
         if row is None or row.agent_id != agent.id:
             raise NotFound(f"no review for decision {decision_id}")
@@ -214,7 +214,7 @@ class ReviewDesk:
     def apply_timeouts(self, limit: int = 100) -> int:
         """Apply `on_timeout` to blocking reviews past due; returns how many this call moved."""
         now = self._clock()
-        with self._engine.connect() as connection:
+        with self._database.connect() as connection:
             due = connection.execute(
                 select(_tasks.c.id)
                 .where(
@@ -240,7 +240,7 @@ class ReviewDesk:
         queue = self._pack.data.queues.get(row.queue)
         if row.on_timeout == TimeoutAction.ESCALATE.value and queue and queue.escalate_to:
             target = self._pack.data.queues[queue.escalate_to]
-            due_at = now + target.sla
+            due_at = now + self._pack.data.time_box(queue.escalate_to)
             changes = {
                 "queue": queue.escalate_to,
                 "due_at": due_at,
@@ -287,7 +287,7 @@ class ReviewDesk:
         decide: Callable[[Any, datetime, str | None], _Step],
     ) -> Review:
         now = self._clock()
-        with writing(self._engine) as connection:
+        with writing(self._database) as connection:
             # Locked, so a racing step waits and then sees this one's result; the version
             # check below still guards any path that reads without the lock.
             row = task_row(connection, review_id, lock=True)

@@ -34,7 +34,7 @@ class ReviewKind(StrEnum):
     POST_HOC = "post_hoc"
 
 
-class Verdict(StrEnum):
+class PostHocVerdict(StrEnum):
     """A post-hoc reviewer's finding."""
 
     OK = "ok"
@@ -72,7 +72,7 @@ class Review(BaseModel):
     lease_until: datetime | None
     resolved_by: str | None
     resolved_at: datetime | None
-    verdict: Verdict | None
+    verdict: PostHocVerdict | None
     note: str | None
     used_at: datetime | None
     created_at: datetime

@@ -60,7 +60,7 @@ def opening_task(
             "kind": ReviewKind.POST_HOC.value,
             "queue": queue_name,
             "approvals_required": 1,
-            "due_at": now + pack.data.queues[queue_name].sla,
+            "due_at": now + pack.data.time_box(queue_name, action_type),
             "on_timeout": NO_TIMEOUT,
         }
     return None

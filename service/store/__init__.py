@@ -1,1 +1,1 @@
-"""Persistence: tables, the database engine, migrations and the audit writer."""
+"""Persistence: tables, the database, migrations and the UTC column type."""

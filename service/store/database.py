@@ -1,4 +1,4 @@
-"""The database engine (SQLite in WAL mode by default) and schema migration with Alembic."""
+"""The database: a SQLAlchemy engine (SQLite in WAL mode by default) and Alembic migrations."""
 
 from __future__ import annotations
 
@@ -31,9 +31,12 @@ WRITE_TRANSACTION = {"sqlite_immediate": True}
 
 
 @contextmanager
-def writing(engine: Engine) -> Iterator[Connection]:
+def writing(database: Engine) -> Iterator[Connection]:
     """A write transaction; on SQLite it takes the database lock at BEGIN."""
-    with engine.connect().execution_options(**WRITE_TRANSACTION) as connection, connection.begin():
+    with (
+        database.connect().execution_options(**WRITE_TRANSACTION) as connection,
+        connection.begin(),
+    ):
         yield connection
 
 
@@ -44,20 +47,20 @@ def _begin(connection: Any) -> None:
     connection.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
 
 
-def make_engine(url: str) -> Engine:
-    """An engine for the URL; SQLite gets WAL, full sync and immediate transactions."""
+def database_engine(url: str) -> Engine:
+    """A SQLAlchemy engine for the URL; SQLite gets WAL, full sync and immediate transactions."""
     if not url.startswith("sqlite"):
         return create_engine(url, pool_pre_ping=True)
-    engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 5})
-    event.listen(engine, "connect", _tune_sqlite)
-    event.listen(engine, "begin", _begin)
-    return engine
+    database = create_engine(url, connect_args={"check_same_thread": False, "timeout": 5})
+    event.listen(database, "connect", _tune_sqlite)
+    event.listen(database, "begin", _begin)
+    return database
 
 
-def migrate(engine: Engine) -> None:
+def migrate(database: Engine) -> None:
     """Bring the schema to the newest revision (idempotent)."""
     config = Config()
     config.set_main_option("script_location", str(_MIGRATIONS))
-    with engine.begin() as connection:
+    with database.begin() as connection:
         config.attributes["connection"] = connection
         command.upgrade(config, "head")

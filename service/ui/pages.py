@@ -10,9 +10,10 @@ from urllib.parse import quote
 from fastapi import Cookie, Request
 from fastapi.responses import HTMLResponse, RedirectResponse
 from fastapi.templating import Jinja2Templates
+from sqlalchemy import Engine
 
 from service.auth.sessions import COOKIE, UiSession, session_of
-from service.gateway import Gateway
+from service.errors import SignInNeeded
 
 templates = Jinja2Templates(directory=Path(__file__).parent / "templates")
 SessionCookie = Annotated[str | None, Cookie(alias=COOKIE)]
@@ -30,13 +31,9 @@ def duration(span: timedelta) -> str:
 templates.env.filters["duration"] = duration
 
 
-class SignInNeeded(Exception):
-    """Raised by pages when the browser has no live session."""
-
-
-def session_for(gateway: Gateway, token: str | None) -> UiSession:
+def session_for(database: Engine, token: str | None) -> UiSession:
     """The browser's live session; `SignInNeeded` when there is none."""
-    session = session_of(gateway.engine, token)
+    session = session_of(database, token)
     if session is None:
         raise SignInNeeded()
     return session

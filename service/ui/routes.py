@@ -9,7 +9,15 @@ from typing import Annotated
 from fastapi import APIRouter, Cookie, Form, Request, Response
 from fastapi.responses import HTMLResponse, RedirectResponse
 
-from service.api.dependencies import GatewayDep
+from policy.rule_pack import RulePack
+from service.api.dependencies import (
+    AuthenticatorDep,
+    BoardDep,
+    DatabaseDep,
+    DeskDep,
+    PackDep,
+    SettingsDep,
+)
 from service.auth.sessions import (
     COOKIE,
     LOGIN_CSRF_COOKIE,
@@ -21,11 +29,11 @@ from service.auth.sessions import (
     sign_in,
     sign_out,
 )
-from service.errors import ServiceError
-from service.gateway import Gateway
+from service.errors import ServiceError, SignInNeeded
+from service.reviews.board import ReviewBoard
 from service.reviews.eligibility import may_review
-from service.reviews.models import Review, ReviewKind, ReviewState, Verdict
-from service.ui.pages import SEE_OTHER, SessionCookie, SignInNeeded, page, session_for, to_sign_in
+from service.reviews.models import PostHocVerdict, Review, ReviewKind, ReviewState
+from service.ui.pages import SEE_OTHER, SessionCookie, page, session_for, to_sign_in
 
 router = APIRouter(prefix="/ui", include_in_schema=False)
 FormText = Annotated[str, Form()]
@@ -39,19 +47,24 @@ def home() -> RedirectResponse:
 
 
 @router.get("/login", response_class=HTMLResponse)
-def login_form(request: Request, next: str = "/ui/queues") -> HTMLResponse:
+def login_form(request: Request, settings: SettingsDep, next: str = "/ui/queues") -> HTMLResponse:
     """The sign-in form."""
-    return _login_page(request, next_path=next)
+    return _login_page(request, settings, next_path=next)
 
 
 def _login_page(
-    request: Request, *, next_path: str, error: str | None = None, status_code: int = 200
+    request: Request,
+    settings: SettingsDep,
+    *,
+    next_path: str,
+    error: str | None = None,
+    status_code: int = 200,
 ) -> HTMLResponse:
     """The sign-in form; its CSRF token is also set as a cookie (double submit)."""
     token = new_csrf_token()
     context = {"csrf_token": token, "next": _local(next_path), "error": error}
     response = page(request, "login.html", context, status_code)
-    _set_cookie(request, response, LOGIN_CSRF_COOKIE, token, max_age=600)
+    _set_cookie(settings, response, LOGIN_CSRF_COOKIE, token, max_age=600)
     return response
 
 
@@ -59,7 +72,9 @@ def _login_page(
 def login(
     request: Request,
     *,
-    gateway: GatewayDep,
+    authenticator: AuthenticatorDep,
+    database: DatabaseDep,
+    settings: SettingsDep,
     key: FormText,
     csrf_token: FormText,
     next: FormText = "/ui/queues",
@@ -68,59 +83,63 @@ def login(
     """Exchange a reviewer or auditor key for a session cookie."""
     if not same_token(csrf_token, login_csrf):
         error = "The form expired; sign in again."
-        return _login_page(request, next_path=next, error=error, status_code=403)
-    principal = principal_for_key(gateway.authenticator, key)
+        return _login_page(request, settings, next_path=next, error=error, status_code=403)
+    principal = principal_for_key(authenticator, key)
     if principal is None:
         error = "That key is unknown, revoked, or not a reviewer's or auditor's."
-        return _login_page(request, next_path=next, error=error, status_code=401)
-    token = sign_in(gateway.engine, principal, hours=gateway.settings.ui_session_hours)
+        return _login_page(request, settings, next_path=next, error=error, status_code=401)
+    token = sign_in(database, principal, hours=settings.ui_session_hours)
     response = RedirectResponse(_local(next), SEE_OTHER)
-    _set_cookie(
-        request, response, COOKIE, token, max_age=int(gateway.settings.ui_session_hours * 3600)
-    )
+    _set_cookie(settings, response, COOKIE, token, max_age=int(settings.ui_session_hours * 3600))
     response.delete_cookie(LOGIN_CSRF_COOKIE, path="/ui")
     return response
 
 
 @router.post("/logout")
 def logout(
-    gateway: GatewayDep, csrf_token: FormText, cookie: SessionCookie = None
+    database: DatabaseDep, csrf_token: FormText, cookie: SessionCookie = None
 ) -> RedirectResponse:
     """End the session (the form's CSRF token must match it)."""
-    session = session_of(gateway.engine, cookie)
+    session = session_of(database, cookie)
     if session is not None and same_token(csrf_token, session.csrf_token):
-        sign_out(gateway.engine, cookie)
+        sign_out(database, cookie)
     response = RedirectResponse("/ui/login", SEE_OTHER)
     response.delete_cookie(COOKIE, path="/ui")
     return response
 
 
 @router.get("/queues", response_class=HTMLResponse)
-def queues_page(request: Request, gateway: GatewayDep, cookie: SessionCookie = None) -> Response:
+def queues_page(
+    request: Request, database: DatabaseDep, board: BoardDep, cookie: SessionCookie = None
+) -> Response:
     """Every queue this reviewer works, with counts and the next time box to run out."""
     try:
-        session = session_for(gateway, cookie)
+        session = session_for(database, cookie)
     except SignInNeeded:
         return to_sign_in(request)
-    summaries = gateway.board.queues(session.principal)
+    summaries = board.queues(session.principal)
     return page(request, "queues.html", {"session": session, "queues": summaries})
 
 
 @router.get("/queues/{name}", response_class=HTMLResponse)
 def queue_page(
-    name: str, request: Request, gateway: GatewayDep, cookie: SessionCookie = None
+    name: str,
+    request: Request,
+    database: DatabaseDep,
+    board: BoardDep,
+    cookie: SessionCookie = None,
 ) -> Response:
     """The open reviews of one queue, soonest due first."""
     try:
-        session = session_for(gateway, cookie)
+        session = session_for(database, cookie)
     except SignInNeeded:
         return to_sign_in(request)
-    if name not in gateway.board.visible_queues(session.principal):
+    if name not in board.visible_queues(session.principal):
         return page(request, "error.html", {"session": session, "message": "No such queue."}, 404)
     reviews = [
         r
         for state in _OPEN
-        for r in gateway.board.reviews(session.principal, queue=name, state=state, limit=200)
+        for r in board.reviews(session.principal, queue=name, state=state, limit=200)
     ]
     reviews.sort(key=lambda r: r.due_at)
     context = {"session": session, "queue": name, "reviews": reviews}
@@ -129,23 +148,27 @@ def queue_page(
 
 @router.get("/reviews/{review_id}", response_class=HTMLResponse)
 def review_page(
+    *,
     review_id: str,
     request: Request,
-    gateway: GatewayDep,
+    database: DatabaseDep,
+    board: BoardDep,
+    pack: PackDep,
     cookie: SessionCookie = None,
     done: str | None = None,
 ) -> Response:
     """One review: the packet, the reasons, and the forms to act on it."""
     try:
-        session = session_for(gateway, cookie)
+        session = session_for(database, cookie)
     except SignInNeeded:
         return to_sign_in(request)
-    return _review(request, gateway, session, review_id, notice=done)
+    return _review(request, board, pack, session, review_id, notice=done)
 
 
 def _review(
     request: Request,
-    gateway: Gateway,
+    board: ReviewBoard,
+    pack: RulePack,
     session: UiSession,
     review_id: str,
     *,
@@ -154,10 +177,10 @@ def _review(
     status_code: int = 200,
 ) -> HTMLResponse:
     try:
-        packet = gateway.board.packet(review_id, session.principal)
+        packet = board.packet(review_id, session.principal)
     except ServiceError:
         return page(request, "error.html", {"session": session, "message": "No such review."}, 404)
-    queue = gateway.gate.pack.data.queues.get(packet.queue)
+    queue = pack.data.queues.get(packet.queue)
     context = {
         "session": session,
         "review": packet,
@@ -165,7 +188,7 @@ def _review(
         "decision": packet.decision,
         "can_act": may_review(session.principal, queue) and packet.state in _OPEN,
         "blocking": packet.kind is ReviewKind.BLOCKING,
-        "verdicts": list(Verdict),
+        "verdicts": list(PostHocVerdict),
         "notice": notice,
         "error": error,
     }
@@ -174,22 +197,27 @@ def _review(
 
 @router.post("/reviews/{review_id}/{step}", response_class=HTMLResponse)
 async def review_step(
+    *,
     review_id: str,
     step: str,
     request: Request,
-    gateway: GatewayDep,
+    database: DatabaseDep,
+    board: BoardDep,
+    desk: DeskDep,
+    pack: PackDep,
     cookie: SessionCookie = None,
 ) -> Response:
     """Claim, approve, reject or give a verdict from the review page."""
     try:
-        session = session_for(gateway, cookie)
+        session = session_for(database, cookie)
     except SignInNeeded:
         return to_sign_in(request)
     form = await request.form()
     if not same_token(str(form.get("csrf_token", "")), session.csrf_token):
         return _review(
             request,
-            gateway,
+            board,
+            pack,
             session,
             review_id,
             error="The form expired; try again.",
@@ -197,21 +225,25 @@ async def review_step(
         )
     note = str(form.get("note", "")).strip() or None
     actions: dict[str, Callable[[], Review]] = {
-        "claim": lambda: gateway.desk.claim(review_id, session.principal),
-        "release": lambda: gateway.desk.release(review_id, session.principal),
-        "approve": lambda: gateway.desk.approve(review_id, session.principal, note),
-        "reject": lambda: gateway.desk.reject(review_id, session.principal, note or ""),
-        "verdict": lambda: gateway.desk.give_verdict(
-            review_id, session.principal, Verdict(str(form.get("verdict"))), note
+        "claim": lambda: desk.claim(review_id, session.principal),
+        "release": lambda: desk.release(review_id, session.principal),
+        "approve": lambda: desk.approve(review_id, session.principal, note),
+        "reject": lambda: desk.reject(review_id, session.principal, note or ""),
+        "verdict": lambda: desk.give_verdict(
+            review_id, session.principal, PostHocVerdict(str(form.get("verdict"))), note
         ),
     }
     action = actions.get(step)
-    if action is None or (step == "verdict" and form.get("verdict") not in set(Verdict)):
-        return _review(request, gateway, session, review_id, error="Unknown step.", status_code=400)
+    if action is None or (step == "verdict" and form.get("verdict") not in set(PostHocVerdict)):
+        return _review(
+            request, board, pack, session, review_id, error="Unknown step.", status_code=400
+        )
     try:
         review = await asyncio.to_thread(action)
     except ServiceError as exc:
-        return _review(request, gateway, session, review_id, error=str(exc), status_code=exc.status)
+        return _review(
+            request, board, pack, session, review_id, error=str(exc), status_code=exc.status
+        )
     return RedirectResponse(f"/ui/reviews/{review_id}?done={review.state.value}", SEE_OTHER)
 
 
@@ -223,15 +255,14 @@ def _local(path: str) -> str:
 
 
 def _set_cookie(
-    request: Request, response: Response, name: str, value: str, *, max_age: int
+    settings: SettingsDep, response: Response, name: str, value: str, *, max_age: int
 ) -> None:
-    gateway: Gateway = request.app.state.gateway
     response.set_cookie(
         name,
         value,
         max_age=max_age,
         path="/ui",
         httponly=True,
-        secure=gateway.settings.ui_cookie_secure,
+        secure=settings.ui_cookie_secure,
         samesite="strict",
     )

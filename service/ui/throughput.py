@@ -9,10 +9,11 @@ from fastapi import APIRouter, Query, Request, Response
 from fastapi.responses import HTMLResponse
 
 from service.analytics.throughput import GroupBy, Indicators, throughput
-from service.api.dependencies import GatewayDep
+from service.api.dependencies import DatabaseDep
 from service.auth.principals import Role
+from service.errors import SignInNeeded
 from service.store.utc import utc_now
-from service.ui.pages import SessionCookie, SignInNeeded, page, session_for, to_sign_in
+from service.ui.pages import SessionCookie, page, session_for, to_sign_in
 
 router = APIRouter(prefix="/ui", include_in_schema=False)
 OUTCOMES = ("allow", "sample", "route_to_human", "deny")
@@ -22,29 +23,28 @@ STUCK_AFTER = timedelta(hours=24)
 @router.get("/throughput", response_class=HTMLResponse)
 def throughput_page(
     request: Request,
-    gateway: GatewayDep,
+    database: DatabaseDep,
     cookie: SessionCookie = None,
     days: Annotated[int, Query(ge=1, le=90)] = 7,
     group_by: GroupBy = "action_type",
 ) -> Response:
     """Decisions by outcome, time to done and time waiting on people, per group."""
     try:
-        session = session_for(gateway, cookie)
+        session = session_for(database, cookie)
     except SignInNeeded:
         return to_sign_in(request)
     if session.principal.role is not Role.AUDITOR:
         message = "Throughput is for auditors."
         return page(request, "error.html", {"session": session, "message": message}, 403)
     now = utc_now()
-    with gateway.engine.connect() as connection:
-        report = throughput(
-            connection,
-            since=now - timedelta(days=days),
-            until=now + timedelta(seconds=1),
-            group_by=group_by,
-            stuck_after=STUCK_AFTER,
-            now=now,
-        )
+    report = throughput(
+        database,
+        since=now - timedelta(days=days),
+        until=now + timedelta(seconds=1),
+        group_by=group_by,
+        stuck_after=STUCK_AFTER,
+        now=now,
+    )
     context = {
         "session": session,
         "report": report,

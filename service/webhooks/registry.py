@@ -61,7 +61,7 @@ def new_secret() -> str:
     return "whsec_" + base64.b64encode(secrets.token_bytes(32)).decode()
 
 
-def register(engine: Engine, agent: Principal, request: WebhookCreate) -> WebhookCreated:
+def register(database: Engine, agent: Principal, request: WebhookCreate) -> WebhookCreated:
     """Register a webhook for the agent (for one of its decisions, if one is named)."""
     now = utc_now()
     row = {
@@ -73,7 +73,7 @@ def register(engine: Engine, agent: Principal, request: WebhookCreate) -> Webhoo
         "created_at": now,
         "revoked_at": None,
     }
-    with writing(engine) as connection:
+    with writing(database) as connection:
         if request.decision_id is not None:
             owner = connection.execute(
                 select(_decisions.c.principal_id).where(
@@ -92,9 +92,9 @@ def register(engine: Engine, agent: Principal, request: WebhookCreate) -> Webhoo
     )
 
 
-def webhooks_of(engine: Engine, agent: Principal) -> list[Webhook]:
+def webhooks_of(database: Engine, agent: Principal) -> list[Webhook]:
     """The agent's live webhooks."""
-    with engine.connect() as connection:
+    with database.connect() as connection:
         rows = connection.execute(
             select(_webhooks).where(
                 _webhooks.c.agent_id == agent.id, _webhooks.c.revoked_at.is_(None)
@@ -106,9 +106,9 @@ def webhooks_of(engine: Engine, agent: Principal) -> list[Webhook]:
     ]
 
 
-def revoke(engine: Engine, agent: Principal, webhook_id: str) -> None:
+def revoke(database: Engine, agent: Principal, webhook_id: str) -> None:
     """Stop sending to a webhook; pending deliveries to it are dropped by the sender."""
-    with writing(engine) as connection:
+    with writing(database) as connection:
         changed = connection.execute(
             update(_webhooks)
             .where(
@@ -122,9 +122,9 @@ def revoke(engine: Engine, agent: Principal, webhook_id: str) -> None:
         raise NotFound(f"no webhook {webhook_id}")
 
 
-def deliveries_of(engine: Engine, agent: Principal, webhook_id: str) -> list[Delivery]:
+def deliveries_of(database: Engine, agent: Principal, webhook_id: str) -> list[Delivery]:
     """Every message sent (or being sent) to one of the agent's webhooks."""
-    with engine.connect() as connection:
+    with database.connect() as connection:
         owner = connection.execute(
             select(_webhooks.c.agent_id).where(_webhooks.c.id == webhook_id)
         ).scalar()

@@ -32,13 +32,13 @@ class WebhookSender:
 
     def __init__(
         self,
-        engine: Engine,
+        database: Engine,
         *,
         backoff_seconds: Sequence[float],
         timeout_seconds: float,
         tick_seconds: float,
     ) -> None:
-        self._engine = engine
+        self._database = database
         self._backoff = list(backoff_seconds)
         self._http = httpx.Client(timeout=timeout_seconds, follow_redirects=False)
         self._thread = Periodic("webhook-sender", self.send_due, seconds=tick_seconds)
@@ -55,7 +55,7 @@ class WebhookSender:
     def send_due(self, limit: int = 50) -> int:
         """Attempt every delivery that is due; returns how many were attempted."""
         now = utc_now()
-        with self._engine.connect() as connection:
+        with self._database.connect() as connection:
             due = connection.execute(
                 select(_deliveries, _webhooks.c.url, _webhooks.c.secret, _webhooks.c.revoked_at)
                 .join(_webhooks, _webhooks.c.id == _deliveries.c.webhook_id)
@@ -71,7 +71,7 @@ class WebhookSender:
         return attempted
 
     def _take(self, delivery: Any) -> bool:
-        with writing(self._engine) as connection:
+        with writing(self._database) as connection:
             return bool(
                 connection.execute(
                     update(_deliveries)
@@ -118,7 +118,7 @@ class WebhookSender:
         )
 
     def _record(self, delivery_id: str, changes: dict[str, Any]) -> None:
-        with writing(self._engine) as connection:
+        with writing(self._database) as connection:
             connection.execute(
                 update(_deliveries).where(_deliveries.c.id == delivery_id).values(**changes)
             )

@@ -20,9 +20,9 @@ from policy.gate import Gate
 from policy.golden_cases import load_cases
 from policy.proposal import Proposal
 from policy.rule_pack import RulePack, load_rule_pack
-from service.gateway import build_gate
+from service.runtime import build_gate
 from service.settings import Settings
-from tests.fixtures import RULES, RegoEngine
+from tests.fixtures import RULES, RegoBackend
 from tests.opa_sidecar import OpaProcess
 
 EXAMPLES = Path(__file__).parents[2] / "features" / "examples.yaml"
@@ -77,9 +77,9 @@ def divergence(proposal: Proposal, embedded: Decision, opa: Decision) -> str | N
 
 
 @pytest.fixture(scope="session")
-def both_gates(pack: RulePack, opa_engine: RegoEngine) -> Iterator[tuple[Gate, Gate]]:
+def both_gates(pack: RulePack, opa_backend: RegoBackend) -> Iterator[tuple[Gate, Gate]]:
     embedded = build_gate(Settings(rules=RULES), pack)
-    opa = build_gate(opa_engine.settings(rules=RULES), pack)
+    opa = build_gate(opa_backend.settings(rules=RULES), pack)
     yield embedded, opa
     embedded.close()
     opa.close()
@@ -212,11 +212,11 @@ def test_probe(name: str, tmp_path: Path, pushed_sidecar: OpaProcess) -> None:
     results = {}
     for settings in (
         Settings(rules=rules),
-        Settings(rules=rules, engine="opa", opa_url=pushed_sidecar.url, opa_mode="push"),
+        Settings(rules=rules, rego_backend="opa", opa_url=pushed_sidecar.url, opa_mode="push"),
     ):
         gate = build_gate(settings, pack)
         try:
-            results[settings.engine] = _probe_result(gate)
+            results[settings.rego_backend] = _probe_result(gate)
         finally:
             gate.close()
     embedded, opa = results["rego-embedded"], results["opa"]

@@ -5,8 +5,8 @@ from __future__ import annotations
 import asyncio
 from pathlib import Path
 
+from policy.backends import backends_for
 from policy.context import Agent
-from policy.engines import embedded_engines
 from policy.fail_closed import FailClosedCause
 from policy.gate import Gate
 from policy.outcome import Outcome
@@ -20,7 +20,7 @@ ALLOWED = Proposal.model_validate(
 
 def _gate(rules: Path, budget: float = 0.25) -> Gate:
     pack = load_rule_pack(rules)
-    return Gate(pack, embedded_engines(pack), budget_seconds=budget)
+    return Gate(pack, backends_for(pack, "rego-embedded"), budget_seconds=budget)
 
 
 def _add_rule(rules: Path, body: str) -> None:

@@ -18,7 +18,7 @@ from policy.opa_bundle import write_bundle_dir
 from policy.outcome import Outcome
 from policy.proposal import Environment, Proposal
 from policy.rule_pack import load_rule_pack
-from service.gateway import build_gate
+from service.runtime import build_gate
 from service.settings import Settings
 from tests.fixtures import RULES
 from tests.loopback import free_port
@@ -40,7 +40,7 @@ NEVER_HANGS_SECONDS = 5.0
 def _gate(rules: Path, sidecar_url: str, bundle: Path | None, **values: object) -> Gate:
     settings = Settings(
         rules=rules,
-        engine="opa",
+        rego_backend="opa",
         opa_url=sidecar_url,
         opa_bundle=str(bundle),
         decision_budget_ms=int(BUDGET_SECONDS * 1000),

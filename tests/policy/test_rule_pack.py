@@ -41,14 +41,14 @@ def test_every_catalog_queue_must_exist(pack_copy: Path) -> None:
 
 
 def test_rego_that_does_not_compile_is_refused(pack_copy: Path) -> None:
-    from policy.engines import EmbeddedRegoEngine
+    from policy.backends.rego_embedded import EmbeddedRegoBackend
 
     (pack_copy / "rego" / "bad.rego").write_text(
         "package sluicegate.rules.bad\n\nverdicts contains {\n"
     )
     pack = load_rule_pack(pack_copy)
     with pytest.raises(RulePackError, match="does not compile"):
-        EmbeddedRegoEngine(pack.rego_modules, pack.raw_data)
+        EmbeddedRegoBackend(pack.rego_modules, pack.raw_data)
 
 
 def test_the_pack_rego_tests_pass() -> None:

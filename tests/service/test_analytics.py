@@ -50,10 +50,10 @@ class History:
 def history(tmp_path: Path) -> Iterator[History]:
     settings = Settings(database_url=f"sqlite:///{tmp_path / 'gate.db'}", rules=RULES)
     with TestClient(create_app(settings)) as client:
-        gateway = client.app.state.gateway  # type: ignore[attr-defined]
-        agent = bearer(gateway, Role.AGENT, ["*"])
-        fiona = bearer(gateway, Role.REVIEWER, ["group:finance-approvers"])
-        auditor = bearer(gateway, Role.AUDITOR)
+        runtime = client.app.state.runtime  # type: ignore[attr-defined]
+        agent = bearer(runtime, Role.AGENT, ["*"])
+        fiona = bearer(runtime, Role.REVIEWER, ["group:finance-approvers"])
+        auditor = bearer(runtime, Role.AUDITOR)
 
         def decide(body: dict[str, Any]) -> dict[str, Any]:
             answer: dict[str, Any] = client.post("/v1/decisions", json=body, headers=agent).json()
@@ -82,12 +82,12 @@ def history(tmp_path: Path) -> Iterator[History]:
             f"/v1/reviews/{rejected['review']['id']}/reject", json={"note": "no"}, headers=fiona
         )
         expired = decide(_refund("production", "chargeback"))
-        with gateway.engine.begin() as connection:
+        with runtime.database.begin() as connection:
             connection.exec_driver_sql(
                 "UPDATE review_tasks SET due_at = '2000-01-01 00:00:00' WHERE id = ?",
                 (expired["review"]["id"],),
             )
-        gateway.desk.apply_timeouts()
+        runtime.desk.apply_timeouts()
         sampled = decide(_refund("sandbox"))  # tier 3 in sandbox: sampled, always picked
         post_hoc = client.get("/v1/reviews", params={"kind": "post_hoc"}, headers=fiona).json()
         client.post(

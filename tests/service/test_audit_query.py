@@ -45,12 +45,12 @@ class Audited:
 def audited(tmp_path: Path) -> Iterator[Audited]:
     settings = Settings(database_url=f"sqlite:///{tmp_path / 'gate.db'}", rules=RULES)
     with TestClient(create_app(settings)) as client:
-        gateway = client.app.state.gateway  # type: ignore[attr-defined]
-        first, first_key = create_key(gateway.engine, name="a1", role=Role.AGENT, scopes=["*"])
-        _, second_key = create_key(gateway.engine, name="a2", role=Role.AGENT, scopes=["*"])
+        runtime = client.app.state.runtime  # type: ignore[attr-defined]
+        first, first_key = create_key(runtime.database, name="a1", role=Role.AGENT, scopes=["*"])
+        _, second_key = create_key(runtime.database, name="a2", role=Role.AGENT, scopes=["*"])
         for key, body in ((first_key, REFUND), (first_key, DRAFT), (second_key, DRAFT)):
             client.post("/v1/decisions", json=body, headers={"Authorization": f"Bearer {key}"})
-        yield Audited(client, first.id, first_key, bearer(gateway, Role.AUDITOR), settings)
+        yield Audited(client, first.id, first_key, bearer(runtime, Role.AUDITOR), settings)
 
 
 def _events(client: Audited, **params: Any) -> list[dict[str, Any]]:
@@ -85,8 +85,8 @@ def test_each_filter_finds_what_it_names(audited: Audited) -> None:
 
 def test_review_steps_are_found_by_the_action_they_concern(audited: Audited) -> None:
     refund = _events(audited, outcome="route_to_human")[0]
-    gateway = audited.client.app.state.gateway  # type: ignore[attr-defined]
-    reviewer = bearer(gateway, Role.REVIEWER, ["group:finance-approvers"])
+    runtime = audited.client.app.state.runtime  # type: ignore[attr-defined]
+    reviewer = bearer(runtime, Role.REVIEWER, ["group:finance-approvers"])
     review_id = refund["event"]["decision"]["review"]["id"]
     audited.post(f"/v1/reviews/{review_id}/approve", json={}, headers=reviewer)
     steps = _events(audited, decision_id=refund["decision_id"])
@@ -139,8 +139,8 @@ def test_the_cli_prints_ndjson(audited: Audited, monkeypatch: pytest.MonkeyPatch
 
 
 def test_ndjson_export_is_shaped_like_opa_decision_logs(audited: Audited) -> None:
-    gateway = audited.client.app.state.gateway  # type: ignore[attr-defined]
-    reviewer = bearer(gateway, Role.REVIEWER, ["group:finance-approvers"])
+    runtime = audited.client.app.state.runtime  # type: ignore[attr-defined]
+    reviewer = bearer(runtime, Role.REVIEWER, ["group:finance-approvers"])
     refund = _events(audited, outcome="route_to_human")[0]
     audited.post(
         f"/v1/reviews/{refund['event']['decision']['review']['id']}/approve",

@@ -18,7 +18,7 @@ from service.audit.verify import verify_store
 from service.auth.principals import Role
 from service.cli.main import app as cli
 from service.settings import Settings
-from service.store.database import make_engine
+from service.store.database import database_engine
 from tests.fixtures import REFUND, RULES, bearer
 
 # The pack activation, an agent key, three decisions, a reviewer key, a claim, an approval
@@ -31,13 +31,13 @@ def recorded(tmp_path: Path) -> Settings:
     """A log of six events, signed at its head when the gateway stopped."""
     settings = Settings(database_url=f"sqlite:///{tmp_path / 'gate.db'}", rules=RULES)
     with TestClient(create_app(settings)) as client:
-        gateway = client.app.state.gateway  # type: ignore[attr-defined]
-        agent = bearer(gateway, Role.AGENT, ["*"])
+        runtime = client.app.state.runtime  # type: ignore[attr-defined]
+        agent = bearer(runtime, Role.AGENT, ["*"])
         reviews = [
             client.post("/v1/decisions", json=REFUND, headers=agent).json()["review"]["id"]
             for _ in range(3)
         ]
-        reviewer = bearer(gateway, Role.REVIEWER, ["group:finance-approvers"])
+        reviewer = bearer(runtime, Role.REVIEWER, ["group:finance-approvers"])
         client.post(f"/v1/reviews/{reviews[0]}/claim", headers=reviewer)
         client.post(f"/v1/reviews/{reviews[0]}/approve", json={}, headers=reviewer)
         client.post(f"/v1/reviews/{reviews[1]}/reject", json={"note": "no"}, headers=reviewer)
@@ -46,10 +46,9 @@ def recorded(tmp_path: Path) -> Settings:
 
 def _verify(settings: Settings) -> dict[str, object]:
     """Verify the store as it is (no gateway start, which would append key events)."""
-    engine = make_engine(settings.database_url)
-    with engine.connect() as connection:
-        result = verify_store(connection, signing_key(settings).public_key())
-    engine.dispose()
+    database = database_engine(settings.database_url)
+    result = verify_store(database, signing_key(settings).public_key())
+    database.dispose()
     return result.model_dump()
 
 
@@ -138,26 +137,26 @@ def test_the_cli_verifies_and_fails_on_a_broken_log(
 
 def test_only_auditors_and_admins_verify(recorded: Settings) -> None:
     with TestClient(create_app(recorded)) as client:
-        gateway = client.app.state.gateway  # type: ignore[attr-defined]
+        runtime = client.app.state.runtime  # type: ignore[attr-defined]
         for role, status in ((Role.AGENT, 403), (Role.REVIEWER, 403), (Role.ADMIN, 200)):
-            assert client.get("/v1/audit/verify", headers=bearer(gateway, role)).status_code == (
+            assert client.get("/v1/audit/verify", headers=bearer(runtime, role)).status_code == (
                 status
             )
-        key = client.get("/v1/audit/public-key", headers=bearer(gateway, Role.AUDITOR)).text
+        key = client.get("/v1/audit/public-key", headers=bearer(runtime, Role.AUDITOR)).text
         assert key.startswith("-----BEGIN PUBLIC KEY-----")
 
 
 def test_a_gateway_never_signs_a_chain_that_was_tampered_with(recorded: Settings) -> None:
     with TestClient(create_app(recorded)) as client:
-        gateway = client.app.state.gateway  # type: ignore[attr-defined]
-        agent = bearer(gateway, Role.AGENT, ["*"])
+        runtime = client.app.state.runtime  # type: ignore[attr-defined]
+        agent = bearer(runtime, Role.AGENT, ["*"])
         after = client.post("/v1/decisions", json=REFUND, headers=agent).json()["audit"]["seq"]
         _sql(
             recorded,
             f"UPDATE audit_events SET event = replace(event, '5000', '1') WHERE seq = {after}",
         )
-        assert checkpoint_head(gateway.engine, gateway.signing_key) is None
+        assert checkpoint_head(runtime.database, runtime.signing_key) is None
         _sql(recorded, f"UPDATE audit_events SET hash = 'sha256:00' WHERE seq = {after}")
-        assert checkpoint_head(gateway.engine, gateway.signing_key) is None
+        assert checkpoint_head(runtime.database, runtime.signing_key) is None
     with sqlite3.connect(recorded.database_url.removeprefix("sqlite:///")) as db:
         assert db.execute("SELECT max(seq) FROM audit_checkpoints").fetchone() == (HEAD,)

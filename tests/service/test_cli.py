@@ -10,7 +10,7 @@ from typer.testing import CliRunner
 
 from service.auth.principals import KeyAuthenticator, Role
 from service.cli.main import app
-from service.store.database import make_engine
+from service.store.database import database_engine
 from tests.opa_sidecar import opa_binary
 
 runner = CliRunner()
@@ -26,7 +26,7 @@ def test_keys_create_prints_the_secret_last(
     )
     assert result.exit_code == 0, result.output
     secret = result.output.strip().splitlines()[-1]
-    principal = KeyAuthenticator(make_engine(url), ttl=0).authenticate(secret)
+    principal = KeyAuthenticator(database_engine(url), ttl=0).authenticate(secret)
     assert principal is not None
     assert (principal.role, principal.scopes) == (Role.AGENT, ("crm.*",))
 

@@ -18,7 +18,7 @@ from service.client import (
     gated,
 )
 from service.settings import Settings
-from service.store.database import make_engine, migrate
+from service.store.database import database_engine, migrate
 from tests.fixtures import RULES
 from tests.loopback import free_port, serving
 
@@ -26,7 +26,7 @@ from tests.loopback import free_port, serving
 @pytest.fixture
 def served(tmp_path: Path) -> Iterator[tuple[str, str]]:
     url = f"sqlite:///{tmp_path / 'client.db'}"
-    engine = make_engine(url)
+    engine = database_engine(url)
     migrate(engine)
     _, key = create_key(engine, name="client-agent", role=Role.AGENT, scopes=["email.*", "crm.*"])
     engine.dispose()

@@ -13,7 +13,7 @@ from fastapi.testclient import TestClient
 
 from service.audit.event import chain_hash
 from service.auth.principals import Role
-from service.gateway import Gateway
+from service.runtime import Runtime
 from service.settings import Settings
 from tests.fixtures import bearer
 
@@ -153,18 +153,18 @@ def test_bad_bodies_get_a_stable_4xx(
         )
 
 
-def test_authentication_and_roles(client: TestClient, gateway: Gateway) -> None:
+def test_authentication_and_roles(client: TestClient, runtime: Runtime) -> None:
     assert client.post("/v1/decisions", json=DRAFT).json()["error"]["code"] == "unauthenticated"
     wrong = {"Authorization": "Bearer sg_000000000000_nope"}
     assert client.post("/v1/decisions", json=DRAFT, headers=wrong).status_code == 401
-    reviewer = bearer(gateway, Role.REVIEWER)
+    reviewer = bearer(runtime, Role.REVIEWER)
     response = client.post("/v1/decisions", json=DRAFT, headers=reviewer)
     assert response.status_code == 403
     assert response.json()["error"]["code"] == "forbidden"
 
 
-def test_the_scope_comes_from_the_key(client: TestClient, gateway: Gateway) -> None:
-    crm_only = bearer(gateway, Role.AGENT, ["crm.*"])
+def test_the_scope_comes_from_the_key(client: TestClient, runtime: Runtime) -> None:
+    crm_only = bearer(runtime, Role.AGENT, ["crm.*"])
     decision = client.post("/v1/decisions", json=REFUND, headers=crm_only).json()
     assert decision["outcome"] == "deny"
     assert decision["fail_closed"]["cause"] == "agent_out_of_scope"
@@ -184,14 +184,14 @@ def test_idempotency(client: TestClient, agent_headers: dict[str, str]) -> None:
 
 
 def test_reading_decisions(
-    client: TestClient, gateway: Gateway, agent_headers: dict[str, str]
+    client: TestClient, runtime: Runtime, agent_headers: dict[str, str]
 ) -> None:
     made = client.post("/v1/decisions", json=DRAFT, headers=agent_headers).json()
     path = f"/v1/decisions/{made['decision_id']}"
     # The answer as recorded, plus the action's status now.
     assert client.get(path, headers=agent_headers).json() == made | {"status": "allowed"}
-    assert client.get(path, headers=bearer(gateway, Role.AUDITOR)).json()["audit"] == made["audit"]
-    stranger = bearer(gateway, Role.AGENT, ["*"])
+    assert client.get(path, headers=bearer(runtime, Role.AUDITOR)).json()["audit"] == made["audit"]
+    stranger = bearer(runtime, Role.AGENT, ["*"])
     assert client.get(path, headers=stranger).status_code == 404
     assert client.get("/v1/decisions/nope", headers=agent_headers).json()["error"]["code"] == (
         "not_found"

@@ -29,9 +29,9 @@ def pack_bytes(tmp_path: Path) -> tuple[bytes, str, Settings]:
     """A pack over the last hour: three decisions and two review steps."""
     settings = Settings(database_url=f"sqlite:///{tmp_path / 'gate.db'}", rules=RULES)
     with TestClient(create_app(settings)) as client:
-        gateway = client.app.state.gateway  # type: ignore[attr-defined]
-        agent = bearer(gateway, Role.AGENT, ["*"])
-        reviewer = bearer(gateway, Role.REVIEWER, ["group:finance-approvers"])
+        runtime = client.app.state.runtime  # type: ignore[attr-defined]
+        agent = bearer(runtime, Role.AGENT, ["*"])
+        reviewer = bearer(runtime, Role.REVIEWER, ["group:finance-approvers"])
         for _ in range(3):
             review = client.post("/v1/decisions", json=REFUND, headers=agent).json()["review"]
         client.post(f"/v1/reviews/{review['id']}/claim", headers=reviewer)
@@ -43,10 +43,10 @@ def pack_bytes(tmp_path: Path) -> tuple[bytes, str, Settings]:
                 "since": (now - timedelta(hours=1)).isoformat(),
                 "until": (now + timedelta(minutes=1)).isoformat(),
             },
-            headers=bearer(gateway, Role.AUDITOR),
+            headers=bearer(runtime, Role.AUDITOR),
         )
         assert answer.status_code == 200, answer.text
-        public = client.get("/v1/audit/public-key", headers=bearer(gateway, Role.AUDITOR)).text
+        public = client.get("/v1/audit/public-key", headers=bearer(runtime, Role.AUDITOR)).text
     return answer.content, public, settings
 
 

@@ -37,11 +37,11 @@ def test_a_masked_value_is_found_nowhere(tmp_path: Path, caplog: pytest.LogCaptu
     settings = Settings(database_url=f"sqlite:///{tmp_path / 'gate.db'}", rules=RULES)
     read_back: list[str] = []
     with TestClient(create_app(settings)) as client:
-        gateway = client.app.state.gateway  # type: ignore[attr-defined]
-        agent = bearer(gateway, Role.AGENT, ["*"])
+        runtime = client.app.state.runtime  # type: ignore[attr-defined]
+        agent = bearer(runtime, Role.AGENT, ["*"])
         decision = client.post("/v1/decisions", json=PROPOSAL, headers=agent).json()
-        reviewer = bearer(gateway, Role.REVIEWER, ["group:finance-approvers"])
-        auditor = bearer(gateway, Role.AUDITOR)
+        reviewer = bearer(runtime, Role.REVIEWER, ["group:finance-approvers"])
+        auditor = bearer(runtime, Role.AUDITOR)
         packet = client.get(f"/v1/reviews/{decision['review']['id']}", headers=reviewer)
         for response in (
             packet,

@@ -17,7 +17,7 @@ from fastapi.testclient import TestClient
 from policy.rule_pack import load_rule_pack
 from service.auth.principals import Role, create_key
 from service.settings import Settings
-from service.store.database import make_engine, migrate
+from service.store.database import database_engine, migrate
 from tests.fixtures import RULES, bearer
 from tests.loopback import free_port, serving
 from tests.opa_sidecar import OpaProcess
@@ -30,8 +30,8 @@ DRAFT = {
 
 
 def test_the_bundle_holds_the_manifest_data_and_rego(client: TestClient) -> None:
-    gateway = client.app.state.gateway  # type: ignore[attr-defined]
-    response = client.get(BUNDLE_PATH, headers=bearer(gateway, Role.SIDECAR))
+    runtime = client.app.state.runtime  # type: ignore[attr-defined]
+    response = client.get(BUNDLE_PATH, headers=bearer(runtime, Role.SIDECAR))
     assert response.status_code == 200
     revision = load_rule_pack(RULES).revision
     assert response.headers["etag"] == f'"{revision}"'
@@ -44,8 +44,8 @@ def test_the_bundle_holds_the_manifest_data_and_rego(client: TestClient) -> None
 
 
 def test_the_same_revision_is_not_sent_twice(client: TestClient) -> None:
-    gateway = client.app.state.gateway  # type: ignore[attr-defined]
-    headers = bearer(gateway, Role.SIDECAR)
+    runtime = client.app.state.runtime  # type: ignore[attr-defined]
+    headers = bearer(runtime, Role.SIDECAR)
     etag = client.get(BUNDLE_PATH, headers=headers).headers["etag"]
     again = client.get(BUNDLE_PATH, headers={**headers, "If-None-Match": etag})
     assert again.status_code == 304
@@ -55,9 +55,9 @@ def test_the_same_revision_is_not_sent_twice(client: TestClient) -> None:
 
 
 def test_only_sidecars_authors_and_admins_read_the_bundle(client: TestClient) -> None:
-    gateway = client.app.state.gateway  # type: ignore[attr-defined]
+    runtime = client.app.state.runtime  # type: ignore[attr-defined]
     assert client.get(BUNDLE_PATH).status_code == 401
-    agent = client.get(BUNDLE_PATH, headers=bearer(gateway, Role.AGENT, ["*"]))
+    agent = client.get(BUNDLE_PATH, headers=bearer(runtime, Role.AGENT, ["*"]))
     assert agent.status_code == 403
     assert agent.json()["error"]["code"] == "forbidden"
 
@@ -91,7 +91,7 @@ def _opa_config(gateway_url: str, token: str, target: Path) -> Path:
 def deployment(tmp_path: Path) -> Iterator[Deployment]:
     """A gateway on the OPA engine in bundle mode, and OPA fed by it; started like production."""
     database_url = f"sqlite:///{tmp_path / 'gate.db'}"
-    engine = make_engine(database_url)
+    engine = database_engine(database_url)
     migrate(engine)
     _, sidecar_key = create_key(engine, name="opa-sidecar", role=Role.SIDECAR, scopes=[])
     _, agent_key = create_key(engine, name="agent", role=Role.AGENT, scopes=["*"])
@@ -100,7 +100,7 @@ def deployment(tmp_path: Path) -> Iterator[Deployment]:
     settings = Settings(
         database_url=database_url,
         rules=RULES,
-        engine="opa",
+        rego_backend="opa",
         opa_url=f"http://127.0.0.1:{opa_port}",
     )
     with serving(settings) as gateway_url:

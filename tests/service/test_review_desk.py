@@ -9,9 +9,9 @@ from fastapi.testclient import TestClient
 
 from service.auth.principals import Principal, Role, create_key
 from service.errors import ClaimedByOther, ReviewClosed, WrongReviewKind
-from service.gateway import Gateway
 from service.reviews.desk import ReviewDesk
-from service.reviews.models import ReviewState, Verdict
+from service.reviews.models import PostHocVerdict, ReviewState
+from service.runtime import Runtime
 from tests.fixtures import REFUND
 
 
@@ -31,13 +31,13 @@ def clock() -> Clock:
 
 
 @pytest.fixture
-def desk(gateway: Gateway, clock: Clock) -> ReviewDesk:
-    return ReviewDesk(gateway.engine, gateway.gate.pack, lease=timedelta(minutes=15), clock=clock)
+def desk(runtime: Runtime, clock: Clock) -> ReviewDesk:
+    return ReviewDesk(runtime.database, runtime.pack, lease=timedelta(minutes=15), clock=clock)
 
 
-def _reviewer(gateway: Gateway, name: str) -> Principal:
+def _reviewer(runtime: Runtime, name: str) -> Principal:
     principal, _ = create_key(
-        gateway.engine, name=name, role=Role.REVIEWER, scopes=["group:finance-approvers"]
+        runtime.database, name=name, role=Role.REVIEWER, scopes=["group:finance-approvers"]
     )
     return principal
 
@@ -50,13 +50,13 @@ def _review_id(client: TestClient, agent_headers: dict[str, str]) -> str:
 
 def test_a_claim_lapses_when_its_lease_runs_out(
     client: TestClient,
-    gateway: Gateway,
+    runtime: Runtime,
     agent_headers: dict[str, str],
     desk: ReviewDesk,
     clock: Clock,
 ) -> None:
     review_id = _review_id(client, agent_headers)
-    fiona, felix = _reviewer(gateway, "fiona"), _reviewer(gateway, "felix")
+    fiona, felix = _reviewer(runtime, "fiona"), _reviewer(runtime, "felix")
     assert desk.claim(review_id, fiona).state is ReviewState.CLAIMED
     with pytest.raises(ClaimedByOther):
         desk.approve(review_id, felix)
@@ -66,10 +66,10 @@ def test_a_claim_lapses_when_its_lease_runs_out(
 
 
 def test_a_claim_can_be_given_back_only_by_its_holder(
-    client: TestClient, gateway: Gateway, agent_headers: dict[str, str], desk: ReviewDesk
+    client: TestClient, runtime: Runtime, agent_headers: dict[str, str], desk: ReviewDesk
 ) -> None:
     review_id = _review_id(client, agent_headers)
-    fiona, felix = _reviewer(gateway, "fiona"), _reviewer(gateway, "felix")
+    fiona, felix = _reviewer(runtime, "fiona"), _reviewer(runtime, "felix")
     desk.claim(review_id, fiona)
     with pytest.raises(ClaimedByOther):
         desk.release(review_id, felix)
@@ -80,11 +80,11 @@ def test_a_claim_can_be_given_back_only_by_its_holder(
 
 
 def test_blocking_reviews_take_no_verdict(
-    client: TestClient, gateway: Gateway, agent_headers: dict[str, str], desk: ReviewDesk
+    client: TestClient, runtime: Runtime, agent_headers: dict[str, str], desk: ReviewDesk
 ) -> None:
     review_id = _review_id(client, agent_headers)
     with pytest.raises(WrongReviewKind):
-        desk.give_verdict(review_id, _reviewer(gateway, "fiona"), Verdict.OK, None)
+        desk.give_verdict(review_id, _reviewer(runtime, "fiona"), PostHocVerdict.OK, None)
 
 
 def test_nothing_times_out_before_it_is_due(

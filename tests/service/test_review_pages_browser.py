@@ -14,7 +14,7 @@ from playwright.sync_api import Page, expect
 
 from service.auth.principals import Role, create_key
 from service.settings import Settings
-from service.store.database import make_engine, migrate
+from service.store.database import database_engine, migrate
 from tests.browser import ARTIFACTS, chromium
 from tests.fixtures import RULES
 from tests.loopback import serving
@@ -44,7 +44,7 @@ REFUND: dict[str, Any] = {
 
 
 def _keys(settings: Settings) -> tuple[str, str]:
-    engine = make_engine(settings.database_url)
+    engine = database_engine(settings.database_url)
     migrate(engine)
     _, agent = create_key(engine, name="refund-bot", role=Role.AGENT, scopes=["payments.*"])
     _, reviewer = create_key(
@@ -142,7 +142,7 @@ def test_forms_without_the_session_csrf_token_are_refused(tmp_path: Path) -> Non
 def test_an_auditor_sees_throughput_charts(tmp_path: Path) -> None:
     settings = Settings(database_url=f"sqlite:///{tmp_path / 'gate.db'}", rules=RULES)
     agent_key, reviewer_key = _keys(settings)
-    engine = make_engine(settings.database_url)
+    engine = database_engine(settings.database_url)
     _, auditor_key = create_key(engine, name="audrey", role=Role.AUDITOR, scopes=[])
     _, crm_key = create_key(engine, name="crm-bot", role=Role.AGENT, scopes=["crm.*"])
     engine.dispose()

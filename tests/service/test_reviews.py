@@ -24,9 +24,9 @@ from standardwebhooks.webhooks import WebhookVerificationError
 from service.audit.signing import new_private_pem
 from service.auth.principals import Role, create_key
 from service.client import ActionDenied, AsyncGateClient, GateClient, gated
-from service.gateway import Gateway
+from service.runtime import Runtime
 from service.settings import Settings
-from service.store.database import make_engine, migrate
+from service.store.database import database_engine, migrate
 from tests.fixtures import REFUND, RULES
 from tests.loopback import free_port, serving
 
@@ -69,7 +69,7 @@ def _settings(database_url: str) -> Settings:
 @pytest.fixture
 def served(database_url: str) -> Iterator[Served]:
     settings = _settings(database_url)
-    engine = make_engine(settings.database_url)
+    engine = database_engine(settings.database_url)
     migrate(engine)
     people = {
         "agent": (Role.AGENT, ["*"]),
@@ -135,17 +135,17 @@ def test_the_sla_clock_in_two_gateways_times_each_review_out_exactly_once(
     database_url: str,
 ) -> None:
     settings = _settings(database_url)
-    first, second = Gateway(settings), Gateway(settings)  # two processes' worth of state
+    first, second = Runtime(settings), Runtime(settings)  # two processes' worth of state
     try:
-        for gateway in (first, second):
-            gateway.sla_clock.stop()  # drive the sweeps by hand, concurrently
-        _, key = create_key(first.engine, name="agent", role=Role.AGENT, scopes=["*"])
+        for runtime in (first, second):
+            runtime.stop_workers()  # drive the sweeps by hand, concurrently
+        _, key = create_key(first.database, name="agent", role=Role.AGENT, scopes=["*"])
         with serving(settings) as base:
             headers = {"Authorization": f"Bearer {key}"}
             for _ in range(20):
                 httpx.post(f"{base}/v1/decisions", json=REFUND, headers=headers)
         past = (datetime.now(UTC) - timedelta(seconds=1)).replace(tzinfo=None)
-        with first.engine.begin() as connection:
+        with first.database.begin() as connection:
             connection.execute(text("UPDATE review_tasks SET due_at = :past"), {"past": past})
         moved: list[int] = []
         sweeps = [
@@ -157,7 +157,7 @@ def test_the_sla_clock_in_two_gateways_times_each_review_out_exactly_once(
         for sweep in sweeps:
             sweep.join()
         assert sum(moved) == 20
-        with first.engine.connect() as connection:
+        with first.database.connect() as connection:
             expired = connection.execute(
                 text(
                     "SELECT decision_id, count(*) FROM audit_events WHERE kind = 'review_expired'"
@@ -295,7 +295,7 @@ def test_an_approval_is_void_once_the_rules_change(served: Served) -> None:
     decision = served.refund()
     with served.http("fiona") as fiona:
         fiona.post(f"/v1/reviews/{decision['review']['id']}/approve", json={})
-    engine = make_engine(served.settings.database_url)
+    engine = database_engine(served.settings.database_url)
     with engine.begin() as connection:  # as if the approval was given under an older pack
         connection.execute(text("UPDATE review_tasks SET policy_revision = 'sha256:older'"))
     engine.dispose()
@@ -312,7 +312,7 @@ def test_every_review_step_joins_the_audit_chain(served: Served) -> None:
         fiona.post(f"/v1/reviews/{review_id}/approve", json={"note": "fine"})
     with served.http("agent") as agent:
         agent.post(f"/v1/decisions/{decision['decision_id']}/proceed", json=REFUND)
-    engine = make_engine(served.settings.database_url)
+    engine = database_engine(served.settings.database_url)
     with engine.connect() as connection:
         rows = connection.execute(
             text(

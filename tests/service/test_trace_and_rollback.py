@@ -37,10 +37,10 @@ NOTE: dict[str, Any] = {
 def test_a_work_items_trace_and_what_would_be_rolled_back(tmp_path: Path) -> None:
     settings = Settings(database_url=f"sqlite:///{tmp_path / 'gate.db'}", rules=RULES)
     with TestClient(create_app(settings)) as client:
-        gateway = client.app.state.gateway  # type: ignore[attr-defined]
-        agent = bearer(gateway, Role.AGENT, ["*"])
-        reviewer = bearer(gateway, Role.REVIEWER, ["group:finance-approvers"])
-        auditor = bearer(gateway, Role.AUDITOR)
+        runtime = client.app.state.runtime  # type: ignore[attr-defined]
+        agent = bearer(runtime, Role.AGENT, ["*"])
+        reviewer = bearer(runtime, Role.REVIEWER, ["group:finance-approvers"])
+        auditor = bearer(runtime, Role.AUDITOR)
         note = client.post("/v1/decisions", json=NOTE, headers=agent).json()
         client.post(
             f"/v1/decisions/{note['decision_id']}/outcome",

@@ -25,9 +25,9 @@ from urllib.parse import urlsplit
 import requests
 from opa_client.opa import OpaClient
 
+from policy.backends.base import BackendOptions, read_verdicts
 from policy.context import EvaluationContext
 from policy.decision import Reason
-from policy.engines.base import read_verdicts
 from policy.errors import (
     EngineError,
     EngineMalformedResult,
@@ -81,7 +81,7 @@ def _pushed_revision_module(revision: str) -> str:
     )
 
 
-class OpaServerEngine:
+class OpaServerBackend:
     """Asks an OPA server for `data.sluicegate.verdicts` and checks which revision answered."""
 
     name = "opa"
@@ -237,3 +237,14 @@ def _opa_message(exc: requests.HTTPError) -> str:
         return str(exc.response.json().get("message", "")) if exc.response is not None else ""
     except ValueError:
         return ""
+
+
+def for_pack(pack: RulePack, options: BackendOptions) -> OpaServerBackend:
+    """An OPA sidecar that must decide with this pack's revision (pushed to it, if asked)."""
+    return OpaServerBackend(
+        OpaConnection(options.opa_url.rstrip("/"), options.opa_token),
+        pack.revision,
+        timeout_seconds=options.timeout_seconds,
+        bundle_name=options.opa_bundle,
+        push=pack if options.opa_push else None,
+    )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any, Protocol
 
 from pydantic import TypeAdapter, ValidationError
@@ -11,7 +12,7 @@ from policy.decision import Reason
 from policy.errors import EngineMalformedResult
 
 
-class RuleEngine(Protocol):
+class EvaluationBackend(Protocol):
     """Evaluates one rule pack.
 
     Lifecycle: built once per rule pack (compiling whatever it needs), then `evaluate` is called
@@ -33,6 +34,20 @@ class RuleEngine(Protocol):
     def close(self) -> None:
         """Release compiled state and threads' resources."""
         ...
+
+
+@dataclass(frozen=True)
+class BackendOptions:
+    """What a backend may be configured with; each backend reads the fields it needs."""
+
+    # How long one evaluation may take; a remote backend uses it as its request timeout.
+    timeout_seconds: float = 0.25
+    # The OPA server (backend `opa`): where it listens, its bearer token, the bundle name its
+    # configuration gives the gateway's bundle, and whether the gateway pushes the pack to it.
+    opa_url: str = "http://127.0.0.1:8181"
+    opa_token: str | None = None
+    opa_bundle: str = "sluicegate"
+    opa_push: bool = False
 
 
 _REASONS = TypeAdapter(list[Reason])

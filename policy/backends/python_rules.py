@@ -4,14 +4,16 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from policy.backends.base import BackendOptions
 from policy.context import EvaluationContext
 from policy.decision import Reason
 from policy.errors import EngineError
 from policy.pack_data import PackData
 from policy.rule_api import PythonRule, RuleInput, Verdict
+from policy.rule_pack import RulePack
 
 
-class PythonRuleEngine:
+class PythonRulesBackend:
     """Runs every Python rule of the pack; a rule that raises fails the whole evaluation."""
 
     name = "python"
@@ -47,3 +49,8 @@ class PythonRuleEngine:
 
     def close(self) -> None:
         """Nothing to release."""
+
+
+def for_pack(pack: RulePack, _options: BackendOptions) -> PythonRulesBackend:
+    """The pack's Python rules, in definition order."""
+    return PythonRulesBackend(pack.python_rules, pack.data)

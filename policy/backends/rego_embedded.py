@@ -12,10 +12,11 @@ from typing import Any
 import regopy
 from regopy.rego_shared import rego_get_error
 
+from policy.backends.base import BackendOptions, read_verdicts
 from policy.context import EvaluationContext
 from policy.decision import Reason
-from policy.engines.base import read_verdicts
 from policy.errors import EngineError, EngineMalformedResult, EngineUndefined, RulePackError
+from policy.rule_pack import RulePack
 
 VERDICTS_QUERY = "verdicts := data.sluicegate.verdicts"
 
@@ -32,7 +33,7 @@ def _error_of(interpreter: Any) -> str:
     return str(rego_get_error(interpreter._impl)).strip() or "unknown rego error"
 
 
-class EmbeddedRegoEngine:
+class EmbeddedRegoBackend:
     """Compiles the pack's Rego and data into a bundle once; each thread loads it once.
 
     A single interpreter shared between threads gives wrong answers, so every worker thread
@@ -90,3 +91,8 @@ class EmbeddedRegoEngine:
     def close(self) -> None:
         """Remove the compiled bundle; threads drop their interpreters with the engine."""
         self._dir.cleanup()
+
+
+def for_pack(pack: RulePack, _options: BackendOptions) -> EmbeddedRegoBackend:
+    """The pack's Rego, compiled in process."""
+    return EmbeddedRegoBackend(pack.rego_modules, pack.raw_data)

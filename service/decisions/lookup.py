@@ -1,0 +1,69 @@
+"""Reading a recorded decision with the action's status now, and waiting for its review."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from typing import Any
+
+from sqlalchemy import Connection, Engine, select
+
+from policy.decision import Decision
+from service.auth.principals import Principal, Role
+from service.decisions.status import DecisionStatus, decision_status
+from service.errors import NotFound
+from service.reviews.tasks import as_review, blocking_task_of
+from service.reviews.waiting import ResolutionWatch
+from service.store.tables import DecisionRow
+from service.store.utc import utc_now
+
+_decisions = DecisionRow.__table__  # type: ignore[attr-defined]
+# Roles that may read any decision; an agent reads only its own.
+READ_ANY = frozenset({Role.REVIEWER, Role.AUDITOR, Role.ADMIN})
+
+
+def status_and_row(
+    connection: Connection, decision_id: str, principal: Principal
+) -> tuple[DecisionStatus, Any]:
+    """The decision with the action's status now, and its stored row, if this principal may
+    see it; `NotFound` otherwise (the same answer as for a decision that does not exist)."""
+    row = connection.execute(
+        select(_decisions).where(_decisions.c.decision_id == decision_id)
+    ).first()
+    if row is None or (principal.role not in READ_ANY and row.principal_id != principal.id):
+        raise NotFound(f"no decision {decision_id}")
+    task = blocking_task_of(connection, decision_id)
+    review = None if task is None else as_review(task, utc_now())
+    decision = Decision.model_validate_json(row.body)
+    return decision_status(decision, review, row.lifecycle_status), row
+
+
+def read_status(database: Engine, decision_id: str, principal: Principal) -> DecisionStatus:
+    """A decision with the action's status now, if this principal may see it."""
+    with database.connect() as connection:
+        return status_and_row(connection, decision_id, principal)[0]
+
+
+class DecisionWatch:
+    """Answers "where does this action stand?", at once or by long poll.
+
+    A resolution in this process wakes a waiting poll at once (`ResolutionWatch`); one on
+    another replica is seen by re-reading the store every `recheck_seconds`."""
+
+    def __init__(self, database: Engine, watch: ResolutionWatch, recheck_seconds: float) -> None:
+        self._database = database
+        self._watch = watch
+        self._recheck = recheck_seconds
+
+    async def status(
+        self, decision_id: str, principal: Principal, *, wait: float = 0
+    ) -> DecisionStatus:
+        """The decision's status; with `wait`, held until its review resolves or `wait`
+        seconds pass."""
+        deadline = time.monotonic() + wait
+        while True:
+            status = await asyncio.to_thread(read_status, self._database, decision_id, principal)
+            remaining = deadline - time.monotonic()
+            if status.review is None or status.review.state.resolved or remaining <= 0:
+                return status
+            await self._watch.wait(decision_id, min(remaining, self._recheck))

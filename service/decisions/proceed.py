@@ -1,0 +1,21 @@
+"""Using an approval: the agent sends the approved proposal again, and may act once."""
+
+from __future__ import annotations
+
+import asyncio
+
+from policy.proposal import Proposal
+from service.audit.event import digest
+from service.auth.principals import Principal
+from service.reviews.desk import ReviewDesk
+from service.reviews.models import ApprovalUse
+
+
+async def proceed(
+    desk: ReviewDesk, decision_id: str, agent: Principal, proposal: Proposal
+) -> ApprovalUse:
+    """Spend the decision's approval, if `proposal` is exactly what was approved under the
+    rules in force; the review desk records the use on the chain."""
+    return await asyncio.to_thread(
+        desk.use_approval, decision_id, agent, digest(proposal.document())
+    )

@@ -1,0 +1,144 @@
+"""The runtime: the one object a gateway process holds, built at start and closed at stop.
+
+It owns the settings, the store, the rule pack with its gate and evaluation backends, the
+audit writer and the background workers. Routes receive the parts they need through the
+dependencies in `service/api/dependencies.py`, and call domain functions with them.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import timedelta
+
+from sqlalchemy import text
+
+from policy.backends import BackendOptions, backends_for
+from policy.gate import Gate
+from policy.opa_bundle import bundle_archive
+from policy.rule_pack import RulePack, load_rule_pack
+from service.analytics.metrics import GatewayMetrics
+from service.audit.checkpointer import checkpoint_head
+from service.audit.pack_activation import record_activation
+from service.audit.signing import signing_key
+from service.audit.writer import AuditWriter
+from service.auth.principals import KeyAuthenticator
+from service.decisions.decide import Decider
+from service.decisions.lookup import DecisionWatch
+from service.periodic import Periodic
+from service.reviews.board import ReviewBoard
+from service.reviews.desk import ReviewDesk
+from service.reviews.sla_clock import sla_clock
+from service.reviews.waiting import ResolutionWatch
+from service.settings import Settings
+from service.store.database import database_engine, migrate
+from service.webhooks.outbox import enqueue_review_resolved
+from service.webhooks.sender import WebhookSender
+
+log = logging.getLogger(__name__)
+
+
+def backend_options(settings: Settings) -> BackendOptions:
+    """What the evaluation backends are configured with, from the gateway's settings."""
+    return BackendOptions(
+        timeout_seconds=settings.decision_budget_ms / 1000,
+        opa_url=str(settings.opa_url),
+        opa_token=settings.opa_token.get_secret_value() if settings.opa_token else None,
+        opa_bundle=settings.opa_bundle,
+        opa_push=settings.opa_mode == "push",
+    )
+
+
+def build_gate(settings: Settings, pack: RulePack) -> Gate:
+    """A gate over the pack with the configured Rego backend and the pack's Python rules."""
+    return Gate(
+        pack,
+        backends_for(pack, settings.rego_backend, backend_options(settings)),
+        budget_seconds=settings.decision_budget_ms / 1000,
+        workers=settings.eval_workers,
+    )
+
+
+@dataclass(frozen=True)
+class PublishedBundle:
+    """The pack as sidecars download it; the ETag is the revision, which names the content."""
+
+    archive: bytes
+    etag: str
+
+    @classmethod
+    def of(cls, pack: RulePack) -> PublishedBundle:
+        return cls(bundle_archive(pack), f'"{pack.revision}"')
+
+
+class Runtime:
+    """Everything one gateway process holds; built at start, closed at stop."""
+
+    def __init__(self, settings: Settings, *, gate: Gate | None = None) -> None:
+        self.settings = settings
+        self.signing_key = signing_key(settings)  # first: a missing key stops the start cleanly
+        self.database = database_engine(settings.database_url)
+        migrate(self.database)
+        self.gate = gate or build_gate(settings, load_rule_pack(settings.rules))
+        self.pack = self.gate.pack
+        self.bundle = PublishedBundle.of(self.pack)
+        record_activation(self.database, self.pack, rego_backend=settings.rego_backend)
+        self.writer = AuditWriter(self.database, batch_max=settings.audit_batch_max)
+        self.writer.start()
+        self.authenticator = KeyAuthenticator(self.database, ttl=settings.auth_cache_seconds)
+        self.metrics = GatewayMetrics(self.database)
+        self.decider = Decider(self.gate, self.writer, self.metrics)
+        self.watch = ResolutionWatch()
+        self.decisions = DecisionWatch(
+            self.database, self.watch, settings.long_poll_recheck_seconds
+        )
+        self.desk = ReviewDesk(
+            self.database,
+            self.pack,
+            lease=timedelta(seconds=settings.review_lease_seconds),
+            on_resolved=enqueue_review_resolved,
+            after_resolved=lambda review: self.watch.resolved(review.decision_id),
+        )
+        self.board = ReviewBoard(self.database, self.pack)
+        self._workers = (
+            sla_clock(self.desk, tick_seconds=settings.sla_tick_seconds),
+            WebhookSender(
+                self.database,
+                backoff_seconds=settings.webhook_backoff_seconds,
+                timeout_seconds=settings.webhook_timeout_seconds,
+                tick_seconds=settings.webhook_tick_seconds,
+            ),
+            Periodic(
+                "audit-checkpoints",
+                lambda: checkpoint_head(self.database, self.signing_key),
+                seconds=settings.audit_checkpoint_seconds,
+            ),
+        )
+        for worker in self._workers:
+            worker.start()
+        log.info("gateway ready: rules %s, backend %s", self.pack.revision, settings.rego_backend)
+
+    def ready(self) -> bool:
+        """The store answers, the writer runs and the evaluation backends can decide."""
+        try:
+            with self.database.connect() as connection:
+                connection.execute(text("SELECT 1"))
+        except Exception:
+            return False
+        return self.writer.running and self.gate.healthy()
+
+    def stop_workers(self) -> None:
+        """Stop the background workers (the SLA clock, webhooks, checkpoints)."""
+        for worker in self._workers:
+            worker.stop()
+
+    def close(self) -> None:
+        """Stop the workers, drain the writer, stop the backends, close connections."""
+        self.stop_workers()
+        self.writer.stop()
+        try:  # sign the head as it is at stop, so a cut tail cannot go unnoticed until then
+            checkpoint_head(self.database, self.signing_key)
+        except Exception as exc:
+            log.warning("no checkpoint at stop: %s", type(exc).__name__)
+        self.gate.close()
+        self.database.dispose()
