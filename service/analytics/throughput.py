@@ -13,7 +13,7 @@ import statistics
 from collections import Counter, defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any, Literal
 
 from pydantic import BaseModel
@@ -146,11 +146,7 @@ def _action(row: Any, tasks: tuple[Any, ...], group_by: GroupBy) -> _Action:
     review_state = None if blocking is None or blocking.state == OPEN else blocking.state
     status = status_of(row.outcome, review_state, row.lifecycle_status)
     verified_at = row.lifecycle_at if status is ActionStatus.VERIFIED else None
-    return _Action(key, row.outcome, status, _aware(row.created_at), verified_at, tasks)
-
-
-def _aware(moment: datetime) -> datetime:
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+    return _Action(key, row.outcome, status, row.created_at, verified_at, tasks)
 
 
 def _indicators(

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import timedelta
 from typing import Annotated
 
 from fastapi import APIRouter, Query
@@ -10,7 +10,7 @@ from fastapi import APIRouter, Query
 from service.analytics.throughput import GroupBy, Throughput, throughput
 from service.api.dependencies import AuditorDep, DatabaseDep
 from service.api.errors_doc import error_responses
-from service.store.utc import utc_now
+from service.store.utc import UtcMoment, utc_now
 
 router = APIRouter(prefix="/v1/analytics", tags=["analytics"])
 DEFAULT_WINDOW = timedelta(days=7)
@@ -25,8 +25,8 @@ def read_throughput(
     *,
     database: DatabaseDep,
     auditor: AuditorDep,
-    since: datetime | None = None,
-    until: datetime | None = None,
+    since: UtcMoment | None = None,
+    until: UtcMoment | None = None,
     group_by: GroupBy = "action_type",
     stuck_after: Annotated[timedelta, Query(description="ISO 8601 duration")] = timedelta(hours=24),
 ) -> Throughput:

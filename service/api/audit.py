@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-from datetime import datetime
 from functools import partial
 from typing import Annotated
 
@@ -19,6 +18,7 @@ from service.audit.query import MAX_PAGE, EventFilter, EventPage, query_events
 from service.audit.signing import public_pem
 from service.audit.trace import RollbackCandidate, rollback_candidates
 from service.audit.verify import Verification, verify_store
+from service.store.utc import UtcMoment
 
 router = APIRouter(prefix="/v1/audit", tags=["audit"])
 _ERRORS = error_responses(401, 403, forbidden="only auditors and admins")
@@ -98,8 +98,8 @@ def evidence_pack(
     key: SigningKeyDep,
     pack: PackDep,
     auditor: AuditorDep,
-    since: Annotated[datetime, Query(description="from this time (ISO 8601)")],
-    until: Annotated[datetime, Query(description="to this time, exclusive")],
+    since: Annotated[UtcMoment, Query(description="from this time (ISO 8601)")],
+    until: Annotated[UtcMoment, Query(description="to this time, exclusive")],
 ) -> Response:
     """Every event of the range with its checkpoints, rule packs and a signed manifest, as a
     zip that `sluicegate audit verify --pack FILE` checks offline."""

@@ -10,7 +10,7 @@ import base64
 import binascii
 import json
 from collections.abc import Iterator
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from pydantic import BaseModel, Field
@@ -18,6 +18,7 @@ from sqlalchemy import Connection, Engine, Select, select
 
 from service.errors import InvalidCursor
 from service.store.tables import AuditEventRow, AuditRuleRow
+from service.store.utc import UtcMoment
 
 _events = AuditEventRow.__table__  # type: ignore[attr-defined]
 _rules = AuditRuleRow.__table__  # type: ignore[attr-defined]
@@ -28,8 +29,8 @@ _STREAM_BATCH = 2000
 class EventFilter(BaseModel):
     """Which events: every given condition must hold."""
 
-    since: datetime | None = Field(None, description="recorded at or after (ISO 8601)")
-    until: datetime | None = Field(None, description="recorded before (ISO 8601)")
+    since: UtcMoment | None = Field(None, description="recorded at or after (ISO 8601)")
+    until: UtcMoment | None = Field(None, description="recorded before (ISO 8601)")
     agent_id: str | None = None
     action_type: str | None = None
     outcome: str | None = None
@@ -98,19 +99,14 @@ def selection(wanted: EventFilter, after_seq: int = 0) -> Select[Any]:
         if value is not None:
             query = query.where(_events.c[column] == value)
     if wanted.since is not None:
-        query = query.where(_events.c.recorded_at >= _utc(wanted.since))
+        query = query.where(_events.c.recorded_at >= wanted.since)
     if wanted.until is not None:
-        query = query.where(_events.c.recorded_at < _utc(wanted.until))
+        query = query.where(_events.c.recorded_at < wanted.until)
     if wanted.rule is not None:
         query = query.where(
             _events.c.seq.in_(select(_rules.c.seq).where(_rules.c.rule == wanted.rule))
         )
     return query.order_by(_events.c.seq)
-
-
-def _utc(moment: datetime) -> datetime:
-    """A query time in UTC; one given without a zone is taken as UTC."""
-    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
 
 
 def event_of_row(row: Any) -> AuditEvent:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import sys
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 from typing import Annotated, Literal
 
@@ -19,6 +19,7 @@ from service.audit.signing import load_public_pem, new_private_pem, public_pem, 
 from service.audit.verify import verify_store
 from service.settings import Settings
 from service.store.database import database_engine, migrate
+from service.store.utc import as_utc
 
 audit = typer.Typer(help="Verify the audit log and sign its head.", no_args_is_help=True)
 
@@ -83,8 +84,8 @@ def evidence_command(
         database,
         signing_key(settings),
         load_rule_pack(settings.rules),
-        since=since.replace(tzinfo=since.tzinfo or UTC),
-        until=until.replace(tzinfo=until.tzinfo or UTC),
+        since=as_utc(since),
+        until=as_utc(until),
     )
     database.dispose()
     output.write_bytes(data)

@@ -22,8 +22,8 @@ class PrincipalRow(SQLModel, table=True):
     key_id: str = Field(unique=True, index=True)  # the public part of the key, for lookup
     key_hash: str  # sha256 of the whole key; the key itself is never stored
     scopes: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
-    created_at: datetime
-    revoked_at: datetime | None = None
+    created_at: datetime = Field(sa_column=utc_column())
+    revoked_at: datetime | None = Field(default=None, sa_column=utc_column(nullable=True))
     # An agent's accountable owner (a principal id): four eyes keeps them from approving it.
     owner_id: str | None = None
 
@@ -42,7 +42,7 @@ class DecisionRow(SQLModel, table=True):
     outcome: str
     risk_tier: int
     body: str  # the decision JSON exactly as answered
-    created_at: datetime
+    created_at: datetime = Field(sa_column=utc_column())
     # What the agent reported after acting: executed, failed, verified or rolled_back.
     lifecycle_status: str | None = None
     lifecycle_at: datetime | None = Field(default=None, sa_column=utc_column(nullable=True))
@@ -59,7 +59,7 @@ class AuditEventRow(SQLModel, table=True):
     event_id: str = Field(unique=True)
     kind: str = Field(index=True)
     decision_id: str | None = Field(default=None, index=True)
-    recorded_at: datetime = Field(index=True)
+    recorded_at: datetime = Field(sa_column=utc_column(index=True))
     prev_hash: str
     hash: str
     event: str  # RFC 8785 canonical JSON of the event

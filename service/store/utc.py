@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Any
+from typing import Annotated, Any
 
+from pydantic import AfterValidator
 from sqlalchemy import Column, DateTime
 from sqlalchemy.types import TypeDecorator
 
@@ -29,6 +30,15 @@ class UtcDateTime(TypeDecorator[datetime]):
 def utc_column(*, nullable: bool = False, index: bool = False) -> Any:
     """A column for an aware UTC timestamp (for `Field(sa_column=...)`)."""
     return Column(UtcDateTime(), nullable=nullable, index=index)
+
+
+def as_utc(moment: datetime) -> datetime:
+    """A moment in UTC; one given without a zone (a query parameter, a CLI option) is UTC."""
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+
+
+# A datetime read from outside (query parameters, CLI options), made aware UTC on the way in.
+UtcMoment = Annotated[datetime, AfterValidator(as_utc)]
 
 
 def utc_now() -> datetime:
