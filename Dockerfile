@@ -6,6 +6,8 @@ ENV UV_PROJECT_ENVIRONMENT=/opt/venv UV_COMPILE_BYTECODE=1 UV_LINK_MODE=copy \
 RUN pip install "uv==0.13.8"
 WORKDIR /src
 COPY pyproject.toml uv.lock README.md ./
+# The client is a dev dependency (the tests use it as agents do); uv resolves its path.
+COPY clients/python ./clients/python
 RUN uv sync --frozen --no-dev --no-install-project
 COPY policy ./policy
 COPY service ./service

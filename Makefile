@@ -42,6 +42,7 @@ lint: $(VENV)/.synced
 
 typecheck: $(VENV)/.synced
 	$(BIN)/mypy
+	$(BIN)/mypy clients/python/tests
 
 hadolint: $(VENV)/.synced
 	$(BIN)/hadolint Dockerfile

@@ -7,9 +7,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-
-from service.auth.principals import Role, create_key
-from service.client import (
+from sluicegate_client import (
     ActionDenied,
     AsyncGateClient,
     AwaitingReview,
@@ -17,6 +15,8 @@ from service.client import (
     GateError,
     gated,
 )
+
+from service.auth.principals import Role, create_key
 from service.settings import Settings
 from service.store.database import database_engine, migrate
 from tests.fixtures import RULES

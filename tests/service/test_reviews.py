@@ -17,13 +17,13 @@ from typing import Any, ClassVar
 import httpx
 import pytest
 from pydantic import SecretStr
+from sluicegate_client import ActionDenied, AsyncGateClient, GateClient, gated
 from sqlalchemy import text
 from standardwebhooks import Webhook
 from standardwebhooks.webhooks import WebhookVerificationError
 
 from service.audit.signing import new_private_pem
 from service.auth.principals import Role, create_key
-from service.client import ActionDenied, AsyncGateClient, GateClient, gated
 from service.runtime import Runtime
 from service.settings import Settings
 from service.store.database import database_engine, migrate
@@ -258,10 +258,13 @@ def test_a_gated_tool_with_wait_runs_once_approved_and_never_when_rejected(
         assert refund(5000) == "refunded"
         reviewer.join()
         reviewer = _approve_soon(served, "fiona", reject=True)
-        with pytest.raises(ActionDenied):
+        with pytest.raises(ActionDenied) as refused:
             refund(5000)
         reviewer.join()
     assert ran == ["refund"]
+    assert refused.value.how == "rejected"
+    assert refused.value.note == "no"
+    assert str(refused.value).startswith("rejected (")
 
 
 def test_the_async_client_waits_too(served: Served) -> None:

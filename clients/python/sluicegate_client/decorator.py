@@ -7,12 +7,17 @@ import inspect
 from collections.abc import Awaitable, Callable
 from typing import Any, ParamSpec, TypeVar, cast
 
-from policy.proposal import Proposal
-from service.client.http import DEFAULT_WAIT_SECONDS, AsyncGateClient, GateClient, enforce
+from sluicegate_client.http import (
+    DEFAULT_WAIT_SECONDS,
+    AsyncGateClient,
+    GateClient,
+    ProposalBody,
+    enforce,
+)
 
 P = ParamSpec("P")
 R = TypeVar("R")
-ProposalFor = Callable[..., Proposal | dict[str, Any]]
+ProposalFor = Callable[..., ProposalBody]
 
 
 def gated(

@@ -6,17 +6,16 @@ call returns only when the agent may act, and raises when it may not."""
 
 from __future__ import annotations
 
+import json
 import time
+from collections.abc import Mapping
 from typing import Any
 
 import httpx
+from pydantic import BaseModel
 
-from policy.decision import Decision
-from policy.outcome import Outcome
-from policy.proposal import Proposal
-from service.client.errors import ActionDenied, AwaitingReview, GateError
-from service.decisions.status import ActionStatus, DecisionStatus
-from service.reviews.models import ApprovalUse
+from sluicegate_client.errors import ActionDenied, AwaitingReview, GateError
+from sluicegate_client.models import ActionStatus, ApprovalUse, Decision, DecisionStatus, Outcome
 
 _PATH = "/v1/decisions"
 # The longest one long poll may hold (the gateway's limit).
@@ -30,9 +29,14 @@ def _headers(api_key: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {api_key}", "Content-Type": "application/json"}
 
 
-def _body(proposal: Proposal | dict[str, Any]) -> bytes:
-    model = proposal if isinstance(proposal, Proposal) else Proposal.model_validate(proposal)
-    return model.model_dump_json(by_alias=True, exclude_none=True).encode()
+# A proposal as the wire contract shapes it: a JSON object, or a pydantic model of one.
+ProposalBody = Mapping[str, Any] | BaseModel
+
+
+def _body(proposal: ProposalBody) -> bytes:
+    if isinstance(proposal, BaseModel):
+        return proposal.model_dump_json(by_alias=True, exclude_none=True).encode()
+    return json.dumps(proposal).encode()
 
 
 def _checked(response: httpx.Response) -> bytes:
@@ -109,7 +113,7 @@ class GateClient:
 
     def decide(
         self,
-        proposal: Proposal | dict[str, Any],
+        proposal: ProposalBody,
         *,
         wait: bool = False,
         wait_seconds: float = DEFAULT_WAIT_SECONDS,
@@ -144,7 +148,7 @@ class GateClient:
             status = self.get(decision_id, wait=_poll_seconds(deadline))
         return status
 
-    def proceed(self, decision_id: str, proposal: Proposal | dict[str, Any]) -> ApprovalUse:
+    def proceed(self, decision_id: str, proposal: ProposalBody) -> ApprovalUse:
         """Use the approval (once, for exactly this proposal) before acting."""
         try:
             path = f"{_PATH}/{decision_id}/proceed"
@@ -180,7 +184,7 @@ class AsyncGateClient:
 
     async def decide(
         self,
-        proposal: Proposal | dict[str, Any],
+        proposal: ProposalBody,
         *,
         wait: bool = False,
         wait_seconds: float = DEFAULT_WAIT_SECONDS,
@@ -215,7 +219,7 @@ class AsyncGateClient:
             status = await self.get(decision_id, wait=_poll_seconds(deadline))
         return status
 
-    async def proceed(self, decision_id: str, proposal: Proposal | dict[str, Any]) -> ApprovalUse:
+    async def proceed(self, decision_id: str, proposal: ProposalBody) -> ApprovalUse:
         """Use the approval (once, for exactly this proposal) before acting."""
         try:
             path = f"{_PATH}/{decision_id}/proceed"
