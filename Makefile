@@ -53,6 +53,7 @@ format: $(VENV)/.synced
 
 bench: $(VENV)/.synced tools
 	$(BIN)/python -m bench.run
+	$(BIN)/python -m bench.cli_startup
 
 clean:
 	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache

@@ -12,6 +12,7 @@ from fastapi.staticfiles import StaticFiles
 from service.api import analytics, audit, bundles, decisions, health, reviews, webhooks, work_items
 from service.api.body_limit import BodyLimit
 from service.api.error_handlers import install_error_handlers
+from service.request_log import RequestLog
 from service.runtime import Runtime
 from service.settings import Settings
 from service.ui import routes as ui
@@ -38,6 +39,7 @@ def create_app(settings: Settings | None = None, *, runtime: Runtime | None = No
         lifespan=lifespan,
     )
     app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
+    app.add_middleware(RequestLog)  # outermost: it times and logs every answer, errors too
     install_error_handlers(app)
     app.include_router(decisions.router)
     app.include_router(reviews.router)

@@ -70,6 +70,11 @@ class Settings(BaseSettings):
     audit_signing_key: SecretStr | None = None
     # How often the chain's head is checkpointed (when it moved), in seconds.
     audit_checkpoint_seconds: float = Field(default=60, gt=0, le=86_400)
+    # How the server logs: `text` for people, `json` (one object a line) for log pipelines.
+    # Every request is one line: method, route, status, duration, principal, decision id.
+    log_format: Literal["text", "json"] = "text"
+    # The least severe level logged (DEBUG, INFO, WARNING, ERROR).
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     # How long a reviewer stays signed in to the review pages, in hours.
     ui_session_hours: float = Field(default=8, gt=0, le=24 * 7)
     # Mark the session cookie `Secure` (sent over HTTPS only). Turn off only for plain-HTTP

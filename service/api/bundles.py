@@ -7,7 +7,8 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Request, Response
 
 from service.api.dependencies import BundleDep, role_in
-from service.auth.principals import Principal, Role
+from service.auth.principals import Principal
+from service.auth.roles import Role
 
 router = APIRouter(prefix="/v1/bundles", tags=["bundles"])
 

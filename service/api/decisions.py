@@ -22,6 +22,7 @@ from service.api.proposal_body import parse_proposal
 from service.decisions.outcomes import OutcomeRecorded, OutcomeReport, report_outcome
 from service.decisions.proceed import proceed as use_approval
 from service.decisions.status import DecisionStatus
+from service.request_log import DECISION_ID
 from service.reviews.models import ApprovalUse
 
 router = APIRouter(prefix="/v1/decisions", tags=["decisions"])
@@ -79,6 +80,7 @@ async def create_decision(request: Request, decider: DeciderDep, agent: AgentDep
     """Decide a proposal; the answer comes only after its audit record is committed."""
     proposal = parse_proposal(await request.body())
     recorded = await decider.decide(proposal, agent)
+    setattr(request.state, DECISION_ID, recorded.decision_id)
     # The stored JSON is the answer: returned as is, it never differs from what was recorded.
     return Response(recorded.body, status_code=200 if recorded.replayed else 201, media_type=_JSON)
 

@@ -17,10 +17,12 @@ from sqlalchemy import Engine
 
 from policy.rule_pack import RulePack
 from service.analytics.metrics import GatewayMetrics
-from service.auth.principals import KeyAuthenticator, Principal, Role
+from service.auth.principals import KeyAuthenticator, Principal
+from service.auth.roles import Role
 from service.decisions.decide import Decider
 from service.decisions.lookup import DecisionWatch
 from service.errors import Forbidden, Unauthenticated
+from service.request_log import PRINCIPAL_NAME
 from service.reviews.board import ReviewBoard
 from service.reviews.desk import ReviewDesk
 from service.runtime import PublishedBundle, Runtime
@@ -101,6 +103,7 @@ async def _principal(request: Request, authenticator: AuthenticatorDep) -> Princ
         principal = await asyncio.to_thread(authenticator.authenticate, key)
     if principal is None:
         raise Unauthenticated("the API key is unknown or revoked")
+    setattr(request.state, PRINCIPAL_NAME, principal.name)
     return principal
 
 

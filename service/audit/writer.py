@@ -115,7 +115,11 @@ class AuditWriter:
                 if tasks:
                     connection.execute(insert(_tasks), tasks)
         return [
-            Recorded(body=bodies[step.index], replayed=step.replay)
+            Recorded(
+                decision_id=fresh[step.index].decision.decision_id,
+                body=bodies[step.index],
+                replayed=step.replay,
+            )
             if isinstance(step, idempotency.Fresh)
             else step
             for step in steps

@@ -9,7 +9,6 @@ import threading
 import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from enum import StrEnum
 from typing import Any
 
 import uuid_utils
@@ -18,23 +17,13 @@ from sqlmodel import Session
 
 from policy.context import Agent
 from service.audit.chain import record
+from service.auth.roles import Role
 from service.store.database import writing
 from service.store.tables import PrincipalRow
 
 _principals = PrincipalRow.__table__  # type: ignore[attr-defined]
 
 KEY_PREFIX = "sg"
-
-
-class Role(StrEnum):
-    """What a principal may do."""
-
-    AGENT = "agent"
-    REVIEWER = "reviewer"
-    AUTHOR = "author"
-    AUDITOR = "auditor"
-    ADMIN = "admin"
-    SIDECAR = "sidecar"  # an OPA sidecar: downloads the rule bundle, nothing else
 
 
 @dataclass(frozen=True)

@@ -5,23 +5,18 @@ from __future__ import annotations
 import sys
 from datetime import datetime
 from pathlib import Path
-from typing import Annotated, Literal
+from typing import TYPE_CHECKING, Annotated, Literal
 
 import typer
-from pydantic import ValidationError
 
-from policy.rule_pack import load_rule_pack
-from service.audit.checkpointer import checkpoint_head
-from service.audit.evidence_pack import build_pack, verify_pack
-from service.audit.export import export_csv, export_ndjson
-from service.audit.query import EventFilter, stream_events
-from service.audit.signing import load_public_pem, new_private_pem, public_pem, signing_key
-from service.audit.verify import verify_store
-from service.settings import Settings
-from service.store.database import database_engine, migrate
-from service.store.utc import as_utc
+from service.cli.common import load_settings, opened_store
 
-audit = typer.Typer(help="Verify the audit log and sign its head.", no_args_is_help=True)
+if TYPE_CHECKING:
+    from service.audit.query import EventFilter
+
+audit = typer.Typer(
+    help="Verify the audit log and sign its head.", no_args_is_help=True, rich_markup_mode=None
+)
 
 
 @audit.command("verify")
@@ -36,18 +31,20 @@ def verify_command(
     ] = None,
 ) -> None:
     """Recompute the chain and check it against every signed checkpoint; exit 1 if broken."""
+    from service.audit.signing import load_public_pem, signing_key
+    from service.audit.verify import verify_store
+
     if pack is not None:
         _verify_pack(pack, public_key)
         return
-    settings = Settings()
-    database = database_engine(settings.database_url)
+    settings = load_settings()
     public = (
         load_public_pem(public_key.read_text())
         if public_key
         else signing_key(settings).public_key()
     )
-    result = verify_store(database, public)
-    database.dispose()
+    with opened_store(settings, migrated=False) as database:
+        result = verify_store(database, public)
     typer.echo(
         f"{result.events} events, head seq {result.head_seq} ({result.head_hash}), "
         f"{result.checkpoints} checkpoints"
@@ -59,6 +56,9 @@ def verify_command(
 
 
 def _verify_pack(pack: Path, public_key: Path | None) -> None:
+    from service.audit.evidence_pack import verify_pack
+    from service.audit.signing import load_public_pem
+
     public = load_public_pem(public_key.read_text()) if public_key else None
     result = verify_pack(pack.read_bytes(), public)
     if not result.ok:
@@ -78,16 +78,20 @@ def evidence_command(
     output: Annotated[Path, typer.Option("--output", "-o", help="Where to write the zip.")],
 ) -> None:
     """Write an evidence pack for a time range (verify it with `audit verify --pack`)."""
-    settings = Settings()
-    database = database_engine(settings.database_url)
-    data = build_pack(
-        database,
-        signing_key(settings),
-        load_rule_pack(settings.rules),
-        since=as_utc(since),
-        until=as_utc(until),
-    )
-    database.dispose()
+    from policy.rule_pack import load_rule_pack
+    from service.audit.evidence_pack import build_pack
+    from service.audit.signing import signing_key
+    from service.store.utc import as_utc
+
+    settings = load_settings()
+    with opened_store(settings, migrated=False) as database:
+        data = build_pack(
+            database,
+            signing_key(settings),
+            load_rule_pack(settings.rules),
+            since=as_utc(since),
+            until=as_utc(until),
+        )
     output.write_bytes(data)
     typer.echo(f"wrote {output} ({len(data):,} bytes)")
 
@@ -95,24 +99,29 @@ def evidence_command(
 @audit.command("checkpoint")
 def checkpoint_command() -> None:
     """Sign the chain's head now (gateways also do it every SLUICEGATE_AUDIT_CHECKPOINT_SECONDS)."""
-    settings = Settings()
-    database = database_engine(settings.database_url)
-    migrate(database)
-    made = checkpoint_head(database, signing_key(settings))
-    database.dispose()
+    from service.audit.checkpointer import checkpoint_head
+    from service.audit.signing import signing_key
+
+    settings = load_settings()
+    with opened_store(settings) as database:
+        made = checkpoint_head(database, signing_key(settings))
     typer.echo(f"signed seq {made.seq} ({made.hash})" if made else "the head is signed already")
 
 
 @audit.command("new-key")
 def new_key_command() -> None:
     """Print a new Ed25519 private key (PEM) for SLUICEGATE_AUDIT_SIGNING_KEY."""
+    from service.audit.signing import new_private_pem
+
     typer.echo(new_private_pem(), nl=False)
 
 
 @audit.command("public-key")
 def public_key_command() -> None:
     """Print the public key (PEM) that verifies this gateway's checkpoints."""
-    typer.echo(public_pem(signing_key(Settings()).public_key()), nl=False)
+    from service.audit.signing import public_pem, signing_key
+
+    typer.echo(public_pem(signing_key(load_settings()).public_key()), nl=False)
 
 
 FilterOption = Annotated[
@@ -126,6 +135,10 @@ FilterOption = Annotated[
 
 
 def _filter(pairs: list[str] | None) -> EventFilter:
+    from pydantic import ValidationError
+
+    from service.audit.query import EventFilter
+
     given: dict[str, str] = {}
     for pair in pairs or []:
         name, sep, value = pair.partition("=")
@@ -144,12 +157,12 @@ def _filter(pairs: list[str] | None) -> EventFilter:
 @audit.command("query")
 def query_command(filters: FilterOption = None) -> None:
     """Print the matching events (every kind) as NDJSON, oldest first."""
+    from service.audit.query import stream_events
+
     wanted = _filter(filters)
-    database = database_engine(Settings().database_url)
-    with database.connect() as connection:
+    with opened_store(migrated=False) as database, database.connect() as connection:
         for event in stream_events(connection, wanted):
             typer.echo(event.model_dump_json())
-    database.dispose()
 
 
 @audit.command("export")
@@ -160,11 +173,12 @@ def export_command(
     ] = "ndjson",
 ) -> None:
     """Write the matching decisions to standard output, streamed."""
+    from service.audit.export import export_csv, export_ndjson
+
     wanted = _filter(filters)
-    database = database_engine(Settings().database_url)
     export = export_ndjson if output_format == "ndjson" else export_csv
     out = sys.stdout.buffer
-    for chunk in export(database, wanted):
-        out.write(chunk)
+    with opened_store(migrated=False) as database:
+        for chunk in export(database, wanted):
+            out.write(chunk)
     out.flush()
-    database.dispose()

@@ -63,7 +63,7 @@ def _stored_answer(
     if not record.idempotency_key:
         return None
     row = connection.execute(
-        select(_decisions.c.request_digest, _decisions.c.body).where(
+        select(_decisions.c.request_digest, _decisions.c.body, _decisions.c.decision_id).where(
             _decisions.c.principal_id == record.principal_id,
             _decisions.c.idempotency_key == record.idempotency_key,
         )
@@ -72,4 +72,4 @@ def _stored_answer(
         return None
     if str(row[0]) != record.request_digest:
         return IdempotencyConflict()
-    return Recorded(body=str(row[1]), replayed=True)
+    return Recorded(decision_id=str(row[2]), body=str(row[1]), replayed=True)

@@ -9,7 +9,8 @@ from typing import Any
 from sqlalchemy import Connection, Engine, select
 
 from policy.decision import Decision
-from service.auth.principals import Principal, Role
+from service.auth.principals import Principal
+from service.auth.roles import Role
 from service.decisions.status import DecisionStatus, decision_status
 from service.errors import NotFound
 from service.reviews.tasks import as_review, blocking_task_of

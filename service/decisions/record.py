@@ -27,5 +27,6 @@ class DecisionRecord:
 class Recorded:
     """The decision as committed (with its audit reference), or the earlier one it replays."""
 
-    body: str
+    decision_id: str
+    body: str  # the decision JSON exactly as answered
     replayed: bool

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from policy.pack_data import Queue
-from service.auth.principals import Principal, Role
+from service.auth.principals import Principal
+from service.auth.roles import Role
 
 GROUP_PREFIX = "group:"
 

@@ -10,7 +10,7 @@ from fastapi.responses import HTMLResponse
 
 from service.analytics.throughput import GroupBy, Indicators, throughput
 from service.api.dependencies import DatabaseDep
-from service.auth.principals import Role
+from service.auth.roles import Role
 from service.errors import SignInNeeded
 from service.store.utc import utc_now
 from service.ui.pages import SessionCookie, page, session_for, to_sign_in

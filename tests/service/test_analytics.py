@@ -11,7 +11,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from service.app import create_app
-from service.auth.principals import Role
+from service.auth.roles import Role
 from service.settings import Settings
 from tests.fixtures import RULES, bearer
 

@@ -15,7 +15,7 @@ from service.audit.checkpointer import checkpoint_head
 from service.audit.event import canonical, chain_hash
 from service.audit.signing import signing_key
 from service.audit.verify import verify_store
-from service.auth.principals import Role
+from service.auth.roles import Role
 from service.cli.main import app as cli
 from service.settings import Settings
 from service.store.database import database_engine

@@ -8,7 +8,8 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from service.auth.principals import KeyAuthenticator, Role
+from service.auth.principals import KeyAuthenticator
+from service.auth.roles import Role
 from service.cli.main import app
 from service.store.database import database_engine
 from tests.opa_sidecar import opa_binary
@@ -57,6 +58,17 @@ def test_check_decides_offline(tmp_path: Path) -> None:
     assert "outcome: route_to_human" in result.output
     assert "risk tier: 3" in result.output
     assert "queue finance-approvers" in result.output
+
+
+def test_check_names_the_file_and_the_field_that_is_wrong(tmp_path: Path) -> None:
+    proposal = tmp_path / "refund.json"
+    proposal.write_text(json.dumps({"action": {"environment": "production"}, "confidence": 2}))
+    result = runner.invoke(app, ["check", str(proposal)])
+    assert result.exit_code == 2
+    assert f"{proposal} is not valid:" in result.output
+    assert "  action.type: Field required" in result.output
+    assert "  confidence: " in result.output
+    assert "validation error" not in result.output  # not pydantic's raw dump
 
 
 def test_rules_test_passes_on_the_default_pack() -> None:

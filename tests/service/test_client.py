@@ -16,7 +16,8 @@ from sluicegate_client import (
     gated,
 )
 
-from service.auth.principals import Role, create_key
+from service.auth.principals import create_key
+from service.auth.roles import Role
 from service.settings import Settings
 from service.store.database import database_engine, migrate
 from tests.fixtures import RULES

@@ -12,7 +12,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from service.audit.event import chain_hash
-from service.auth.principals import Role
+from service.auth.roles import Role
 from service.runtime import Runtime
 from service.settings import Settings
 from tests.fixtures import bearer

@@ -18,7 +18,7 @@ from typer.testing import CliRunner
 from service.app import create_app
 from service.audit.evidence_pack import reproducible_zip, verify_pack
 from service.audit.signing import load_public_pem, new_private_pem, public_pem
-from service.auth.principals import Role
+from service.auth.roles import Role
 from service.cli.main import app as cli
 from service.settings import Settings
 from tests.fixtures import REFUND, RULES, bearer

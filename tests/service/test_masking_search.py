@@ -14,7 +14,7 @@ from fastapi.testclient import TestClient
 from policy.proposal import Proposal
 from service.app import create_app
 from service.audit.event import digest
-from service.auth.principals import Role
+from service.auth.roles import Role
 from service.settings import Settings
 from tests.fixtures import RULES, bearer
 

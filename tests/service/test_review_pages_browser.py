@@ -12,7 +12,8 @@ import httpx
 import pytest
 from playwright.sync_api import Page, expect
 
-from service.auth.principals import Role, create_key
+from service.auth.principals import create_key
+from service.auth.roles import Role
 from service.settings import Settings
 from service.store.database import database_engine, migrate
 from tests.browser import ARTIFACTS, chromium

@@ -7,7 +7,7 @@ from datetime import datetime, timedelta
 from fastapi.testclient import TestClient
 
 from policy.rule_pack import RulePack
-from service.auth.principals import Role
+from service.auth.roles import Role
 from service.runtime import Runtime
 from tests.fixtures import bearer
 

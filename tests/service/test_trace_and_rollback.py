@@ -8,7 +8,7 @@ from typing import Any
 from fastapi.testclient import TestClient
 
 from service.app import create_app
-from service.auth.principals import Role
+from service.auth.roles import Role
 from service.settings import Settings
 from tests.fixtures import RULES, bearer
 
