@@ -6,7 +6,6 @@ import asyncio
 import itertools
 import json
 import sqlite3
-from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
@@ -15,18 +14,8 @@ from service.audit.event import chain_hash
 from service.auth.roles import Role
 from service.runtime import Runtime
 from service.settings import Settings
-from tests.fixtures import bearer
+from tests.fixtures import REFUND, bearer
 
-REFUND: dict[str, Any] = {
-    "action": {
-        "type": "payments.refund.issue",
-        "environment": "production",
-        "amount": {"value": 5000, "currency": "USD"},
-    },
-    "work_item": {"id": "WI-981", "type": "billing-dispute"},
-    "justification": "duplicate charge",
-    "confidence": 0.9,
-}
 DRAFT = {"action": {"type": "email.customer.draft", "environment": "sandbox"}}
 
 

@@ -17,18 +17,15 @@ from service.auth.roles import Role
 from service.settings import Settings
 from service.store.database import database_engine, migrate
 from tests.browser import ARTIFACTS, chromium
-from tests.fixtures import RULES
+from tests.fixtures import REFUND, RULES
 from tests.loopback import serving
 
 pytestmark = pytest.mark.integration
 
-REFUND: dict[str, Any] = {
-    "action": {
-        "type": "payments.refund.issue",
-        "target": "stripe",
-        "environment": "production",
-        "amount": {"value": 5000, "currency": "USD"},
-    },
+# The shared refund with what a reviewer's packet shows: a target and the change to make.
+STRIPE_REFUND: dict[str, Any] = {
+    **REFUND,
+    "action": {**REFUND["action"], "target": "stripe"},
     "changes": [
         {
             "record": "charge/ch_881",
@@ -75,7 +72,7 @@ def test_a_reviewer_approves_in_the_browser_and_the_waiting_agent_hears_at_once(
             base_url=base, headers={"Authorization": f"Bearer {agent_key}"}, timeout=40
         ) as agent,
     ):
-        decision = agent.post("/v1/decisions", json=REFUND).json()
+        decision = agent.post("/v1/decisions", json=STRIPE_REFUND).json()
         assert decision["outcome"] == "route_to_human"
         heard: dict[str, Any] = {}
 
@@ -126,7 +123,9 @@ def test_forms_without_the_session_csrf_token_are_refused(tmp_path: Path) -> Non
     agent_key, reviewer_key = _keys(settings)
     with serving(settings) as base, chromium() as browser:
         decision = httpx.post(
-            f"{base}/v1/decisions", json=REFUND, headers={"Authorization": f"Bearer {agent_key}"}
+            f"{base}/v1/decisions",
+            json=STRIPE_REFUND,
+            headers={"Authorization": f"Bearer {agent_key}"},
         ).json()
         page = browser.new_page()
         _sign_in_with_the_keyboard(page, base, reviewer_key)
@@ -156,7 +155,7 @@ def test_an_auditor_sees_throughput_charts(tmp_path: Path) -> None:
         agent = {"Authorization": f"Bearer {agent_key}"}
         crm = {"Authorization": f"Bearer {crm_key}"}
         reviewer = {"Authorization": f"Bearer {reviewer_key}"}
-        for body in (REFUND, REFUND):
+        for body in (STRIPE_REFUND, STRIPE_REFUND):
             httpx.post(f"{base}/v1/decisions", json=body, headers=agent)
         for _ in range(3):
             decision = httpx.post(f"{base}/v1/decisions", json=note, headers=crm).json()

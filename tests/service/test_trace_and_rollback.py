@@ -10,19 +10,13 @@ from fastapi.testclient import TestClient
 from service.app import create_app
 from service.auth.roles import Role
 from service.settings import Settings
-from tests.fixtures import RULES, bearer
+from tests.fixtures import REFUND, RULES, bearer
 
 WORK_ITEM = {"id": "WI-300", "type": "billing-dispute"}
-REFUND: dict[str, Any] = {
-    "action": {
-        "type": "payments.refund.issue",
-        "target": "stripe",
-        "environment": "production",
-        "amount": {"value": 5000, "currency": "USD"},
-    },
+STRIPE_REFUND: dict[str, Any] = {
+    **REFUND,
+    "action": {**REFUND["action"], "target": "stripe"},
     "work_item": WORK_ITEM,
-    "justification": "duplicate charge",
-    "confidence": 0.9,
 }
 NOTE: dict[str, Any] = {
     "action": {"type": "crm.contact.update", "environment": "sandbox", "target": "salesforce"},
@@ -50,9 +44,11 @@ def test_a_work_items_trace_and_what_would_be_rolled_back(tmp_path: Path) -> Non
             },
             headers=agent,
         )
-        refund = client.post("/v1/decisions", json=REFUND, headers=agent).json()
+        refund = client.post("/v1/decisions", json=STRIPE_REFUND, headers=agent).json()
         client.post(f"/v1/reviews/{refund['review']['id']}/approve", json={}, headers=reviewer)
-        client.post(f"/v1/decisions/{refund['decision_id']}/proceed", json=REFUND, headers=agent)
+        client.post(
+            f"/v1/decisions/{refund['decision_id']}/proceed", json=STRIPE_REFUND, headers=agent
+        )
         client.post(
             f"/v1/decisions/{refund['decision_id']}/outcome",
             json={"status": "executed", "artifact": {"refund_id": "re_1", "amount": 5000}},
