@@ -25,10 +25,17 @@ run: $(VENV)/.synced
 
 # Builds OPA when Go is here and OPA is not; without Go the OPA tests skip (and fail under CI).
 tools:
-	@if [ ! -x "$(OPA_DIR)/opa" ] && command -v go > /dev/null; then \
-		echo "building OPA $(OPA_VERSION) from its Go module (a few minutes, once)"; \
+	@if [ -x "$(OPA_DIR)/opa" ]; then \
+		echo "OPA $(OPA_VERSION): using $(OPA_DIR)/opa"; \
+	elif command -v go > /dev/null; then \
+		echo "OPA $(OPA_VERSION): building from its Go module into $(OPA_DIR) (once; a few minutes on a cold Go cache)"; \
+		echo "OPA $(OPA_VERSION): go install (downloads the modules, then compiles; about a minute when cached)..."; \
+		start=$$(date +%s); \
 		GOBIN="$(OPA_DIR)" CGO_ENABLED=0 GOFLAGS="-trimpath -buildvcs=false" \
 			go install "github.com/open-policy-agent/opa@$(OPA_VERSION)"; \
+		echo "OPA $(OPA_VERSION): built in $$(( $$(date +%s) - start )) s: $$("$(OPA_DIR)/opa" version | head -1)"; \
+	else \
+		echo "OPA $(OPA_VERSION): no Go toolchain here; the OPA tests will skip (and fail under CI=true)"; \
 	fi
 
 test: $(VENV)/.synced tools lint typecheck hadolint
