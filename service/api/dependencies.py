@@ -29,7 +29,9 @@ from service.runtime import PublishedBundle, Runtime
 from service.settings import Settings
 
 
-def _runtime(request: Request) -> Runtime:
+# Async, though they do not await: FastAPI runs plain functions in its thread pool, a hop per
+# dependency per request for what is an attribute read.
+async def _runtime(request: Request) -> Runtime:
     runtime: Runtime = request.app.state.runtime
     return runtime
 
@@ -37,61 +39,27 @@ def _runtime(request: Request) -> Runtime:
 RuntimeDep = Annotated[Runtime, Depends(_runtime)]
 
 
-def _settings(runtime: RuntimeDep) -> Settings:
-    return runtime.settings
+def _part(name: str) -> Callable[[Runtime], Awaitable[object]]:
+    """A dependency giving one named part of the runtime."""
+
+    async def part(runtime: RuntimeDep) -> object:
+        return getattr(runtime, name)
+
+    part.__name__ = f"runtime_{name}"
+    return part
 
 
-def _database(runtime: RuntimeDep) -> Engine:
-    return runtime.database
-
-
-def _pack(runtime: RuntimeDep) -> RulePack:
-    return runtime.pack
-
-
-def _decider(runtime: RuntimeDep) -> Decider:
-    return runtime.decider
-
-
-def _desk(runtime: RuntimeDep) -> ReviewDesk:
-    return runtime.desk
-
-
-def _board(runtime: RuntimeDep) -> ReviewBoard:
-    return runtime.board
-
-
-def _decisions(runtime: RuntimeDep) -> DecisionWatch:
-    return runtime.decisions
-
-
-def _signing_key(runtime: RuntimeDep) -> Ed25519PrivateKey:
-    return runtime.signing_key
-
-
-def _metrics(runtime: RuntimeDep) -> GatewayMetrics:
-    return runtime.metrics
-
-
-def _bundle(runtime: RuntimeDep) -> PublishedBundle:
-    return runtime.bundle
-
-
-def _authenticator(runtime: RuntimeDep) -> KeyAuthenticator:
-    return runtime.authenticator
-
-
-SettingsDep = Annotated[Settings, Depends(_settings)]
-DatabaseDep = Annotated[Engine, Depends(_database)]
-PackDep = Annotated[RulePack, Depends(_pack)]
-DeciderDep = Annotated[Decider, Depends(_decider)]
-DeskDep = Annotated[ReviewDesk, Depends(_desk)]
-BoardDep = Annotated[ReviewBoard, Depends(_board)]
-DecisionWatchDep = Annotated[DecisionWatch, Depends(_decisions)]
-SigningKeyDep = Annotated[Ed25519PrivateKey, Depends(_signing_key)]
-MetricsDep = Annotated[GatewayMetrics, Depends(_metrics)]
-BundleDep = Annotated[PublishedBundle, Depends(_bundle)]
-AuthenticatorDep = Annotated[KeyAuthenticator, Depends(_authenticator)]
+SettingsDep = Annotated[Settings, Depends(_part("settings"))]
+DatabaseDep = Annotated[Engine, Depends(_part("database"))]
+PackDep = Annotated[RulePack, Depends(_part("pack"))]
+DeciderDep = Annotated[Decider, Depends(_part("decider"))]
+DeskDep = Annotated[ReviewDesk, Depends(_part("desk"))]
+BoardDep = Annotated[ReviewBoard, Depends(_part("board"))]
+DecisionWatchDep = Annotated[DecisionWatch, Depends(_part("decisions"))]
+SigningKeyDep = Annotated[Ed25519PrivateKey, Depends(_part("signing_key"))]
+MetricsDep = Annotated[GatewayMetrics, Depends(_part("metrics"))]
+BundleDep = Annotated[PublishedBundle, Depends(_part("bundle"))]
+AuthenticatorDep = Annotated[KeyAuthenticator, Depends(_part("authenticator"))]
 
 
 async def _principal(request: Request, authenticator: AuthenticatorDep) -> Principal:
