@@ -19,7 +19,7 @@ from pathlib import Path
 
 import httpx
 
-from service.auth.principals import create_key
+from service.auth.keys import create_key
 from service.auth.roles import Role
 from service.settings import Settings
 from service.store.database import database_engine, migrate

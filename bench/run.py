@@ -28,7 +28,7 @@ from policy.context import Agent, EvaluationContext
 from policy.opa_bundle import write_bundle_dir
 from policy.proposal import Proposal
 from policy.rule_pack import load_rule_pack
-from service.auth.principals import create_key
+from service.auth.keys import create_key
 from service.auth.roles import Role
 from service.runtime import build_gate
 from service.settings import Settings

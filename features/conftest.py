@@ -19,7 +19,7 @@ from policy.gate import Gate
 from policy.proposal import Proposal
 from policy.sampling import is_selected
 from service.app import create_app
-from service.auth.principals import create_key
+from service.auth.keys import create_key
 from service.auth.roles import Role
 from service.settings import Settings, bundled_rules
 from tests.fixtures import RegoBackend

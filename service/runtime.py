@@ -22,7 +22,7 @@ from service.audit.checkpointer import checkpoint_head
 from service.audit.pack_activation import record_activation
 from service.audit.signing import signing_key
 from service.audit.writer import AuditWriter
-from service.auth.principals import KeyAuthenticator
+from service.auth.keys import KeyAuthenticator
 from service.decisions.decide import Decider
 from service.decisions.lookup import DecisionWatch
 from service.periodic import Periodic
@@ -126,6 +126,10 @@ class Runtime:
         except Exception:
             return False
         return self.writer.running and self.gate.healthy()
+
+    def decides_with(self) -> dict[str, str]:
+        """The rule pack revision and the Rego backend this process decides with."""
+        return {"revision": self.pack.revision, "engine": self.settings.rego_backend}
 
     def stop_workers(self) -> None:
         """Stop the background workers (the SLA clock, webhooks, checkpoints)."""

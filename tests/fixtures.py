@@ -18,7 +18,7 @@ from policy.gate import Gate
 from policy.opa_bundle import write_bundle_dir
 from policy.rule_pack import RulePack, load_rule_pack
 from service.app import create_app
-from service.auth.principals import create_key
+from service.auth.keys import create_key
 from service.auth.roles import Role
 from service.runtime import Runtime, build_gate
 from service.settings import Settings, bundled_rules

@@ -14,7 +14,8 @@ from pytest_bdd import given, parsers, then, when
 
 from features.conftest import World, proposal_named
 from service.app import create_app
-from service.auth.principals import create_key, principal_named
+from service.auth.keys import create_key
+from service.auth.principals import principal_named
 from service.auth.roles import Role
 from service.runtime import Runtime
 

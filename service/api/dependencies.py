@@ -17,7 +17,8 @@ from sqlalchemy import Engine
 
 from policy.rule_pack import RulePack
 from service.analytics.metrics import GatewayMetrics
-from service.auth.principals import KeyAuthenticator, Principal
+from service.auth.keys import KeyAuthenticator
+from service.auth.principals import Principal
 from service.auth.roles import Role
 from service.decisions.decide import Decider
 from service.decisions.lookup import DecisionWatch

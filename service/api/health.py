@@ -22,11 +22,7 @@ def readyz(runtime: RuntimeDep) -> dict[str, str]:
     """Ready when the store answers and the audit writer runs; else 503 not_ready."""
     if not runtime.ready():
         raise NotReady("the store or the audit writer is not available")
-    return {
-        "status": "ready",
-        "revision": runtime.pack.revision,
-        "engine": runtime.settings.rego_backend,
-    }
+    return {"status": "ready", **runtime.decides_with()}
 
 
 @router.get("/metrics", summary="Prometheus metrics", response_class=Response)

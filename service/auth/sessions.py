@@ -10,7 +10,8 @@ from datetime import timedelta
 
 from sqlalchemy import Engine, delete, insert, select
 
-from service.auth.principals import KeyAuthenticator, Principal, secret_hash
+from service.auth.keys import KeyAuthenticator, secret_hash
+from service.auth.principals import Principal
 from service.auth.roles import Role
 from service.store.database import writing
 from service.store.tables import PrincipalRow, UiSessionRow

@@ -29,7 +29,8 @@ def keys_create(
     ] = None,
 ) -> None:
     """Create a key; its secret is printed once, as the last line."""
-    from service.auth.principals import create_key, principal_named
+    from service.auth.keys import create_key
+    from service.auth.principals import principal_named
 
     scopes = scope or []
     if role is Role.AGENT and not scopes:
@@ -57,7 +58,8 @@ def keys_revoke(
 ) -> None:
     """Revoke a key: it stops working within SLUICEGATE_AUTH_CACHE_SECONDS; recorded on the
     audit chain."""
-    from service.auth.principals import principal_named, revoke_key
+    from service.auth.keys import revoke_key
+    from service.auth.principals import principal_named
 
     with opened_store() as database:
         try:

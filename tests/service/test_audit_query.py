@@ -16,7 +16,7 @@ from fastapi.testclient import TestClient
 from typer.testing import CliRunner
 
 from service.app import create_app
-from service.auth.principals import create_key
+from service.auth.keys import create_key
 from service.auth.roles import Role
 from service.cli.main import app as cli
 from service.settings import Settings

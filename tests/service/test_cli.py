@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from service.auth.principals import KeyAuthenticator
+from service.auth.keys import KeyAuthenticator
 from service.auth.roles import Role
 from service.cli.main import app
 from service.store.database import database_engine

@@ -16,7 +16,7 @@ from sluicegate_client import (
     gated,
 )
 
-from service.auth.principals import create_key
+from service.auth.keys import create_key
 from service.auth.roles import Role
 from service.settings import Settings
 from service.store.database import database_engine, migrate

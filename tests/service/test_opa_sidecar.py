@@ -15,7 +15,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from policy.rule_pack import load_rule_pack
-from service.auth.principals import create_key
+from service.auth.keys import create_key
 from service.auth.roles import Role
 from service.settings import Settings
 from service.store.database import database_engine, migrate

@@ -7,7 +7,8 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from fastapi.testclient import TestClient
 
-from service.auth.principals import Principal, create_key
+from service.auth.keys import create_key
+from service.auth.principals import Principal
 from service.auth.roles import Role
 from service.errors import ClaimedByOther, ReviewClosed, WrongReviewKind
 from service.reviews.desk import ReviewDesk

@@ -23,7 +23,7 @@ from standardwebhooks import Webhook
 from standardwebhooks.webhooks import WebhookVerificationError
 
 from service.audit.signing import new_private_pem
-from service.auth.principals import create_key
+from service.auth.keys import create_key
 from service.auth.roles import Role
 from service.runtime import Runtime
 from service.settings import Settings
