@@ -28,17 +28,23 @@ class Principal:
         return Agent(id=self.id, name=self.name, scopes=self.scopes)
 
 
-def principal_named(database: Engine, name: str) -> str:
-    """The id of the one live principal with this name; LookupError for none or several."""
+def live_principal(database: Engine, name: str) -> Principal:
+    """The one live principal with this name; LookupError for none or several."""
     with database.connect() as connection:
-        ids = connection.execute(
-            select(_principals.c.id).where(
+        rows = connection.execute(
+            select(_principals).where(
                 _principals.c.name == name, _principals.c.revoked_at.is_(None)
             )
         ).all()
-    if len(ids) != 1:
-        raise LookupError(f"{len(ids)} live principals are named {name!r}; need exactly one")
-    return str(ids[0][0])
+    if len(rows) != 1:
+        raise LookupError(f"{len(rows)} live principals are named {name!r}; need exactly one")
+    row = rows[0]
+    return Principal(id=row.id, name=row.name, role=Role(row.role), scopes=tuple(row.scopes))
+
+
+def principal_named(database: Engine, name: str) -> str:
+    """The id of the one live principal with this name; LookupError for none or several."""
+    return live_principal(database, name).id
 
 
 def count_principals(database: Engine) -> int:

@@ -1,0 +1,87 @@
+"""The gate in process: the decision path of `POST /v1/decisions`, without HTTP.
+
+For trusted code that runs beside the store (a worker of the same deployment, a benchmark):
+the same rules, the same audit record committed before the answer, the same idempotency.
+The caller names the agent; there is no key to check, so whoever can call this can act as
+any agent it names. Agents that are separate programs use the HTTP API and their own key.
+
+    gate = open_gate(database_url="sqlite:///sluicegate.db")
+    decision = await gate.adecide({"action": {...}}, agent="billing-bot")
+    gate.close()
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import threading
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from policy.decision import Decision
+from policy.proposal import Proposal
+from service.auth.keys import create_key
+from service.auth.principals import Principal, live_principal
+from service.auth.roles import Role
+from service.runtime import Runtime
+from service.settings import Settings
+
+
+class EmbeddedGate:
+    """A runtime without a web server; agents are named, and created on first use."""
+
+    def __init__(self, runtime: Runtime, *, agent_scopes: tuple[str, ...]) -> None:
+        self._runtime = runtime
+        self._scopes = agent_scopes
+        self._agents: dict[str, Principal] = {}
+        self._lock = threading.Lock()
+
+    async def adecide(self, proposal: Mapping[str, Any] | Proposal, *, agent: str) -> Decision:
+        """Decide and record, as `POST /v1/decisions` does for this agent's key."""
+        checked = proposal if isinstance(proposal, Proposal) else Proposal.model_validate(proposal)
+        principal = self._agents.get(agent)
+        if principal is None:
+            principal = await asyncio.to_thread(self._agent, agent)
+        recorded = await self._runtime.decider.decide(checked, principal)
+        return Decision.model_validate(json.loads(recorded.body))
+
+    def decide(self, proposal: Mapping[str, Any] | Proposal, *, agent: str) -> Decision:
+        """`adecide` for code without an event loop."""
+        return asyncio.run(self.adecide(proposal, agent=agent))
+
+    def _agent(self, name: str) -> Principal:
+        with self._lock:
+            if name not in self._agents:
+                database = self._runtime.database
+                try:
+                    found = live_principal(database, name)
+                except LookupError:
+                    found, _ = create_key(
+                        database, name=name, role=Role.AGENT, scopes=list(self._scopes)
+                    )
+                if found.role is not Role.AGENT:
+                    raise LookupError(f"{name!r} is a {found.role.value}, not an agent")
+                self._agents[name] = found
+            return self._agents[name]
+
+    def close(self) -> None:
+        """Stop the workers, drain the writer, close the store."""
+        self._runtime.close()
+
+
+def open_gate(
+    *,
+    database_url: str | None = None,
+    rules: str | Path | None = None,
+    agent_scopes: tuple[str, ...] = ("*",),
+    **settings: Any,
+) -> EmbeddedGate:
+    """A gate on the given store and rule pack (defaults as for `sluicegate serve`); agents
+    named for the first time get `agent_scopes`."""
+    values: dict[str, Any] = dict(settings)
+    if database_url is not None:
+        values["database_url"] = database_url
+    if rules is not None:
+        values["rules"] = Path(rules)
+    return EmbeddedGate(Runtime(Settings(**values)), agent_scopes=agent_scopes)
