@@ -10,12 +10,9 @@ import os
 import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 
-import httpx
-
-from bench.run import PROPOSAL, _load, _port
+from bench.run import PROPOSAL, _load, _port, started
 from service.auth.keys import create_key
 from service.auth.roles import Role
 from service.store.database import database_engine, migrate
@@ -32,15 +29,7 @@ def _serve(port: int, env: dict[str, str], log: Path) -> subprocess.Popen[bytes]
         stdout=subprocess.DEVNULL,
         stderr=log.open("ab"),
     )
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        try:
-            httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=1)
-            return server
-        except httpx.HTTPError:
-            time.sleep(0.2)
-    server.kill()
-    raise SystemExit("server did not start")
+    return started(server, port)
 
 
 def main() -> None:

@@ -84,7 +84,11 @@ def _serve(target: list[str], port: int, env: dict[str, str]) -> subprocess.Pope
         "--log-level",
         "warning",
     ]
-    server = subprocess.Popen(command, env={**os.environ, **env})
+    return started(subprocess.Popen(command, env={**os.environ, **env}), port)
+
+
+def started(server: subprocess.Popen[bytes], port: int) -> subprocess.Popen[bytes]:
+    """The server, once it answers on the port (within a minute)."""
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
         try:
