@@ -12,10 +12,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-from bench.run import PROPOSAL, _load, _port, started
-from service.auth.keys import create_key
-from service.auth.roles import Role
-from service.store.database import database_engine, migrate
+from bench.run import PROPOSAL, _load, _port, agent_key, started
 
 ROUNDS = 2
 CONNECTIONS = 32
@@ -36,10 +33,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as scratch:
         tmp = Path(scratch)
         url = f"sqlite:///{tmp / 'gate.db'}"
-        database = database_engine(url)
-        migrate(database)
-        _, key = create_key(database, name="bench", role=Role.AGENT, scopes=["*"])
-        database.dispose()
+        key = agent_key(url)
         results: dict[str, list[float]] = {"INFO": [], "WARNING": []}
         for _ in range(ROUNDS):
             for level, rates in results.items():

@@ -100,6 +100,15 @@ def started(server: subprocess.Popen[bytes], port: int) -> subprocess.Popen[byte
     raise SystemExit("server did not start")
 
 
+def agent_key(database_url: str) -> str:
+    """A new agent key (every scope) on a migrated store."""
+    database = database_engine(database_url)
+    migrate(database)
+    _, key = create_key(database, name="bench", role=Role.AGENT, scopes=["*"])
+    database.dispose()
+    return key
+
+
 def _load(url: str, body: object, key: str, connections: int, workdir: Path) -> dict[str, float]:
     script = workdir / "post.lua"
     script.write_text(LUA.replace("{body}", json.dumps(body)).replace("{key}", key))
@@ -185,10 +194,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="sluicegate-bench-") as tmp:
         workdir = Path(tmp)
         url = f"sqlite:///{workdir / 'bench.db'}"
-        engine = database_engine(url)
-        migrate(engine)
-        _, key = create_key(engine, name="bench", role=Role.AGENT, scopes=["*"])
-        engine.dispose()
+        key = agent_key(url)
 
         port = _port()
         bare = _serve(["bench.bare_app:app"], port, {})

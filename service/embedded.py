@@ -13,7 +13,6 @@ any agent it names. Agents that are separate programs use the HTTP API and their
 from __future__ import annotations
 
 import asyncio
-import json
 import threading
 from collections.abc import Mapping
 from pathlib import Path
@@ -44,7 +43,7 @@ class EmbeddedGate:
         if principal is None:
             principal = await asyncio.to_thread(self._agent, agent)
         recorded = await self._runtime.decider.decide(checked, principal)
-        return Decision.model_validate(json.loads(recorded.body))
+        return Decision.model_validate_json(recorded.body)
 
     def decide(self, proposal: Mapping[str, Any] | Proposal, *, agent: str) -> Decision:
         """`adecide` for code without an event loop."""

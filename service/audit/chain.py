@@ -49,12 +49,12 @@ def append(connection: Connection, events: Sequence[ChainEvent]) -> list[AuditRe
     """Append events in order after the current head; the caller's transaction commits them.
 
     The caller must hold a write transaction (`WRITE_TRANSACTION` on SQLite takes the database
-    lock at BEGIN). On PostgreSQL a transaction-scoped advisory lock serializes appenders from
-    every replica, so two never read the same head.
+    lock at BEGIN) and `lock_chain` (on PostgreSQL a transaction-scoped advisory lock
+    serializes appenders from every replica, so two never read the same head). The decision
+    writer takes the lock once per batch, before its idempotency check; `record` takes it.
     """
     if not events:
         return []
-    lock_chain(connection)
     head = connection.execute(
         select(_events.c.seq, _events.c.hash).order_by(_events.c.seq.desc()).limit(1)
     ).first()
@@ -106,5 +106,6 @@ def record(
         **({"decision_id": decision_id} if decision_id else {}),
         **body,
     }
+    lock_chain(connection)
     (ref,) = append(connection, [ChainEvent(kind, event_id, decision_id, now, document)])
     return ref

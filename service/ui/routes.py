@@ -33,6 +33,7 @@ from service.errors import ServiceError, SignInNeeded
 from service.reviews.board import ReviewBoard
 from service.reviews.eligibility import may_review
 from service.reviews.models import PostHocVerdict, Review, ReviewKind, ReviewState
+from service.settings import Settings
 from service.ui.pages import SEE_OTHER, SessionCookie, page, session_for, to_sign_in
 
 router = APIRouter(prefix="/ui", include_in_schema=False)
@@ -54,7 +55,7 @@ def login_form(request: Request, settings: SettingsDep, next: str = "/ui/queues"
 
 def _login_page(
     request: Request,
-    settings: SettingsDep,
+    settings: Settings,
     *,
     next_path: str,
     error: str | None = None,
@@ -255,7 +256,7 @@ def _local(path: str) -> str:
 
 
 def _set_cookie(
-    settings: SettingsDep, response: Response, name: str, value: str, *, max_age: int
+    settings: Settings, response: Response, name: str, value: str, *, max_age: int
 ) -> None:
     response.set_cookie(
         name,
