@@ -21,7 +21,7 @@ from typing import Any
 from policy.decision import Decision
 from policy.proposal import Proposal
 from service.auth.keys import create_key
-from service.auth.principals import Principal, live_principal
+from service.auth.principals import Principal, acting_as
 from service.auth.roles import Role
 from service.runtime import Runtime
 from service.settings import Settings
@@ -54,13 +54,12 @@ class EmbeddedGate:
             if name not in self._agents:
                 database = self._runtime.database
                 try:
-                    found = live_principal(database, name)
+                    found = acting_as(database, name, Role.AGENT)
                 except LookupError:
+                    # ValueError when the name is a person's: people do not propose actions.
                     found, _ = create_key(
                         database, name=name, role=Role.AGENT, scopes=list(self._scopes)
                     )
-                if found.role is not Role.AGENT:
-                    raise LookupError(f"{name!r} is a {found.role.value}, not an agent")
                 self._agents[name] = found
             return self._agents[name]
 

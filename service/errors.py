@@ -75,7 +75,7 @@ class NotQueueReviewer(ServiceError):
 
 class FourEyes(ServiceError):
     code, status = "four_eyes", 403
-    message = "an agent's own key or its accountable owner may not review its action"
+    message = "an agent or its accountable owner (with any of their keys) may not review its action"
 
 
 class NoteRequired(ServiceError):

@@ -50,8 +50,9 @@ class Settings(BaseSettings):
     max_body_bytes: int = Field(default=64 * 1024, ge=1024, le=8 * 1024 * 1024)
     # Most audit records committed together by the single writer.
     audit_batch_max: int = Field(default=256, ge=1, le=10_000)
-    # How long an authenticated key is trusted without a database lookup, in seconds.
-    auth_cache_seconds: float = Field(default=30.0, ge=0, le=3600)
+    # How long an authenticated key is trusted without a database lookup, in seconds: at most
+    # 1, so a key revoked on one gateway is refused by every gateway within a second.
+    auth_cache_seconds: float = Field(default=1.0, ge=0, le=1.0)
     # How long a reviewer's claim on a review lasts before others may take it, in seconds.
     review_lease_seconds: float = Field(default=900, ge=1, le=86_400)
     # How often the SLA clock looks for reviews past due, in seconds.

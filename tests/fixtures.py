@@ -3,6 +3,7 @@ real SQLite file."""
 
 from __future__ import annotations
 
+import itertools
 import shutil
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -134,10 +135,17 @@ def runtime(client: TestClient) -> Runtime:
     return found
 
 
-def bearer(runtime: Runtime, role: Role, scopes: list[str] | None = None) -> dict[str, str]:
-    """Authorization headers for a new key of the role."""
-    _, key = create_key(runtime.database, name=f"test-{role.value}", role=role, scopes=scopes or [])
+def bearer(
+    runtime: Runtime, role: Role, scopes: list[str] | None = None, *, name: str | None = None
+) -> dict[str, str]:
+    """Authorization headers for a new key of the role: of a new principal, unless `name`
+    names one already known (a second key of one person)."""
+    name = name or f"test-{role.value}-{next(_principal_numbers)}"
+    _, key = create_key(runtime.database, name=name, role=role, scopes=scopes or [])
     return {"Authorization": f"Bearer {key}"}
+
+
+_principal_numbers = itertools.count(1)
 
 
 @pytest.fixture

@@ -1,5 +1,5 @@
-"""API keys: created for a principal with a role, shown once, stored hashed, revoked (each
-change an audit event in the same transaction), and turned back into a principal."""
+"""API keys: created for a principal with a role, shown once, stored hashed, listed, revoked
+(each change an audit event in the same transaction), and turned back into a principal."""
 
 from __future__ import annotations
 
@@ -8,22 +8,28 @@ import hmac
 import secrets
 import threading
 import time
-from datetime import UTC, datetime
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 import uuid_utils
 from sqlalchemy import Connection, Engine, insert, select, update
-from sqlmodel import Session
+from sqlalchemy.orm import aliased
 
 from service.audit.chain import record
-from service.auth.principals import Principal
+from service.auth.principals import Principal, PrincipalKind
 from service.auth.roles import Role
 from service.store.database import writing
-from service.store.tables import PrincipalRow
+from service.store.tables import ApiKeyRow, PrincipalRow
+from service.store.utc import utc_now
 
 _principals = PrincipalRow.__table__  # type: ignore[attr-defined]
+_keys = ApiKeyRow.__table__  # type: ignore[attr-defined]
 # Keys read `sg_<key id>_<secret>`: the key id finds the row, the whole key is hashed.
 KEY_PREFIX = "sg"
+# The longest a revoked key may still be honoured by a gateway that saw it recently.
+MAX_CACHE_SECONDS = 1.0
 
 
 def secret_hash(key: str) -> str:
@@ -33,59 +39,167 @@ def secret_hash(key: str) -> str:
     return hashlib.sha256(key.encode()).hexdigest()
 
 
+@dataclass(frozen=True)
+class KeyListing:
+    """One key as `sluicegate keys list` shows it; never the secret or its hash."""
+
+    id: str
+    name: str
+    role: str
+    scopes: list[str]
+    owner: str | None
+    created_at: datetime
+    revoked_at: datetime | None
+    principal_id: str
+    kind: str
+
+
 def create_key(
     database: Engine, *, name: str, role: Role, scopes: list[str], owner_id: str | None = None
 ) -> tuple[Principal, str]:
-    """Create a principal and return it with its key; the key is shown once and stored hashed.
+    """A new key for the principal `name` (created when new); the key is shown once and stored
+    hashed. ValueError when the key does not fit the principal (an agent key for a person, a
+    person's key for an agent, another owner).
 
     `owner_id` names an agent's accountable owner, whom four eyes keeps from approving it."""
+    kind = PrincipalKind.holding(role)
     key_id = secrets.token_hex(6)
     key = f"{KEY_PREFIX}_{key_id}_{secrets.token_urlsafe(32)}"
-    principal_id = str(uuid_utils.uuid7())
-    now = datetime.now(UTC)
-    row = {
-        "id": principal_id,
-        "name": name,
-        "role": role.value,
-        "key_id": key_id,
-        "key_hash": secret_hash(key),
-        "scopes": scopes,
-        "created_at": now,
-        "owner_id": owner_id,
+    now = utc_now()
+    with writing(database) as connection:
+        principal = _principal_for(connection, name, kind, owner_id, now)
+        row = {
+            "id": key_id,
+            "principal_id": principal["id"],
+            "role": role.value,
+            "scopes": scopes,
+            "key_hash": secret_hash(key),
+            "created_at": now,
+        }
+        connection.execute(insert(_keys), [row])
+        # One event says both: the key, and the principal it belongs to (new or not).
+        public = {k: row[k] for k in ("id", "role", "scopes")}
+        record(connection, "key_created", now=now, body={"key": public, "principal": principal})
+    created = Principal(
+        id=principal["id"], name=name, role=role, scopes=tuple(scopes), key_id=key_id
+    )
+    return created, key
+
+
+def _principal_for(
+    connection: Connection, name: str, kind: PrincipalKind, owner_id: str | None, now: datetime
+) -> dict[str, Any]:
+    """The principal named `name` as an audit event shows it, created when new."""
+    found = connection.execute(select(_principals).where(_principals.c.name == name)).first()
+    if found is None:
+        principal: dict[str, Any] = {
+            "id": str(uuid_utils.uuid7()),
+            "name": name,
+            "kind": kind.value,
+            "owner_id": owner_id,
+        }
+        connection.execute(insert(_principals), [principal | {"created_at": now}])
+        return principal | {"new": True}
+    if found.kind != kind.value:
+        raise ValueError(f"{name!r} is a {found.kind}; only {kind.value}s hold such keys")
+    if owner_id is not None and owner_id != found.owner_id:
+        raise ValueError(f"{name!r} already has another owner; an agent's owner stays")
+    return {
+        "id": found.id,
+        "name": found.name,
+        "kind": found.kind,
+        "owner_id": found.owner_id,
+        "new": False,
     }
-    public = {k: row[k] for k in ("id", "name", "role", "key_id", "scopes", "owner_id")}
+
+
+def revoke_key(database: Engine, key_id: str) -> bool:
+    """Revoke one key; the principal's other keys keep working. False when there is no such
+    live key."""
+    return bool(_revoke(database, _keys.c.id == key_id))
+
+
+def revoke_keys_of(database: Engine, principal_id: str) -> int:
+    """Revoke every live key of a principal; how many were revoked."""
+    return _revoke(database, _keys.c.principal_id == principal_id)
+
+
+def _revoke(database: Engine, which: Any) -> int:
+    now = utc_now()
     with writing(database) as connection:
-        connection.execute(insert(_principals), [row])
-        _record(connection, "key_created", now, public)
-    return Principal(id=principal_id, name=name, role=role, scopes=tuple(scopes)), key
+        revoked = connection.execute(
+            select(_keys.c.id, _keys.c.principal_id).where(which, _keys.c.revoked_at.is_(None))
+        ).all()
+        for key in revoked:
+            connection.execute(update(_keys).where(_keys.c.id == key.id).values(revoked_at=now))
+            record(
+                connection,
+                "key_revoked",
+                now=now,
+                body={"key": {"id": key.id, "principal_id": key.principal_id}},
+            )
+    return len(revoked)
 
 
-def revoke_key(database: Engine, principal_id: str) -> bool:
-    """Revoke a principal's key (it stops working within the authentication cache's TTL);
-    False when there is no such live key."""
-    now = datetime.now(UTC)
-    with writing(database) as connection:
-        changed = connection.execute(
-            update(_principals)
-            .where(_principals.c.id == principal_id, _principals.c.revoked_at.is_(None))
-            .values(revoked_at=now)
-        ).rowcount
-        if changed:
-            _record(connection, "key_revoked", now, {"id": principal_id})
-    return bool(changed)
+def list_keys(database: Engine) -> list[KeyListing]:
+    """Every key, live and revoked, oldest first."""
+    owners = aliased(_principals)
+    with database.connect() as connection:
+        rows = connection.execute(
+            select(
+                _keys,
+                _principals.c.name,
+                _principals.c.kind,
+                owners.c.name.label("owner"),
+            )
+            .join(_principals, _principals.c.id == _keys.c.principal_id)
+            .outerjoin(owners, owners.c.id == _principals.c.owner_id)
+            .order_by(_keys.c.created_at, _keys.c.id)
+        ).all()
+    return [
+        KeyListing(
+            id=row.id,
+            name=row.name,
+            role=row.role,
+            scopes=list(row.scopes),
+            owner=row.owner,
+            created_at=row.created_at,
+            revoked_at=row.revoked_at,
+            principal_id=row.principal_id,
+            kind=row.kind,
+        )
+        for row in rows
+    ]
 
 
-def _record(connection: Connection, kind: str, now: datetime, principal: dict[str, Any]) -> None:
-    """Key creation and revocation are audit events, in the same transaction as the change."""
-    record(connection, kind, now=now, body={"principal": principal})
+def principal_of_key(connection: Connection, key_id: str) -> Principal | None:
+    """The principal a live key belongs to, acting with that key's role and scopes."""
+    row = connection.execute(
+        select(_keys.c.role, _keys.c.scopes, _principals.c.id, _principals.c.name)
+        .join(_principals, _principals.c.id == _keys.c.principal_id)
+        .where(_keys.c.id == key_id, _keys.c.revoked_at.is_(None))
+    ).first()
+    if row is None:
+        return None
+    return Principal(
+        id=row.id, name=row.name, role=Role(row.role), scopes=tuple(row.scopes), key_id=key_id
+    )
 
 
 class KeyAuthenticator:
-    """Turns a bearer key into a principal; positive answers are cached for `ttl` seconds."""
+    """Turns a bearer key into a principal. Positive answers are cached for `ttl` seconds, at
+    most MAX_CACHE_SECONDS, so a key revoked on any gateway is refused by all within it."""
 
-    def __init__(self, database: Engine, *, ttl: float) -> None:
+    def __init__(
+        self,
+        database: Engine,
+        *,
+        ttl: float,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
         self._database = database
-        self._ttl = ttl
+        self._ttl = min(ttl, MAX_CACHE_SECONDS)
+        self._clock = clock
         self._cache: dict[str, tuple[float, Principal]] = {}
         self._lock = threading.Lock()
 
@@ -93,7 +207,7 @@ class KeyAuthenticator:
         """The principal for a key seen recently, without touching the database."""
         with self._lock:
             hit = self._cache.get(secret_hash(key))
-        if hit is None or hit[0] < time.monotonic():
+        if hit is None or hit[0] <= self._clock():
             return None
         return hit[1]
 
@@ -102,20 +216,15 @@ class KeyAuthenticator:
         parts = key.split("_", 2)
         if len(parts) != 3 or parts[0] != KEY_PREFIX:
             return None
-        with Session(self._database) as session:
-            row = session.exec(  # type: ignore[call-overload]
-                select(PrincipalRow).where(PrincipalRow.key_id == parts[1])  # type: ignore[arg-type]
-            ).scalar_one_or_none()
         hashed = secret_hash(key)
-        if (
-            row is None
-            or row.revoked_at is not None
-            or not hmac.compare_digest(row.key_hash, hashed)
-        ):
-            return None
-        principal = Principal(
-            id=row.id, name=row.name, role=Role(row.role), scopes=tuple(row.scopes)
-        )
-        with self._lock:
-            self._cache[hashed] = (time.monotonic() + self._ttl, principal)
+        with self._database.connect() as connection:
+            stored = connection.execute(
+                select(_keys.c.key_hash).where(_keys.c.id == parts[1])
+            ).scalar()
+            if stored is None or not hmac.compare_digest(stored, hashed):
+                return None
+            principal = principal_of_key(connection, parts[1])
+        if principal is not None:
+            with self._lock:
+                self._cache[hashed] = (self._clock() + self._ttl, principal)
         return principal

@@ -1,50 +1,80 @@
-"""Principals: who calls the gate (an agent, a reviewer, an auditor, ...), and finding them."""
+"""Principals: who calls the gate, a person or an agent, whatever keys they hold."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from enum import StrEnum
 
 from sqlalchemy import Engine, func, select
 from sqlmodel import Session
 
 from policy.context import Agent
 from service.auth.roles import Role
-from service.store.tables import PrincipalRow
+from service.store.tables import ApiKeyRow, PrincipalRow
 
 _principals = PrincipalRow.__table__  # type: ignore[attr-defined]
+_keys = ApiKeyRow.__table__  # type: ignore[attr-defined]
+
+
+class PrincipalKind(StrEnum):
+    """People review, author, audit and administer; agents propose actions."""
+
+    PERSON = "person"
+    AGENT = "agent"
+
+    @classmethod
+    def holding(cls, role: Role) -> PrincipalKind:
+        """The kind of principal a key with this role belongs to."""
+        return cls.AGENT if role is Role.AGENT else cls.PERSON
 
 
 @dataclass(frozen=True)
 class Principal:
-    """An authenticated caller."""
+    """An authenticated caller: the principal, with the role and scopes of the key it used.
+
+    `id` is the principal's, shared by all its keys: every comparison of "who" uses it."""
 
     id: str
     name: str
     role: Role
     scopes: tuple[str, ...]
+    key_id: str = ""
 
     def as_agent(self) -> Agent:
         """The agent identity rules see: from the credential, never from the request body."""
         return Agent(id=self.id, name=self.name, scopes=self.scopes)
 
 
-def live_principal(database: Engine, name: str) -> Principal:
-    """The one live principal with this name; LookupError for none or several."""
-    with database.connect() as connection:
-        rows = connection.execute(
-            select(_principals).where(
-                _principals.c.name == name, _principals.c.revoked_at.is_(None)
-            )
-        ).all()
-    if len(rows) != 1:
-        raise LookupError(f"{len(rows)} live principals are named {name!r}; need exactly one")
-    row = rows[0]
-    return Principal(id=row.id, name=row.name, role=Role(row.role), scopes=tuple(row.scopes))
-
-
 def principal_named(database: Engine, name: str) -> str:
-    """The id of the one live principal with this name; LookupError for none or several."""
-    return live_principal(database, name).id
+    """The id of the principal with this name; LookupError when there is none."""
+    with database.connect() as connection:
+        found: str | None = connection.execute(
+            select(_principals.c.id).where(_principals.c.name == name)
+        ).scalar()
+    if found is None:
+        raise LookupError(f"no principal is named {name!r}")
+    return found
+
+
+def acting_as(database: Engine, name: str, role: Role) -> Principal:
+    """The principal with this name, through its oldest live key with this role; LookupError
+    when it has none."""
+    with database.connect() as connection:
+        row = connection.execute(
+            select(_principals.c.id, _principals.c.name, _keys.c.id.label("key_id"), _keys.c.scopes)
+            .join(_keys, _keys.c.principal_id == _principals.c.id)
+            .where(
+                _principals.c.name == name,
+                _keys.c.role == role.value,
+                _keys.c.revoked_at.is_(None),
+            )
+            .order_by(_keys.c.created_at)
+        ).first()
+    if row is None:
+        raise LookupError(f"{name!r} holds no live {role.value} key")
+    return Principal(
+        id=row.id, name=row.name, role=role, scopes=tuple(row.scopes), key_id=row.key_id
+    )
 
 
 def count_principals(database: Engine) -> int:

@@ -10,11 +10,11 @@ from datetime import timedelta
 
 from sqlalchemy import Engine, delete, insert, select
 
-from service.auth.keys import KeyAuthenticator, secret_hash
+from service.auth.keys import KeyAuthenticator, principal_of_key, secret_hash
 from service.auth.principals import Principal
 from service.auth.roles import Role
 from service.store.database import writing
-from service.store.tables import PrincipalRow, UiSessionRow
+from service.store.tables import UiSessionRow
 from service.store.utc import utc_now
 
 COOKIE = "sg_session"
@@ -22,7 +22,6 @@ LOGIN_CSRF_COOKIE = "sg_login_csrf"
 # Who may sign in: reviewers work queues, auditors read them.
 UI_ROLES = frozenset({Role.REVIEWER, Role.AUDITOR})
 _sessions = UiSessionRow.__table__  # type: ignore[attr-defined]
-_principals = PrincipalRow.__table__  # type: ignore[attr-defined]
 
 
 @dataclass(frozen=True)
@@ -54,7 +53,7 @@ def sign_in(database: Engine, principal: Principal, *, hours: float) -> str:
             [
                 {
                     "token_hash": secret_hash(token),
-                    "principal_id": principal.id,
+                    "key_id": principal.key_id,
                     "csrf_token": new_csrf_token(),
                     "created_at": now,
                     "expires_at": now + timedelta(hours=hours),
@@ -65,19 +64,18 @@ def sign_in(database: Engine, principal: Principal, *, hours: float) -> str:
 
 
 def session_of(database: Engine, token: str | None) -> UiSession | None:
-    """The live session a cookie token names, with its principal (not revoked), or None."""
+    """The live session a cookie token names, with its principal, or None; revoking the key
+    signed in with ends the session."""
     if not token:
         return None
     with database.connect() as connection:
         row = connection.execute(
-            select(_sessions.c.csrf_token, _sessions.c.expires_at, _principals)
-            .join(_principals, _principals.c.id == _sessions.c.principal_id)
-            .where(_sessions.c.token_hash == secret_hash(token))
+            select(_sessions).where(_sessions.c.token_hash == secret_hash(token))
         ).first()
-    if row is None or row.expires_at <= utc_now() or row.revoked_at is not None:
-        return None
-    principal = Principal(id=row.id, name=row.name, role=Role(row.role), scopes=tuple(row.scopes))
-    if principal.role not in UI_ROLES:
+        if row is None or row.expires_at <= utc_now():
+            return None
+        principal = principal_of_key(connection, row.key_id)
+    if principal is None or principal.role not in UI_ROLES:
         return None
     return UiSession(principal=principal, csrf_token=row.csrf_token)
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -57,10 +57,19 @@ def database_engine(url: str) -> Engine:
     return database
 
 
-def migrate(database: Engine) -> None:
-    """Bring the schema to the newest revision (idempotent)."""
+def migrate(database: Engine, revision: str = "head") -> None:
+    """Bring the schema to the newest revision, or to `revision` (idempotent)."""
+    _alembic(database, command.upgrade, revision)
+
+
+def migrate_down(database: Engine, revision: str) -> None:
+    """Take the schema back to `revision` (for testing that migrations undo)."""
+    _alembic(database, command.downgrade, revision)
+
+
+def _alembic(database: Engine, step: Callable[[Config, str], None], revision: str) -> None:
     config = Config()
     config.set_main_option("script_location", str(_MIGRATIONS))
     with database.begin() as connection:
         config.attributes["connection"] = connection
-        command.upgrade(config, "head")
+        step(config, revision)

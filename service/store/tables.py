@@ -1,4 +1,5 @@
-"""The tables: principals (API keys), decisions, the audit chain, reviews, webhooks, UI sessions."""
+"""The tables: principals and their API keys, decisions, the audit chain, reviews, webhooks,
+UI sessions."""
 
 from __future__ import annotations
 
@@ -12,20 +13,33 @@ from service.store.utc import utc_column
 
 
 class PrincipalRow(SQLModel, table=True):
-    """Someone who calls the gate: an agent, reviewer, author, auditor or admin."""
+    """Someone who calls the gate: a person (reviewer, author, auditor, admin) or an agent.
+
+    Keys belong to a principal; four eyes, approvals, claims and audit events compare
+    principals, so a person holding two keys (as during a rotation) is still one person."""
 
     __tablename__ = "principals"
 
     id: str = Field(primary_key=True)
-    name: str
-    role: str
-    key_id: str = Field(unique=True, index=True)  # the public part of the key, for lookup
-    key_hash: str  # sha256 of the whole key; the key itself is never stored
-    scopes: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
-    created_at: datetime = Field(sa_column=utc_column())
-    revoked_at: datetime | None = Field(default=None, sa_column=utc_column(nullable=True))
+    name: str = Field(unique=True)
+    kind: str  # person | agent
     # An agent's accountable owner (a principal id): four eyes keeps them from approving it.
     owner_id: str | None = None
+    created_at: datetime = Field(sa_column=utc_column())
+
+
+class ApiKeyRow(SQLModel, table=True):
+    """One API key of a principal, with the role and scopes it grants."""
+
+    __tablename__ = "api_keys"
+
+    id: str = Field(primary_key=True)  # the public part of the key (`sg_<id>_<secret>`)
+    principal_id: str = Field(index=True)
+    role: str
+    scopes: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    key_hash: str  # sha256 of the whole key; the key itself is never stored
+    created_at: datetime = Field(sa_column=utc_column())
+    revoked_at: datetime | None = Field(default=None, sa_column=utc_column(nullable=True))
 
 
 class DecisionRow(SQLModel, table=True):
@@ -150,7 +164,7 @@ class UiSessionRow(SQLModel, table=True):
     __tablename__ = "ui_sessions"
 
     token_hash: str = Field(primary_key=True)
-    principal_id: str
+    key_id: str  # the key signed in with: revoking it ends the session
     csrf_token: str
     created_at: datetime = Field(sa_column=utc_column())
     expires_at: datetime = Field(sa_column=utc_column())

@@ -40,7 +40,7 @@ def test_a_name_that_is_not_an_agent_is_refused(tmp_path: Path) -> None:
     gate = open_gate(database_url=f"sqlite:///{tmp_path / 'gate.db'}", rules=RULES)
     try:
         create_key(gate._runtime.database, name="fiona", role=Role.REVIEWER, scopes=[])
-        with pytest.raises(LookupError, match="reviewer, not an agent"):
+        with pytest.raises(ValueError, match="is a person; only agents hold such keys"):
             gate.decide(REFUND, agent="fiona")
     finally:
         gate.close()

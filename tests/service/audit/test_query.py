@@ -196,10 +196,12 @@ def test_keys_and_pack_activation_are_on_the_chain(
     revoked = CliRunner().invoke(cli, ["keys", "revoke", "--name", "a2"])
     assert revoked.exit_code == 0, revoked.output
     created = _events(audited, kind="key_created")
-    assert [e["event"]["principal"]["name"] for e in created] == ["a1", "a2", "test-auditor"]
-    assert all("key_hash" not in e["event"]["principal"] for e in created)  # never the secret
+    assert [e["event"]["principal"]["name"][:7] for e in created] == ["a1", "a2", "test-au"]
+    assert all(e["event"]["principal"]["new"] for e in created)
+    assert all("key_hash" not in e["event"]["key"] for e in created)  # never the secret
     (gone,) = _events(audited, kind="key_revoked")
-    assert gone["event"]["principal"]["id"] == created[1]["event"]["principal"]["id"]
+    assert gone["event"]["key"]["id"] == created[1]["event"]["key"]["id"]
+    assert gone["event"]["key"]["principal_id"] == created[1]["event"]["principal"]["id"]
     (activated,) = _events(audited, kind="rule_pack_activated")
     revision = _events(audited, kind="decision")[0]["event"]["decision"]["policy"]["revision"]
     assert activated["event"]["pack"]["revision"] == revision
