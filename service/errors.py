@@ -139,3 +139,25 @@ class ErrorBody(BaseModel):
     """The one error shape every endpoint answers."""
 
     error: ErrorDetail
+
+
+class UnacceptableJson(ServiceError):
+    """JSON that parses but cannot be recorded faithfully; `details` name the place."""
+
+    code, status, message = "unacceptable_json", 422, "the body has a value the gate cannot take"
+
+
+class DuplicateKey(UnacceptableJson):
+    code, message = "duplicate_key", "a key appears twice in one object"
+
+
+class NulCharacter(UnacceptableJson):
+    code, message = "nul_character", "a string or key contains the NUL character"
+
+
+class IntegerOutOfRange(UnacceptableJson):
+    code, message = "integer_out_of_range", "an integer is outside ±(2^53 - 1)"
+
+
+class NonFiniteNumber(UnacceptableJson):
+    code, message = "non_finite_number", "NaN and Infinity are not JSON numbers"

@@ -10,9 +10,10 @@ from fastapi import APIRouter, Query
 from service.analytics.throughput import GroupBy, Throughput, throughput
 from service.api.dependencies import AuditorDep, DatabaseDep
 from service.api.errors_doc import error_responses
+from service.api.strict_json import StrictJsonRoute
 from service.store.utc import UtcMoment, utc_now
 
-router = APIRouter(prefix="/v1/analytics", tags=["analytics"])
+router = APIRouter(prefix="/v1/analytics", tags=["analytics"], route_class=StrictJsonRoute)
 DEFAULT_WINDOW = timedelta(days=7)
 
 

@@ -11,6 +11,7 @@ from fastapi.responses import PlainTextResponse, StreamingResponse
 
 from service.api.dependencies import AuditorDep, DatabaseDep, PackDep, SigningKeyDep
 from service.api.errors_doc import error_responses
+from service.api.strict_json import StrictJsonRoute
 from service.audit.checkpoints import Checkpoint, list_checkpoints
 from service.audit.evidence_pack import build_pack
 from service.audit.export import export_csv, export_ndjson
@@ -20,7 +21,7 @@ from service.audit.trace import RollbackCandidate, rollback_candidates
 from service.audit.verify import Verification, verify_store
 from service.store.utc import UtcMoment
 
-router = APIRouter(prefix="/v1/audit", tags=["audit"])
+router = APIRouter(prefix="/v1/audit", tags=["audit"], route_class=StrictJsonRoute)
 _ERRORS = error_responses(401, 403, forbidden="only auditors and admins")
 
 

@@ -7,10 +7,11 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Request, Response
 
 from service.api.dependencies import BundleDep, role_in
+from service.api.strict_json import StrictJsonRoute
 from service.auth.principals import Principal
 from service.auth.roles import Role
 
-router = APIRouter(prefix="/v1/bundles", tags=["bundles"])
+router = APIRouter(prefix="/v1/bundles", tags=["bundles"], route_class=StrictJsonRoute)
 
 BundleReaderDep = Annotated[Principal, Depends(role_in(Role.SIDECAR, Role.AUTHOR, Role.ADMIN))]
 

@@ -19,13 +19,14 @@ from service.api.dependencies import (
 )
 from service.api.errors_doc import error_responses
 from service.api.proposal_body import parse_proposal
+from service.api.strict_json import StrictJsonRoute
 from service.decisions.outcomes import OutcomeRecorded, OutcomeReport, report_outcome
 from service.decisions.proceed import proceed as use_approval
 from service.decisions.status import DecisionStatus
 from service.request_log import DECISION_ID
 from service.reviews.models import ApprovalUse
 
-router = APIRouter(prefix="/v1/decisions", tags=["decisions"])
+router = APIRouter(prefix="/v1/decisions", tags=["decisions"], route_class=StrictJsonRoute)
 
 _EXAMPLE: dict[str, Any] = {
     "idempotency_key": "refund-WI-981-1",

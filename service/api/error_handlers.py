@@ -41,7 +41,9 @@ async def _validation_error(_request: Request, exc: Exception) -> JSONResponse:
 async def _http_error(_request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, HTTPException)
     code = _HTTP_CODES.get(exc.status_code, f"http_{exc.status_code}")
-    return error_response(exc.status_code, code, str(exc.detail), [])
+    answer = error_response(exc.status_code, code, str(exc.detail), [])
+    answer.headers.update(exc.headers or {})  # e.g. the `Allow` of a 405
+    return answer
 
 
 async def _client_gone(_request: Request, exc: Exception) -> JSONResponse:

@@ -6,9 +6,10 @@ from fastapi import APIRouter, Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from service.api.dependencies import MetricsDep, RuntimeDep
+from service.api.strict_json import StrictJsonRoute
 from service.errors import NotReady
 
-router = APIRouter(tags=["health"])
+router = APIRouter(tags=["health"], route_class=StrictJsonRoute)
 
 
 @router.get("/healthz", summary="The process is alive")

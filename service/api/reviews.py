@@ -9,10 +9,11 @@ from pydantic import BaseModel, Field
 
 from service.api.dependencies import BoardDep, DeskDep, ReviewerDep, ReviewReaderDep
 from service.api.errors_doc import error_responses
+from service.api.strict_json import StrictJsonRoute
 from service.reviews.board import QueueSummary
 from service.reviews.models import PostHocVerdict, Review, ReviewKind, ReviewPacket, ReviewState
 
-router = APIRouter(prefix="/v1/reviews", tags=["reviews"])
+router = APIRouter(prefix="/v1/reviews", tags=["reviews"], route_class=StrictJsonRoute)
 _STEP_ERRORS = error_responses(
     401, 403, 404, 409, 422, forbidden="not a reviewer of this queue, or four eyes"
 )

@@ -6,6 +6,7 @@ from fastapi import APIRouter, Response
 
 from service.api.dependencies import AgentDep, DatabaseDep
 from service.api.errors_doc import error_responses
+from service.api.strict_json import StrictJsonRoute
 from service.webhooks.registry import (
     Delivery,
     Webhook,
@@ -17,7 +18,7 @@ from service.webhooks.registry import (
     webhooks_of,
 )
 
-router = APIRouter(prefix="/v1/webhooks", tags=["webhooks"])
+router = APIRouter(prefix="/v1/webhooks", tags=["webhooks"], route_class=StrictJsonRoute)
 
 
 @router.post(

@@ -6,9 +6,10 @@ from fastapi import APIRouter
 
 from service.api.dependencies import AuditorDep, DatabaseDep
 from service.api.errors_doc import error_responses
+from service.api.strict_json import StrictJsonRoute
 from service.audit.trace import Trace, trace
 
-router = APIRouter(prefix="/v1/work-items", tags=["audit"])
+router = APIRouter(prefix="/v1/work-items", tags=["audit"], route_class=StrictJsonRoute)
 
 
 @router.get(

@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import text
+from sqlalchemy import Engine, text
 from typer.testing import CliRunner
 
 from service.auth.keys import KeyAuthenticator, create_key
@@ -154,6 +154,13 @@ def test_a_key_revoked_on_one_gateway_is_refused_by_another_within_a_second(
 
 def test_migrating_merges_the_keys_that_share_a_name(database_url: str) -> None:
     database = database_engine(database_url)
+    try:
+        _check_the_merge(database)
+    finally:
+        database.dispose()
+
+
+def _check_the_merge(database: Engine) -> None:
     migrate(database, "0005")
     rows = [
         ("p1", "fiona", "reviewer", "k1", '["group:x"]', "2026-01-01 00:00:00", None, None),
