@@ -61,6 +61,11 @@ class AuditUnavailable(ServiceError):
     message = "the audit record could not be committed, so no decision was issued"
 
 
+class StoreUnavailable(ServiceError):
+    code, status = "store_unavailable", 503
+    message = "the store cannot be reached or written; nothing was changed, try again"
+
+
 class SignInNeeded(ServiceError):
     code, status, message = "sign_in_needed", 401, "sign in to the review pages first"
 

@@ -11,8 +11,6 @@ import logging
 from dataclasses import dataclass
 from datetime import timedelta
 
-from sqlalchemy import text
-
 from policy.backends import BackendOptions, backends_for
 from policy.gate import Gate
 from policy.opa_bundle import bundle_archive
@@ -31,7 +29,7 @@ from service.reviews.desk import ReviewDesk
 from service.reviews.sla_clock import sla_clock
 from service.reviews.waiting import ResolutionWatch
 from service.settings import Settings
-from service.store.database import database_engine, migrate
+from service.store.database import database_engine, migrate, writable
 from service.webhooks.outbox import enqueue_review_resolved
 from service.webhooks.sender import WebhookSender
 
@@ -119,13 +117,8 @@ class Runtime:
         log.info("gateway ready: rules %s, backend %s", self.pack.revision, settings.rego_backend)
 
     def ready(self) -> bool:
-        """The store answers, the writer runs and the evaluation backends can decide."""
-        try:
-            with self.database.connect() as connection:
-                connection.execute(text("SELECT 1"))
-        except Exception:
-            return False
-        return self.writer.running and self.gate.healthy()
+        """The store can be written, the writer runs and the evaluation backends can decide."""
+        return writable(self.database) and self.writer.running and self.gate.healthy()
 
     def decides_with(self) -> dict[str, str]:
         """The rule pack revision and the Rego backend this process decides with."""

@@ -49,6 +49,29 @@ class PostgresCluster:
             connection.execute(f'CREATE DATABASE "{name}"')  # a generated name, not input
         return f"postgresql+psycopg://{_USER}@127.0.0.1:{self.port}/{name}"
 
+    def take_down(self, url: str) -> None:
+        """The database refuses connections and loses the ones it had, as when its server is
+        down (the cluster itself keeps serving the other tests)."""
+        self._admin(url, "ALTER DATABASE {name} WITH ALLOW_CONNECTIONS false")
+
+    def make_read_only(self, url: str) -> None:
+        """New transactions on the database cannot write, as on a standby."""
+        self._admin(url, "ALTER DATABASE {name} SET default_transaction_read_only = on")
+
+    def bring_back(self, url: str) -> None:
+        """Undo `take_down` and `make_read_only`."""
+        self._admin(url, "ALTER DATABASE {name} WITH ALLOW_CONNECTIONS true")
+        self._admin(url, "ALTER DATABASE {name} RESET default_transaction_read_only")
+
+    def _admin(self, url: str, statement: str) -> None:
+        name = url.rsplit("/", 1)[1]
+        with psycopg.connect(self._dsn("postgres"), autocommit=True) as connection:
+            connection.execute(statement.format(name=f'"{name}"'))  # a generated name
+            connection.execute(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = %s",
+                [name],
+            )
+
     def _dsn(self, database: str) -> str:
         return f"host=127.0.0.1 port={self.port} user={_USER} dbname={database}"
 

@@ -7,14 +7,17 @@ import logging
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from sqlalchemy.exc import SQLAlchemyError
 from starlette.exceptions import HTTPException
 from starlette.requests import ClientDisconnect
 
-from service.errors import ErrorBody, ErrorDetail, ServiceError
+from service.errors import ErrorBody, ErrorDetail, ServiceError, StoreUnavailable
 
 log = logging.getLogger(__name__)
 
 _HTTP_CODES = {404: "not_found", 405: "method_not_allowed", 415: "unsupported_media_type"}
+# What a 503 tells a client to wait before trying again, in seconds.
+RETRY_AFTER_SECONDS = 1
 
 
 def error_response(
@@ -22,7 +25,8 @@ def error_response(
 ) -> JSONResponse:
     """The standard error body."""
     body = ErrorBody(error=ErrorDetail(code=code, message=message, details=details))
-    return JSONResponse(body.model_dump(mode="json"), status_code=status)
+    headers = {"Retry-After": str(RETRY_AFTER_SECONDS)} if status == 503 else None
+    return JSONResponse(body.model_dump(mode="json"), status_code=status, headers=headers)
 
 
 async def _service_error(_request: Request, exc: Exception) -> JSONResponse:
@@ -46,6 +50,13 @@ async def _http_error(_request: Request, exc: Exception) -> JSONResponse:
     return answer
 
 
+async def _store_error(_request: Request, exc: Exception) -> JSONResponse:
+    # Any failure of the store (down, read-only, timed out, a refused row): nothing was
+    # changed, and the caller may retry. The type only: a driver's message may hold the URL.
+    log.warning("store error: %s", type(exc).__name__)
+    return error_response(503, StoreUnavailable.code, StoreUnavailable.message, [])
+
+
 async def _client_gone(_request: Request, exc: Exception) -> JSONResponse:
     # The caller hung up before its body arrived: nothing was decided, and nobody reads this.
     log.debug("client disconnected before sending its request body")
@@ -62,5 +73,6 @@ def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(ServiceError, _service_error)
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(HTTPException, _http_error)
+    app.add_exception_handler(SQLAlchemyError, _store_error)
     app.add_exception_handler(ClientDisconnect, _client_gone)
     app.add_exception_handler(Exception, _unexpected)

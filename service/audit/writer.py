@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import Engine, insert
+from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 
 from service.audit.chain import ChainEvent, append, lock_chain
 from service.decisions import idempotency
@@ -33,8 +34,11 @@ class _Job:
 
 class AuditWriter:
     """One thread owns every write: it takes what is queued, commits it in one transaction,
-    then resolves each caller's future. A failed commit fails every record of the batch and
-    writes none of them."""
+    then resolves each caller's future.
+
+    When a batch fails, its records are written again one by one, so a record the store
+    refuses fails alone and the others still commit; when the store itself is down, the first
+    record that fails for that reason fails the rest without more attempts."""
 
     def __init__(self, database: Engine, *, batch_max: int = 256) -> None:
         self._database = database
@@ -88,11 +92,33 @@ class AuditWriter:
             outcomes = self._write(jobs)
         except Exception as exc:
             log.error("audit commit failed for %d records: %s", len(jobs), type(exc).__name__)
-            for job in jobs:
-                job.future.set_exception(
-                    AuditUnavailable("the audit record could not be committed")
-                )
+            if len(jobs) == 1 or _store_down(exc):
+                self._fail(jobs)
+            else:
+                self._commit_one_by_one(jobs)
             return
+        self._resolve(jobs, outcomes)
+
+    def _commit_one_by_one(self, jobs: list[_Job]) -> None:
+        for index, job in enumerate(jobs):
+            try:
+                outcomes = self._write([job])
+            except Exception as exc:
+                log.error("audit record refused alone: %s", type(exc).__name__)
+                if _store_down(exc):
+                    self._fail(jobs[index:])
+                    return
+                self._fail([job])
+            else:
+                self._resolve([job], outcomes)
+
+    @staticmethod
+    def _fail(jobs: list[_Job]) -> None:
+        for job in jobs:
+            job.future.set_exception(AuditUnavailable("the audit record could not be committed"))
+
+    @staticmethod
+    def _resolve(jobs: list[_Job], outcomes: list[Recorded | Exception]) -> None:
         for job, outcome in zip(jobs, outcomes, strict=True):
             if isinstance(outcome, Exception):
                 job.future.set_exception(outcome)
@@ -124,6 +150,13 @@ class AuditWriter:
             else step
             for step in steps
         ]
+
+
+def _store_down(exc: Exception) -> bool:
+    """A failure of the store itself (not of one record): lost connection, refused login."""
+    return isinstance(exc, OperationalError | InterfaceError) or (
+        isinstance(exc, DBAPIError) and exc.connection_invalidated
+    )
 
 
 def _chain_event(record: DecisionRecord) -> ChainEvent:

@@ -9,7 +9,7 @@ from typing import Any
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import Connection, Engine, create_engine, event
+from sqlalchemy import Connection, Engine, create_engine, event, text
 
 _MIGRATIONS = Path(__file__).parent / "migrations"
 
@@ -38,6 +38,18 @@ def writing(database: Engine) -> Iterator[Connection]:
         connection.begin(),
     ):
         yield connection
+
+
+def writable(database: Engine) -> bool:
+    """Whether a write transaction can begin and write now (a down, locked or read-only
+    store cannot); nothing is changed."""
+    try:
+        with writing(database) as connection:
+            # A read-only PostgreSQL refuses an UPDATE even when it matches no row.
+            connection.execute(text("UPDATE audit_checkpoints SET seq = seq WHERE 1 = 0"))
+    except Exception:
+        return False
+    return True
 
 
 def _begin(connection: Any) -> None:
