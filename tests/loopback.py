@@ -25,10 +25,13 @@ def free_port() -> int:
 
 
 @contextmanager
-def serving(settings: Settings, *, port: int | None = None) -> Iterator[str]:
-    """The gateway app under uvicorn in a thread; yields its base URL."""
+def serving(settings: Settings, *, port: int | None = None, http: str = "auto") -> Iterator[str]:
+    """The gateway app under uvicorn in a thread (`http`: its HTTP implementation, httptools
+    or h11); yields its base URL."""
     port = port or free_port()
-    config = uvicorn.Config(create_app(settings), host="127.0.0.1", port=port, log_level="warning")
+    config = uvicorn.Config(
+        create_app(settings), host="127.0.0.1", port=port, log_level="warning", http=http
+    )
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
