@@ -66,6 +66,11 @@ class StoreUnavailable(ServiceError):
     message = "the store cannot be reached or written; nothing was changed, try again"
 
 
+class WebhookDestinationRefused(ServiceError):
+    code, status = "webhook_destination_refused", 422
+    message = "webhooks may only post to public addresses"
+
+
 class SignInNeeded(ServiceError):
     code, status, message = "sign_in_needed", 401, "sign in to the review pages first"
 

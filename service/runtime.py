@@ -30,6 +30,7 @@ from service.reviews.sla_clock import sla_clock
 from service.reviews.waiting import ResolutionWatch
 from service.settings import Settings
 from service.store.database import database_engine, migrate, writable
+from service.webhooks.destinations import Destinations
 from service.webhooks.outbox import enqueue_review_resolved
 from service.webhooks.sender import WebhookSender
 
@@ -98,6 +99,7 @@ class Runtime:
             after_resolved=lambda review: self.watch.resolved(review.decision_id),
         )
         self.board = ReviewBoard(self.database, self.pack)
+        self.destinations = Destinations([str(n) for n in settings.webhook_allowed_networks])
         self._workers = (
             sla_clock(self.desk, tick_seconds=settings.sla_tick_seconds),
             WebhookSender(
@@ -105,6 +107,7 @@ class Runtime:
                 backoff_seconds=settings.webhook_backoff_seconds,
                 timeout_seconds=settings.webhook_timeout_seconds,
                 tick_seconds=settings.webhook_tick_seconds,
+                destinations=self.destinations,
             ),
             Periodic(
                 "audit-checkpoints",

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-from pydantic import AliasChoices, Field, HttpUrl, SecretStr
+from pydantic import AliasChoices, Field, HttpUrl, IPvAnyNetwork, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -64,6 +64,11 @@ class Settings(BaseSettings):
     webhook_backoff_seconds: tuple[float, ...] = (5, 300, 1800, 7200, 18_000, 36_000)
     # How long one webhook POST may take, in seconds.
     webhook_timeout_seconds: float = Field(default=5.0, gt=0, le=60)
+    # When set, `/metrics` answers only `Authorization: Bearer <this key>`.
+    metrics_key: SecretStr | None = None
+    # Networks (CIDR) webhooks may post to although they are not public, e.g. ["10.1.0.0/16"];
+    # loopback, private, link-local and metadata addresses are refused otherwise.
+    webhook_allowed_networks: tuple[IPvAnyNetwork, ...] = ()
     # How often the webhook sender looks for due deliveries, in seconds.
     webhook_tick_seconds: float = Field(default=0.5, gt=0, le=60)
     # The Ed25519 private key (PEM) that signs checkpoints of the audit chain. Unset on an

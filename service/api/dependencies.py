@@ -28,6 +28,7 @@ from service.reviews.board import ReviewBoard
 from service.reviews.desk import ReviewDesk
 from service.runtime import PublishedBundle, Runtime
 from service.settings import Settings
+from service.webhooks.destinations import Destinations
 
 
 # Async, though they do not await: FastAPI runs plain functions in its thread pool, a hop per
@@ -61,6 +62,7 @@ SigningKeyDep = Annotated[Ed25519PrivateKey, Depends(_part("signing_key"))]
 MetricsDep = Annotated[GatewayMetrics, Depends(_part("metrics"))]
 BundleDep = Annotated[PublishedBundle, Depends(_part("bundle"))]
 AuthenticatorDep = Annotated[KeyAuthenticator, Depends(_part("authenticator"))]
+DestinationsDep = Annotated[Destinations, Depends(_part("destinations"))]
 
 
 async def _principal(request: Request, authenticator: AuthenticatorDep) -> Principal:

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Response
+import hmac
+
+from fastapi import APIRouter, Request, Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
-from service.api.dependencies import MetricsDep, RuntimeDep
+from service.api.dependencies import MetricsDep, RuntimeDep, SettingsDep
+from service.api.errors_doc import error_responses
 from service.api.strict_json import StrictJsonRoute
-from service.errors import NotReady
+from service.errors import NotReady, Unauthenticated
 
 router = APIRouter(tags=["health"], route_class=StrictJsonRoute)
 
@@ -26,8 +29,19 @@ def readyz(runtime: RuntimeDep) -> dict[str, str]:
     return {"status": "ready", **runtime.decides_with()}
 
 
-@router.get("/metrics", summary="Prometheus metrics", response_class=Response)
-def metrics(gauges: MetricsDep) -> Response:
+@router.get(
+    "/metrics",
+    summary="Prometheus metrics",
+    response_class=Response,
+    responses=error_responses(401),
+)
+def metrics(request: Request, gauges: MetricsDep, settings: SettingsDep) -> Response:
     """Decisions by outcome and their latency (this process); review queue depth and the
-    oldest pending age (the shared store). Counts only: no identifiers, no secrets."""
+    oldest pending age (the shared store). Counts only: no identifiers, no secrets. With
+    SLUICEGATE_METRICS_KEY set, only `Authorization: Bearer <that key>` is answered."""
+    if settings.metrics_key is not None:
+        scheme, _, given = request.headers.get("authorization", "").partition(" ")
+        expected = settings.metrics_key.get_secret_value()
+        if scheme.lower() != "bearer" or not hmac.compare_digest(given, expected):
+            raise Unauthenticated("send the metrics key as 'Authorization: Bearer <key>'")
     return Response(generate_latest(gauges.registry), media_type=CONTENT_TYPE_LATEST)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Response
 
-from service.api.dependencies import AgentDep, DatabaseDep
+from service.api.dependencies import AgentDep, DatabaseDep, DestinationsDep
 from service.api.errors_doc import error_responses
 from service.api.strict_json import StrictJsonRoute
 from service.webhooks.registry import (
@@ -28,9 +28,12 @@ router = APIRouter(prefix="/v1/webhooks", tags=["webhooks"], route_class=StrictJ
     responses=error_responses(401, 403, 404, 422),
     summary="Register a webhook (for every decision, or one)",
 )
-def create_webhook(body: WebhookCreate, database: DatabaseDep, agent: AgentDep) -> WebhookCreated:
-    """Messages are signed per Standard Webhooks with the secret returned here, once."""
-    return register(database, agent, body)
+def create_webhook(
+    body: WebhookCreate, database: DatabaseDep, destinations: DestinationsDep, agent: AgentDep
+) -> WebhookCreated:
+    """Messages are signed per Standard Webhooks with the secret returned here, once. The URL
+    must resolve to public addresses (or a network the operator allows)."""
+    return register(database, destinations, agent, body)
 
 
 @router.get("", response_model=list[Webhook], summary="My webhooks")

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime
 from typing import Annotated, Any
 
-from pydantic import AfterValidator
+from pydantic import AfterValidator, BeforeValidator
 from sqlalchemy import Column, DateTime
 from sqlalchemy.types import TypeDecorator
 
@@ -37,8 +38,21 @@ def as_utc(moment: datetime) -> datetime:
     return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
 
 
-# A datetime read from outside (query parameters, CLI options), made aware UTC on the way in.
-UtcMoment = Annotated[datetime, AfterValidator(as_utc)]
+_RFC3339 = re.compile(r"\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}:\d{2}(\.\d{1,9})?([Zz]|[+-]\d{2}:\d{2})")
+
+
+def rfc3339(value: Any) -> Any:
+    """A time given as text must be RFC 3339 with its offset (`2026-11-29T10:00:00Z`):
+    not a number (`0.5` is not a time), not a date alone, not a time without a zone."""
+    if isinstance(value, datetime):
+        return value
+    if not isinstance(value, str) or not _RFC3339.fullmatch(value):
+        raise ValueError("a time is RFC 3339 with its offset, e.g. 2026-11-29T10:00:00Z")
+    return datetime.fromisoformat(value[:-1] + "+00:00" if value[-1] in "Zz" else value)
+
+
+# A datetime read from outside (query parameters, filters), RFC 3339, made aware UTC.
+UtcMoment = Annotated[datetime, BeforeValidator(rfc3339), AfterValidator(as_utc)]
 
 
 def utc_now() -> datetime:

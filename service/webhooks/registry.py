@@ -15,6 +15,7 @@ from service.errors import NotFound
 from service.store.database import writing
 from service.store.tables import DecisionRow, WebhookDeliveryRow, WebhookRow
 from service.store.utc import utc_now
+from service.webhooks.destinations import Destinations
 
 _webhooks = WebhookRow.__table__  # type: ignore[attr-defined]
 _deliveries = WebhookDeliveryRow.__table__  # type: ignore[attr-defined]
@@ -61,8 +62,12 @@ def new_secret() -> str:
     return "whsec_" + base64.b64encode(secrets.token_bytes(32)).decode()
 
 
-def register(database: Engine, agent: Principal, request: WebhookCreate) -> WebhookCreated:
-    """Register a webhook for the agent (for one of its decisions, if one is named)."""
+def register(
+    database: Engine, destinations: Destinations, agent: Principal, request: WebhookCreate
+) -> WebhookCreated:
+    """Register a webhook for the agent (for one of its decisions, if one is named); its URL
+    must resolve to addresses webhooks may post to."""
+    destinations.check(str(request.url))
     now = utc_now()
     row = {
         "id": str(uuid_utils.uuid7()),

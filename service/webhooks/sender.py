@@ -16,10 +16,12 @@ import httpx
 from sqlalchemy import Engine, select, update
 from standardwebhooks import Webhook
 
+from service.errors import WebhookDestinationRefused
 from service.periodic import Periodic
 from service.store.database import writing
 from service.store.tables import WebhookDeliveryRow, WebhookRow
 from service.store.utc import utc_now
+from service.webhooks.destinations import Destinations
 
 _webhooks = WebhookRow.__table__  # type: ignore[attr-defined]
 _deliveries = WebhookDeliveryRow.__table__  # type: ignore[attr-defined]
@@ -37,8 +39,10 @@ class WebhookSender:
         backoff_seconds: Sequence[float],
         timeout_seconds: float,
         tick_seconds: float,
+        destinations: Destinations,
     ) -> None:
         self._database = database
+        self._destinations = destinations
         self._backoff = list(backoff_seconds)
         self._http = httpx.Client(timeout=timeout_seconds, follow_redirects=False)
         self._thread = Periodic("webhook-sender", self.send_due, seconds=tick_seconds)
@@ -100,7 +104,20 @@ class WebhookSender:
         status: int | None = None
         error: str | None = None
         try:
-            response = self._http.post(delivery.url, content=delivery.payload, headers=headers)
+            # Checked again now, before any connection: the address may have changed.
+            target = self._destinations.pinned(delivery.url)
+        except WebhookDestinationRefused as exc:
+            self._record(
+                delivery.id, {"state": "failed", "attempts": attempts, "last_error": str(exc)}
+            )
+            return
+        try:
+            response = self._http.post(
+                target.url,
+                content=delivery.payload,
+                headers=headers | target.headers,
+                extensions=target.extensions,
+            )
             status = response.status_code
         except httpx.HTTPError as exc:
             error = type(exc).__name__  # never the URL's query or the secret

@@ -205,3 +205,17 @@ def test_keys_and_pack_activation_are_on_the_chain(
     (activated,) = _events(audited, kind="rule_pack_activated")
     revision = _events(audited, kind="decision")[0]["event"]["decision"]["policy"]["revision"]
     assert activated["event"]["pack"]["revision"] == revision
+
+
+@pytest.mark.parametrize("moment", ["0.5", "1700000000", "2026-11-29", "2026-11-29T10:00:00"])
+def test_time_parameters_are_rfc_3339_only(audited: Audited, moment: str) -> None:
+    runtime = audited.client.app.state.runtime  # type: ignore[attr-defined]
+    auditor = bearer(runtime, Role.AUDITOR)
+    for path in ("/v1/audit/events", "/v1/analytics/throughput"):
+        answer = audited.client.get(path, params={"until": moment}, headers=auditor)
+        assert answer.status_code == 422, (path, answer.text)
+        assert "RFC 3339" in answer.text
+    fine = audited.client.get(
+        "/v1/audit/events", params={"until": "2100-01-01T00:00:00+01:00"}, headers=auditor
+    )
+    assert fine.status_code == 200

@@ -64,6 +64,7 @@ def _settings(database_url: str) -> Settings:
         sla_tick_seconds=0.05,
         webhook_tick_seconds=0.05,
         webhook_backoff_seconds=(0.2, 0.2),
+        webhook_allowed_networks=("127.0.0.1/32",),  # the test's receiver is on loopback
     )
 
 
