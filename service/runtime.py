@@ -89,7 +89,7 @@ class Runtime:
         self.decider = Decider(self.gate, self.writer, self.metrics)
         self.watch = ResolutionWatch()
         self.decisions = DecisionWatch(
-            self.database, self.watch, settings.long_poll_recheck_seconds
+            self.database, self.pack, self.watch, settings.long_poll_recheck_seconds
         )
         self.desk = ReviewDesk(
             self.database,

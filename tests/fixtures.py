@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from fastapi.routing import APIRoute, iter_route_contexts
 from fastapi.testclient import TestClient
 
 from policy.context import Agent
@@ -133,6 +134,15 @@ def client(settings: Settings) -> Iterator[TestClient]:
 def runtime(client: TestClient) -> Runtime:
     found: Runtime = client.app.state.runtime  # type: ignore[attr-defined]
     return found
+
+
+def api_routes(app: Any) -> list[APIRoute]:
+    """Every FastAPI route of the app, through included routers."""
+    return [
+        context.route
+        for context in iter_route_contexts(app.routes)
+        if isinstance(context.route, APIRoute)
+    ]
 
 
 def bearer(

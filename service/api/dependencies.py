@@ -94,9 +94,8 @@ def role_in(*roles: Role) -> Callable[[Principal], Awaitable[Principal]]:
 
 
 AgentDep = Annotated[Principal, Depends(role_in(Role.AGENT))]
-DecisionReaderDep = Annotated[
-    Principal, Depends(role_in(Role.AGENT, Role.REVIEWER, Role.AUDITOR, Role.ADMIN))
-]
+# Any principal: whether it may read one decision is decided per decision (decisions/readers.py).
+DecisionReaderDep = PrincipalDep
 ReviewerDep = Annotated[Principal, Depends(role_in(Role.REVIEWER))]
 ReviewReaderDep = Annotated[Principal, Depends(role_in(Role.REVIEWER, Role.AUDITOR))]
 AuditorDep = Annotated[Principal, Depends(role_in(Role.AUDITOR, Role.ADMIN))]

@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections.abc import Callable
 from typing import Any
 
 from sqlalchemy import Connection, Engine, select
 
 from policy.decision import Decision
+from policy.rule_pack import RulePack
 from service.auth.principals import Principal
-from service.auth.roles import Role
+from service.decisions.readers import readable_row
 from service.decisions.status import DecisionStatus, decision_status
 from service.errors import NotFound
 from service.reviews.tasks import as_review, blocking_task_of
@@ -19,19 +21,19 @@ from service.store.tables import DecisionRow
 from service.store.utc import utc_now
 
 _decisions = DecisionRow.__table__  # type: ignore[attr-defined]
-# Roles that may read any decision; an agent reads only its own.
-READ_ANY = frozenset({Role.REVIEWER, Role.AUDITOR, Role.ADMIN})
+# Whether the caller may see this stored decision row.
+Allowed = Callable[[Connection, Any], bool]
 
 
 def status_and_row(
-    connection: Connection, decision_id: str, principal: Principal
+    connection: Connection, decision_id: str, allowed: Allowed
 ) -> tuple[DecisionStatus, Any]:
-    """The decision with the action's status now, and its stored row, if this principal may
-    see it; `NotFound` otherwise (the same answer as for a decision that does not exist)."""
+    """The decision with the action's status now, and its stored row, if `allowed`;
+    `NotFound` otherwise (the same answer as for a decision that does not exist)."""
     row = connection.execute(
         select(_decisions).where(_decisions.c.decision_id == decision_id)
     ).first()
-    if row is None or (principal.role not in READ_ANY and row.principal_id != principal.id):
+    if row is None or not allowed(connection, row):
         raise NotFound(f"no decision {decision_id}")
     task = blocking_task_of(connection, decision_id)
     review = None if task is None else as_review(task, utc_now())
@@ -39,10 +41,14 @@ def status_and_row(
     return decision_status(decision, review, row.lifecycle_status), row
 
 
-def read_status(database: Engine, decision_id: str, principal: Principal) -> DecisionStatus:
-    """A decision with the action's status now, if this principal may see it."""
+def read_status(
+    database: Engine, pack: RulePack, decision_id: str, principal: Principal
+) -> DecisionStatus:
+    """A decision with the action's status now, if this principal may read it."""
     with database.connect() as connection:
-        return status_and_row(connection, decision_id, principal)[0]
+        return status_and_row(
+            connection, decision_id, lambda c, row: readable_row(c, pack, principal, row)
+        )[0]
 
 
 class DecisionWatch:
@@ -51,8 +57,11 @@ class DecisionWatch:
     A resolution in this process wakes a waiting poll at once (`ResolutionWatch`); one on
     another replica is seen by re-reading the store every `recheck_seconds`."""
 
-    def __init__(self, database: Engine, watch: ResolutionWatch, recheck_seconds: float) -> None:
+    def __init__(
+        self, database: Engine, pack: RulePack, watch: ResolutionWatch, recheck_seconds: float
+    ) -> None:
         self._database = database
+        self._pack = pack
         self._watch = watch
         self._recheck = recheck_seconds
 
@@ -63,7 +72,9 @@ class DecisionWatch:
         seconds pass."""
         deadline = time.monotonic() + wait
         while True:
-            status = await asyncio.to_thread(read_status, self._database, decision_id, principal)
+            status = await asyncio.to_thread(
+                read_status, self._database, self._pack, decision_id, principal
+            )
             remaining = deadline - time.monotonic()
             if status.review is None or status.review.state.resolved or remaining <= 0:
                 return status

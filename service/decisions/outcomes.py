@@ -25,7 +25,7 @@ from service.audit.chain import record
 from service.auth.principals import Principal
 from service.decisions.lookup import status_and_row
 from service.decisions.status import ActionStatus, DecisionStatus
-from service.errors import NotFound, OutcomeNotPermitted
+from service.errors import OutcomeNotPermitted
 from service.store.database import writing
 from service.store.tables import DecisionRow
 from service.store.utc import utc_now
@@ -71,9 +71,10 @@ def report_outcome(
     """Record the agent's report on its own action, or record the attempt and refuse it."""
     now = utc_now()
     with writing(database) as connection:
-        current, row = status_and_row(connection, decision_id, agent)
-        if row.principal_id != agent.id:  # agents read only their own anyway; be explicit
-            raise NotFound(f"no decision {decision_id}")
+        # Only the agent that proposed the action reports on it.
+        current, row = status_and_row(
+            connection, decision_id, lambda _, row: row.principal_id == agent.id
+        )
         refusal = _refusal(current, report)
         action_type = str(row.action_type)
         if refusal is None:

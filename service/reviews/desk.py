@@ -123,6 +123,8 @@ class ReviewDesk:
         """Give a claim back before its lease runs out."""
 
         def step(row: Any, now: datetime, owner_id: str | None) -> _Step:
+            if not may_review(actor, self._pack.data.queues.get(row.queue)):
+                raise NotQueueReviewer(f"this key may not work the queue {row.queue}")
             if effective_state(row, now) is not ReviewState.CLAIMED or row.claimed_by != actor.id:
                 raise ClaimedByOther("you do not hold the claim on this review")
             return _Step(

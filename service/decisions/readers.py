@@ -1,0 +1,44 @@
+"""Who may read a decision (and its status, review and trace): the agent that proposed it,
+that agent's accountable owner, reviewers of a queue it was routed to, and auditors.
+Anyone else is told it does not exist, the same answer as for a decision that does not."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import Connection, select
+
+from policy.rule_pack import RulePack
+from service.auth.principals import Principal
+from service.auth.roles import Role
+from service.reviews.eligibility import may_review
+from service.store.tables import PrincipalRow, ReviewTaskRow
+
+_principals = PrincipalRow.__table__  # type: ignore[attr-defined]
+_tasks = ReviewTaskRow.__table__  # type: ignore[attr-defined]
+# Roles that read every decision: auditors, and admins, who hold the auditor's rights.
+READ_ANY = frozenset({Role.AUDITOR, Role.ADMIN})
+
+
+def may_read_decision(
+    connection: Connection, pack: RulePack, principal: Principal, agent_id: str, decision_id: str
+) -> bool:
+    """Whether `principal` may read the decision `decision_id`, proposed by `agent_id`."""
+    if principal.role in READ_ANY or principal.id == agent_id:
+        return True
+    owner = connection.execute(
+        select(_principals.c.owner_id).where(_principals.c.id == agent_id)
+    ).scalar()
+    if owner is not None and owner == principal.id:
+        return True
+    if principal.role is not Role.REVIEWER:
+        return False
+    queues = connection.execute(
+        select(_tasks.c.queue).where(_tasks.c.decision_id == decision_id)
+    ).scalars()
+    return any(may_review(principal, pack.data.queues.get(queue)) for queue in queues)
+
+
+def readable_row(connection: Connection, pack: RulePack, principal: Principal, row: Any) -> bool:
+    """`may_read_decision` for a stored decision row."""
+    return may_read_decision(connection, pack, principal, row.principal_id, row.decision_id)
