@@ -11,7 +11,9 @@ from fastapi.staticfiles import StaticFiles
 
 from service.api import analytics, audit, bundles, decisions, health, reviews, webhooks, work_items
 from service.api.body_limit import BodyLimit
+from service.api.dependencies import authenticated_principal
 from service.api.error_handlers import install_error_handlers
+from service.api.openapi import install_openapi
 from service.request_log import RequestLog
 from service.runtime import Runtime
 from service.settings import Settings
@@ -41,6 +43,7 @@ def create_app(settings: Settings | None = None, *, runtime: Runtime | None = No
     app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
     app.add_middleware(RequestLog)  # outermost: it times and logs every answer, errors too
     install_error_handlers(app)
+    install_openapi(app, authenticated_principal)
     app.include_router(decisions.router)
     app.include_router(reviews.router)
     app.include_router(audit.router)

@@ -89,7 +89,11 @@ class Runtime:
         self.decider = Decider(self.gate, self.writer, self.metrics)
         self.watch = ResolutionWatch()
         self.decisions = DecisionWatch(
-            self.database, self.pack, self.watch, settings.long_poll_recheck_seconds
+            self.database,
+            self.pack,
+            self.watch,
+            recheck_seconds=settings.long_poll_recheck_seconds,
+            max_wait_seconds=settings.long_poll_max_seconds,
         )
         self.desk = ReviewDesk(
             self.database,

@@ -59,6 +59,9 @@ class Settings(BaseSettings):
     sla_tick_seconds: float = Field(default=1.0, gt=0, le=300)
     # How often a long poll re-reads the store for a review resolved by another replica.
     long_poll_recheck_seconds: float = Field(default=0.5, gt=0, le=5)
+    # The longest a long poll (`GET /v1/decisions/{id}?wait=`) is held, in seconds: a wait
+    # asked for beyond it is cut to it (for proxies that close idle requests sooner).
+    long_poll_max_seconds: float = Field(default=60.0, gt=0, le=60)
     # Waits between webhook attempts, in seconds; after the last one a delivery is failed.
     # The default follows the Standard Webhooks guidance (5 s, 5 min, 30 min, 2 h, 5 h, 10 h).
     webhook_backoff_seconds: tuple[float, ...] = (5, 300, 1800, 7200, 18_000, 36_000)

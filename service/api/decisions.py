@@ -7,7 +7,6 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query, Request, Response
 
 from policy.decision import Decision
-from policy.proposal import Proposal
 from service.api.dependencies import (
     AgentDep,
     DatabaseDep,
@@ -18,6 +17,7 @@ from service.api.dependencies import (
     PackDep,
 )
 from service.api.errors_doc import error_responses
+from service.api.openapi import PROPOSAL_REF
 from service.api.proposal_body import parse_proposal
 from service.api.strict_json import StrictJsonRoute
 from service.decisions.outcomes import OutcomeRecorded, OutcomeReport, report_outcome
@@ -70,9 +70,7 @@ MAX_WAIT_SECONDS = 60
     openapi_extra={
         "requestBody": {
             "required": True,
-            "content": {
-                _JSON: {"schema": Proposal.model_json_schema(by_alias=True), "example": _EXAMPLE}
-            },
+            "content": {_JSON: {"schema": PROPOSAL_REF, "example": _EXAMPLE}},
         }
     },
     summary="Ask the gate before acting",
@@ -119,7 +117,7 @@ async def read_decision(
     openapi_extra={
         "requestBody": {
             "required": True,
-            "content": {_JSON: {"schema": Proposal.model_json_schema(by_alias=True)}},
+            "content": {_JSON: {"schema": PROPOSAL_REF}},
         }
     },
     summary="Use an approval: once, for exactly the approved proposal",

@@ -65,7 +65,7 @@ AuthenticatorDep = Annotated[KeyAuthenticator, Depends(_part("authenticator"))]
 DestinationsDep = Annotated[Destinations, Depends(_part("destinations"))]
 
 
-async def _principal(request: Request, authenticator: AuthenticatorDep) -> Principal:
+async def authenticated_principal(request: Request, authenticator: AuthenticatorDep) -> Principal:
     scheme, _, key = request.headers.get("authorization", "").partition(" ")
     if scheme.lower() != "bearer" or not key:
         raise Unauthenticated("send the API key as 'Authorization: Bearer <key>'")
@@ -78,7 +78,7 @@ async def _principal(request: Request, authenticator: AuthenticatorDep) -> Princ
     return principal
 
 
-PrincipalDep = Annotated[Principal, Depends(_principal)]
+PrincipalDep = Annotated[Principal, Depends(authenticated_principal)]
 
 
 def role_in(*roles: Role) -> Callable[[Principal], Awaitable[Principal]]:

@@ -7,9 +7,11 @@ import logging
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from fastapi.routing import iter_route_contexts
 from sqlalchemy.exc import SQLAlchemyError
 from starlette.exceptions import HTTPException
 from starlette.requests import ClientDisconnect
+from starlette.routing import Match, Route
 
 from service.errors import ErrorBody, ErrorDetail, ServiceError, StoreUnavailable
 
@@ -42,12 +44,24 @@ async def _validation_error(_request: Request, exc: Exception) -> JSONResponse:
     )
 
 
-async def _http_error(_request: Request, exc: Exception) -> JSONResponse:
+async def _http_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, HTTPException)
     code = _HTTP_CODES.get(exc.status_code, f"http_{exc.status_code}")
     answer = error_response(exc.status_code, code, str(exc.detail), [])
-    answer.headers.update(exc.headers or {})  # e.g. the `Allow` of a 405
+    answer.headers.update(exc.headers or {})
+    if exc.status_code == 405:
+        answer.headers["Allow"] = ", ".join(sorted(_methods_for(request)))
     return answer
+
+
+def _methods_for(request: Request) -> set[str]:
+    """Every method some route serves at this path (the router names only the first route's)."""
+    methods: set[str] = set()
+    for context in iter_route_contexts(request.app.routes):
+        route = context.route
+        if isinstance(route, Route) and route.matches(request.scope)[0] is not Match.NONE:
+            methods |= route.methods or set()
+    return methods
 
 
 async def _store_error(_request: Request, exc: Exception) -> JSONResponse:

@@ -58,9 +58,16 @@ class DecisionWatch:
     another replica is seen by re-reading the store every `recheck_seconds`."""
 
     def __init__(
-        self, database: Engine, pack: RulePack, watch: ResolutionWatch, recheck_seconds: float
+        self,
+        database: Engine,
+        pack: RulePack,
+        watch: ResolutionWatch,
+        *,
+        recheck_seconds: float,
+        max_wait_seconds: float = 60.0,
     ) -> None:
         self._database = database
+        self._max_wait = max_wait_seconds
         self._pack = pack
         self._watch = watch
         self._recheck = recheck_seconds
@@ -70,7 +77,7 @@ class DecisionWatch:
     ) -> DecisionStatus:
         """The decision's status; with `wait`, held until its review resolves or `wait`
         seconds pass."""
-        deadline = time.monotonic() + wait
+        deadline = time.monotonic() + min(wait, self._max_wait)
         while True:
             status = await asyncio.to_thread(
                 read_status, self._database, self._pack, decision_id, principal
