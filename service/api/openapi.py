@@ -84,9 +84,7 @@ def _document(app: FastAPI, authenticated: Callable[..., Any]) -> dict[str, Any]
     return document
 
 
-def _complete(
-    operation: dict[str, Any], *, has_body: bool, keyed: bool, names_one: bool
-) -> None:
+def _complete(operation: dict[str, Any], *, has_body: bool, keyed: bool, names_one: bool) -> None:
     content = operation.get("requestBody", {}).get("content", {})
     for media in content.values():
         if media.get("schema", {}).get("title") == "Proposal":

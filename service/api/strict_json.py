@@ -1,4 +1,4 @@
-"""One strict JSON parser for every request body.
+"""One strict JSON parser for every request body (and no NUL in any parameter).
 
 JSON as parsers accept it is looser than what the gate can record: a key given twice (the
 last one wins, so `"type"` twice makes a refund be checked as a draft), NUL characters (which
@@ -98,6 +98,18 @@ def parse_strict(raw: bytes) -> Any:
     return value
 
 
+def _refuse_nul_in_parameters(request: Request) -> None:
+    """Path and query parameters are strings the store may have to hold: no NUL either."""
+    located = [("path", k, v) for k, v in request.path_params.items()]
+    located += [("query", k, v) for k, v in request.query_params.multi_items()]
+    for place, name, value in located:
+        if "\x00" in str(name) or "\x00" in str(value):
+            raise NulCharacter(
+                f"the {place} parameter {name!r} contains the NUL character",
+                details=[{"parameter": name.replace("\x00", "\\0"), "in": place}],
+            )
+
+
 class StrictJsonRoute(APIRoute):
     """An API route whose JSON body passes `parse_strict` before anything reads it."""
 
@@ -105,6 +117,7 @@ class StrictJsonRoute(APIRoute):
         handler = super().get_route_handler()
 
         async def strict(request: Request) -> Response:
+            _refuse_nul_in_parameters(request)
             content_type = request.headers.get("content-type", "")
             if request.method in {"POST", "PUT", "PATCH"} and not content_type.startswith(_FORMS):
                 raw = await request.body()

@@ -37,9 +37,8 @@ def checkpoint_head(database: Engine, private: Ed25519PrivateKey) -> Checkpoint 
             if still != last.hash:
                 log.error("audit chain no longer matches its checkpoint at seq %d", last.seq)
                 return None
-        checked = verify(
-            stored_links(connection, after_seq=after[0]), [], private.public_key(), after=after
-        )
+        with stored_links(connection, after_seq=after[0]) as links:
+            checked = verify(links, [], private.public_key(), after=after)
     if not checked.ok:
         log.error("audit chain broken at seq %s; not signing", checked.first_broken_seq)
         return None

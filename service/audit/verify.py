@@ -9,7 +9,8 @@ signature over (seq, hash) that the operator cannot make again without the signi
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from typing import Any, NamedTuple
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
@@ -135,17 +136,21 @@ def _verdict(
     )
 
 
-def stored_links(connection: Connection, *, after_seq: int = 0) -> Iterable[ChainLink]:
-    """The stored events after `after_seq`, in seq order, streamed in batches."""
+@contextmanager
+def stored_links(connection: Connection, *, after_seq: int = 0) -> Iterator[Iterable[ChainLink]]:
+    """The stored events after `after_seq`, in seq order, streamed in batches; the cursor
+    (server-side on PostgreSQL) is closed on leaving, however far it was read."""
     columns = (_events.c.seq, _events.c.prev_hash, _events.c.hash, _events.c.event)
     result: Any = connection.execution_options(yield_per=_BATCH).execute(
         select(*columns).where(_events.c.seq > after_seq).order_by(_events.c.seq)
     )
-    for row in result:
-        yield ChainLink(int(row[0]), str(row[1]), str(row[2]), str(row[3]))
+    try:
+        yield (ChainLink(int(row[0]), str(row[1]), str(row[2]), str(row[3])) for row in result)
+    finally:
+        result.close()
 
 
 def verify_store(database: Engine, public: Ed25519PublicKey) -> Verification:
     """Verify the chain and checkpoints held in the database."""
-    with database.connect() as connection:
-        return verify(stored_links(connection), stored_checkpoints(connection), public)
+    with database.connect() as connection, stored_links(connection) as links:
+        return verify(links, stored_checkpoints(connection), public)

@@ -161,3 +161,13 @@ def test_deep_nesting_and_broken_json_keep_their_codes() -> None:
     }
     with pytest.raises(UnacceptableJson):
         parse_strict(b'{"a~/b": {"c": 1, "c": 2}}')
+
+
+def test_a_nul_in_a_path_or_query_parameter_is_refused(
+    client: TestClient, runtime: Runtime
+) -> None:
+    auditor = bearer(runtime, Role.AUDITOR)
+    for path in ("/v1/audit/export.ndjson?agent_id=a%00b", "/v1/decisions/x%00y"):
+        answer = client.get(path, headers=auditor)
+        assert answer.status_code == 422, answer.text
+        assert answer.json()["error"]["code"] == "nul_character"
