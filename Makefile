@@ -61,6 +61,7 @@ format: $(VENV)/.synced
 bench: $(VENV)/.synced tools
 	$(BIN)/python -m bench.run
 	$(BIN)/python -m bench.cli_startup
+	$(BIN)/python -m bench.crash_safety
 
 clean:
 	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache
