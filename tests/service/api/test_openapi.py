@@ -184,3 +184,14 @@ def test_schemathesis_finds_no_server_error_and_no_undocumented_answer(
     assert cases >= MIN_CASES
     assert tested is not None
     assert int(tested.group(1)) == len(_operations(_document(tmp_path)))
+
+
+def test_a_405_names_every_method_of_the_path(tmp_path: Path) -> None:
+    from fastapi.testclient import TestClient
+
+    app = create_app(Settings(database_url=f"sqlite:///{tmp_path / 'gate.db'}", rules=RULES))
+    with TestClient(app) as client:
+        answer = client.request("PUT", "/v1/webhooks")
+        assert answer.status_code == 405
+        assert answer.headers["allow"] == "GET, POST"
+        assert answer.json()["error"]["code"] == "method_not_allowed"
