@@ -199,3 +199,20 @@ def _check_the_merge(database: Engine) -> None:
     assert [tuple(k) for k in keys] == [("k1", "p1"), ("k2", "p1"), ("k3", "p3")]
     assert decision_by == "p1"
     migrate_down(database, "0005")
+
+
+def test_revoking_a_key_ends_the_review_page_sessions_signed_in_with_it(
+    runtime: Runtime,
+) -> None:
+    from service.auth.keys import revoke_key
+    from service.auth.sessions import session_of, sign_in
+
+    old, _ = create_key(runtime.database, name="fiona", role=Role.REVIEWER, scopes=FINANCE)
+    new, _ = create_key(runtime.database, name="fiona", role=Role.REVIEWER, scopes=FINANCE)
+    on_old, on_new = (sign_in(runtime.database, p, hours=1) for p in (old, new))
+    assert session_of(runtime.database, on_old) is not None
+    revoke_key(runtime.database, old.key_id)
+    assert session_of(runtime.database, on_old) is None
+    still = session_of(runtime.database, on_new)
+    assert still is not None
+    assert still.principal.id == old.id  # one person, two keys
