@@ -68,3 +68,5 @@ class Decision(_Value):
     policy: PolicyRef
     audit: AuditRef | None = None
     decided_at: datetime
+    # A signed, single-use permit for the target system, on answers that let the agent act.
+    permit: str | None = None

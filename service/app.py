@@ -9,7 +9,17 @@ from pathlib import Path
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 
-from service.api import analytics, audit, bundles, decisions, health, reviews, webhooks, work_items
+from service.api import (
+    analytics,
+    audit,
+    bundles,
+    decisions,
+    health,
+    permits,
+    reviews,
+    webhooks,
+    work_items,
+)
 from service.api.body_limit import BodyLimit
 from service.api.dependencies import authenticated_principal
 from service.api.error_handlers import install_error_handlers
@@ -52,6 +62,7 @@ def create_app(settings: Settings | None = None, *, runtime: Runtime | None = No
     app.include_router(webhooks.router)
     app.include_router(bundles.router)
     app.include_router(health.router)
+    app.include_router(permits.router)
     app.include_router(ui.router)
     app.include_router(ui_throughput.router)
     app.mount(

@@ -24,6 +24,7 @@ from service.auth.keys import KeyAuthenticator
 from service.decisions.decide import Decider
 from service.decisions.lookup import DecisionWatch
 from service.periodic import Periodic
+from service.permits.signer import PermitSigner
 from service.reviews.board import ReviewBoard
 from service.reviews.desk import ReviewDesk
 from service.reviews.sla_clock import sla_clock
@@ -86,7 +87,10 @@ class Runtime:
         self.writer.start()
         self.authenticator = KeyAuthenticator(self.database, ttl=settings.auth_cache_seconds)
         self.metrics = GatewayMetrics(self.database)
-        self.decider = Decider(self.gate, self.writer, self.metrics)
+        self.permits = PermitSigner(
+            self.database, issuer=settings.permit_issuer, ttl_seconds=settings.permit_ttl_seconds
+        )
+        self.decider = Decider(self.gate, self.writer, self.metrics, self.permits)
         self.watch = ResolutionWatch()
         self.decisions = DecisionWatch(
             self.database,

@@ -67,6 +67,10 @@ class Settings(BaseSettings):
     webhook_backoff_seconds: tuple[float, ...] = (5, 300, 1800, 7200, 18_000, 36_000)
     # How long one webhook POST may take, in seconds.
     webhook_timeout_seconds: float = Field(default=5.0, gt=0, le=60)
+    # How long a permit is valid after it is issued, in seconds (at most 5 minutes).
+    permit_ttl_seconds: int = Field(default=300, ge=5, le=300)
+    # The `iss` of every permit: a name target systems expect.
+    permit_issuer: str = Field(default="sluicegate", min_length=1, max_length=200)
     # When set, `/metrics` answers only `Authorization: Bearer <this key>`.
     metrics_key: SecretStr | None = None
     # Networks (CIDR) webhooks may post to although they are not public, e.g. ["10.1.0.0/16"];

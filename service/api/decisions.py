@@ -15,6 +15,7 @@ from service.api.dependencies import (
     DecisionWatchDep,
     DeskDep,
     PackDep,
+    PermitsDep,
 )
 from service.api.errors_doc import error_responses
 from service.api.openapi import PROPOSAL_REF
@@ -123,11 +124,12 @@ async def read_decision(
     summary="Use an approval: once, for exactly the approved proposal",
 )
 async def proceed(
-    decision_id: str, request: Request, desk: DeskDep, agent: AgentDep
+    decision_id: str, request: Request, desk: DeskDep, permits: PermitsDep, agent: AgentDep
 ) -> ApprovalUse:
-    """Send the proposal exactly as approved; the approval is spent and the agent may act."""
+    """Send the proposal exactly as approved; the approval is spent and the agent may act,
+    with the permit in the answer."""
     proposal = parse_proposal(await request.body())
-    return await use_approval(desk, decision_id, agent, proposal)
+    return await use_approval(desk, permits, decision_id, agent, proposal)
 
 
 @router.post(

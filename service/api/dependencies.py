@@ -23,6 +23,7 @@ from service.auth.roles import Role
 from service.decisions.decide import Decider
 from service.decisions.lookup import DecisionWatch
 from service.errors import Forbidden, Unauthenticated
+from service.permits.signer import PermitSigner
 from service.request_log import PRINCIPAL_NAME
 from service.reviews.board import ReviewBoard
 from service.reviews.desk import ReviewDesk
@@ -63,6 +64,7 @@ MetricsDep = Annotated[GatewayMetrics, Depends(_part("metrics"))]
 BundleDep = Annotated[PublishedBundle, Depends(_part("bundle"))]
 AuthenticatorDep = Annotated[KeyAuthenticator, Depends(_part("authenticator"))]
 DestinationsDep = Annotated[Destinations, Depends(_part("destinations"))]
+PermitsDep = Annotated[PermitSigner, Depends(_part("permits"))]
 
 
 async def authenticated_principal(request: Request, authenticator: AuthenticatorDep) -> Principal:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import typer
 
-from service.cli import audit, check, keys, rules, serve
+from service.cli import audit, check, keys, permits, rules, serve
 
 # Plain help (click's), not rich's: rendering it with rich takes longer than the rest of the CLI.
 app = typer.Typer(
@@ -18,3 +18,4 @@ app.command()(check.check)
 app.add_typer(keys.keys, name="keys")
 app.add_typer(rules.rules, name="rules")
 app.add_typer(audit.audit, name="audit")
+app.add_typer(permits.permits, name="permits")

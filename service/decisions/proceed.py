@@ -7,15 +7,28 @@ import asyncio
 from policy.proposal import Proposal
 from service.audit.event import digest
 from service.auth.principals import Principal
+from service.permits.signer import PermitSigner
 from service.reviews.desk import ReviewDesk
 from service.reviews.models import ApprovalUse
 
 
 async def proceed(
-    desk: ReviewDesk, decision_id: str, agent: Principal, proposal: Proposal
+    desk: ReviewDesk,
+    permits: PermitSigner,
+    decision_id: str,
+    agent: Principal,
+    proposal: Proposal,
 ) -> ApprovalUse:
     """Spend the decision's approval, if `proposal` is exactly what was approved under the
-    rules in force; the review desk records the use on the chain."""
-    return await asyncio.to_thread(
+    rules in force; the review desk records the use on the chain. The answer carries the
+    permit for the target system."""
+    use = await asyncio.to_thread(
         desk.use_approval, decision_id, agent, digest(proposal.document())
     )
+    permit = permits.issue(
+        agent_id=agent.id,
+        proposal=proposal,
+        decision_id=decision_id,
+        revision=use.policy_revision,
+    )
+    return use.model_copy(update={"permit": permit})

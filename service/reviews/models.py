@@ -93,3 +93,5 @@ class ApprovalUse(BaseModel):
     proposal_digest: str
     policy_revision: str
     used_at: datetime
+    # A signed, single-use permit for the target system (docs/permits.md).
+    permit: str | None = None

@@ -192,3 +192,15 @@ class AuditRuleRow(SQLModel, table=True):
 
     rule: str = Field(primary_key=True)
     seq: int = Field(primary_key=True)
+
+
+class PermitKeyRow(SQLModel, table=True):
+    """A key that signs permits. The newest signs; an older one stays published in the JWKS
+    until the last permit it signed has expired."""
+
+    __tablename__ = "permit_keys"
+
+    kid: str = Field(primary_key=True)
+    private_pem: str  # Ed25519, PKCS#8 PEM; never logged, never served
+    created_at: datetime = Field(sa_column=utc_column())
+    retired_at: datetime | None = Field(default=None, sa_column=utc_column(nullable=True))

@@ -68,6 +68,7 @@ ALLOWED: dict[tuple[str, str], set[str]] = {
     ("GET", "/healthz"): ANYONE,
     ("GET", "/readyz"): ANYONE,
     ("GET", "/metrics"): ANYONE,
+    ("GET", "/.well-known/jwks.json"): ANYONE,
 }
 # The review pages sign in with a key and keep a session; tests/service/ui covers them.
 PAGES = "/ui"

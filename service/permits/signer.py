@@ -1,0 +1,149 @@
+"""Signing permits: a compact JWS (Ed25519, `alg` EdDSA) per action the gate lets happen.
+
+Claims: `iss`, `sub` (the agent principal), `aud` (the action's target), `jti` (the
+decision id), `iat`, `exp`, `act` (the action type), `dig` (sha256 of the RFC 8785 form of
+`{"action", "changes"}` as proposed) and `rev` (the policy revision). A target system checks
+one offline with the gate's JWKS (`GET /.well-known/jwks.json`), e.g. with
+`sluicegate-permit` (clients/permit). Keys are generated at first start and kept in the
+store; `rotate` adds one, and older keys stay in the JWKS until their last permit expired."""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+import threading
+import time
+import warnings
+from collections.abc import Callable
+from datetime import datetime, timedelta
+from typing import Any
+
+import rfc8785
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from cryptography.hazmat.primitives.serialization import (
+    Encoding,
+    NoEncryption,
+    PrivateFormat,
+)
+from joserfc import jwt
+from joserfc.errors import SecurityWarning
+from joserfc.jwk import OKPKey
+from sqlalchemy import Engine, insert, select, update
+
+from policy.proposal import Proposal
+from service.store.database import writing
+from service.store.tables import PermitKeyRow
+from service.store.utc import utc_now
+
+# RFC 9864 names the algorithm "Ed25519"; permits say "EdDSA", which every JOSE library
+# verifies today. joserfc warns about the older name: said once, here.
+warnings.filterwarnings("ignore", message="EdDSA is deprecated", category=SecurityWarning)
+ALGORITHM = "EdDSA"
+_keys = PermitKeyRow.__table__  # type: ignore[attr-defined]
+# How often a gateway looks for a key another process added (`permits rotate-key`).
+_RELOAD_SECONDS = 5.0
+
+
+def action_digest(action: Any, changes: Any) -> str:
+    """The `dig` claim: lowercase hex sha256 of the RFC 8785 form of the action and changes."""
+    document = {"action": action, "changes": changes}
+    return hashlib.sha256(rfc8785.dumps(document)).hexdigest()
+
+
+def proposed_action(proposal: Proposal) -> tuple[dict[str, Any], list[Any]]:
+    """The action and changes as the agent proposed them (fields it did not send left out)."""
+    sent = proposal.model_dump(mode="json", by_alias=True, exclude_unset=True)
+    return sent["action"], sent.get("changes", [])
+
+
+def rotate_key(database: Engine) -> str:
+    """Add a new signing key; the one before it is retired (still published until its last
+    permit expires). Returns the new key's id."""
+    kid = secrets.token_hex(8)
+    pem = (
+        Ed25519PrivateKey.generate()
+        .private_bytes(Encoding.PEM, PrivateFormat.PKCS8, NoEncryption())
+        .decode()
+    )
+    now = utc_now()
+    with writing(database) as connection:
+        connection.execute(update(_keys).where(_keys.c.retired_at.is_(None)).values(retired_at=now))
+        connection.execute(insert(_keys), [{"kid": kid, "private_pem": pem, "created_at": now}])
+    return kid
+
+
+class PermitSigner:
+    """Issues permits with the newest key, and publishes the keys that verify them."""
+
+    def __init__(
+        self,
+        database: Engine,
+        *,
+        issuer: str,
+        ttl_seconds: int,
+        clock: Callable[[], datetime] = utc_now,
+    ) -> None:
+        self._database = database
+        self._issuer = issuer
+        self._ttl = timedelta(seconds=ttl_seconds)
+        self._clock = clock
+        self._lock = threading.Lock()
+        self._current: tuple[OKPKey, float] | None = None
+
+    def issue(self, *, agent_id: str, proposal: Proposal, decision_id: str, revision: str) -> str:
+        """A permit for this proposal, by this agent, under this decision."""
+        key = self._signing_key()
+        now = self._clock()
+        action, changes = proposed_action(proposal)
+        claims = {
+            "iss": self._issuer,
+            "sub": agent_id,
+            "aud": proposal.action.target or proposal.action.type,
+            "jti": decision_id,
+            "iat": int(now.timestamp()),
+            "exp": int((now + self._ttl).timestamp()),
+            "act": proposal.action.type,
+            "dig": action_digest(action, changes),
+            "rev": revision,
+        }
+        header = {"alg": ALGORITHM, "kid": key.kid, "typ": "JWT"}
+        return jwt.encode(header, claims, key, algorithms=[ALGORITHM])
+
+    def jwks(self) -> dict[str, Any]:
+        """The public keys that verify permits not yet expired: the current key, and retired
+        keys until their last permit's `exp`."""
+        self._signing_key()  # a fresh store gets its first key before anyone asks
+        # A gateway may sign with a key for up to _RELOAD_SECONDS after another retired it.
+        oldest_live = self._clock() - self._ttl - timedelta(seconds=_RELOAD_SECONDS)
+        with self._database.connect() as connection:
+            rows = connection.execute(
+                select(_keys.c.kid, _keys.c.private_pem)
+                .where((_keys.c.retired_at.is_(None)) | (_keys.c.retired_at > oldest_live))
+                .order_by(_keys.c.created_at.desc())
+            ).all()
+        return {"keys": [_jwk(row.private_pem, row.kid).as_dict(private=False) for row in rows]}
+
+    def _signing_key(self) -> OKPKey:
+        with self._lock:
+            if self._current is not None and self._current[1] > time.monotonic():
+                return self._current[0]
+            row = self._newest()
+            if row is None:  # the first start on this store
+                rotate_key(self._database)
+                row = self._newest()
+            assert row is not None
+            key = _jwk(row.private_pem, row.kid)
+            self._current = (key, time.monotonic() + _RELOAD_SECONDS)
+            return key
+
+    def _newest(self) -> Any:
+        with self._database.connect() as connection:
+            return connection.execute(
+                select(_keys.c.kid, _keys.c.private_pem)
+                .where(_keys.c.retired_at.is_(None))
+                .order_by(_keys.c.created_at.desc())
+            ).first()
+
+
+def _jwk(pem: str, kid: str) -> OKPKey:
+    return OKPKey.import_key(pem, parameters={"kid": kid, "alg": ALGORITHM, "use": "sig"})
