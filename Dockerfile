@@ -6,8 +6,10 @@ ENV UV_PROJECT_ENVIRONMENT=/opt/venv UV_COMPILE_BYTECODE=1 UV_LINK_MODE=copy \
 RUN pip install "uv==0.13.8"
 WORKDIR /src
 COPY pyproject.toml uv.lock README.md ./
-# The client is a dev dependency (the tests use it as agents do); uv resolves its path.
+# The clients are dev dependencies (the tests use them as agents and targets do); uv resolves
+# their paths.
 COPY clients/python ./clients/python
+COPY clients/permit ./clients/permit
 RUN uv sync --frozen --no-dev --no-install-project
 COPY policy ./policy
 COPY service ./service

@@ -50,6 +50,7 @@ lint: $(VENV)/.synced
 typecheck: $(VENV)/.synced
 	$(BIN)/mypy
 	$(BIN)/mypy clients/python/tests
+	$(BIN)/mypy clients/permit/tests
 
 hadolint: $(VENV)/.synced
 	$(BIN)/hadolint Dockerfile

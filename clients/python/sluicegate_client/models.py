@@ -71,6 +71,8 @@ class Decision(_Wire):
     review: Review | None = None
     fail_closed: dict[str, Any] | None = None
     audit: dict[str, Any] | None = None
+    # On allow and sample: the signed permit to hand to the target system.
+    permit: str | None = None
 
 
 class DecisionStatus(Decision):
@@ -85,3 +87,5 @@ class ApprovalUse(_Wire):
     decision_id: str
     review_id: str
     used_at: datetime
+    # The signed permit to hand to the target system.
+    permit: str | None = None
