@@ -9,7 +9,6 @@ from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
-from httpx import Response
 from pytest_bdd import given, parsers, then, when
 
 from features.conftest import World, proposal_named
@@ -29,7 +28,7 @@ class Desk:
         self.reviewers: dict[str, dict[str, str]] = {}
         self.decision: dict[str, Any] = {}
         self.decision_proposal: dict[str, Any] = {}
-        self.last: Response | None = None
+        self.last: Any = None  # the TestClient's last response
         self.waiter: threading.Thread | None = None
         self.waited: dict[str, Any] = {}
 

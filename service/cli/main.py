@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import typer
 
-from service.cli import audit, check, keys, permits, rules, serve
+from service.cli import audit, check, keys, mcp, permits, rules, serve
 
 # Plain help (click's), not rich's: rendering it with rich takes longer than the rest of the CLI.
 app = typer.Typer(
@@ -15,6 +15,7 @@ app = typer.Typer(
 )
 app.command()(serve.serve)
 app.command()(check.check)
+app.command("mcp-proxy")(mcp.mcp_proxy)
 app.add_typer(keys.keys, name="keys")
 app.add_typer(rules.rules, name="rules")
 app.add_typer(audit.audit, name="audit")

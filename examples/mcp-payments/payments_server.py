@@ -1,0 +1,78 @@
+"""A small payments MCP server: the target system behind the Sluicegate MCP proxy.
+
+`refund` refuses to run without a valid permit from the gate (in the call's `_meta`,
+`sluicegate/permit`), checked offline with `sluicegate-permit` against the gate's JWKS.
+`lookup_payment` is a read. Every call that ran is counted in PAYMENTS_CALLS_FILE (one line
+per call), so a test can see exactly what reached the target.
+
+    SLUICEGATE_JWKS_URL=http://127.0.0.1:8000/.well-known/jwks.json python payments_server.py
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+from mcp.server.mcpserver import Context, MCPServer
+from sluicegate_permit import MemoryReplayCache, PermitError, RemoteJwks, verify
+
+server = MCPServer("payments")
+_replay = MemoryReplayCache()
+_jwks = RemoteJwks(
+    os.environ.get("SLUICEGATE_JWKS_URL", "http://127.0.0.1:8000/.well-known/jwks.json")
+)
+
+
+def _ran(line: str) -> None:
+    calls = os.environ.get("PAYMENTS_CALLS_FILE")
+    if calls:
+        with Path(calls).open("a") as file:
+            file.write(line + "\n")
+
+
+def _permit(ctx: Context) -> str | None:
+    meta: Any = ctx.request_context.meta or {}
+    permit = meta.get("sluicegate/permit")
+    return str(permit) if permit else None
+
+
+@server.tool()
+def refund(amount: float, ticket: str, reason: str, ctx: Context) -> str:
+    """Refund a payment (money leaves the company)."""
+    permit = _permit(ctx)
+    if permit is None:
+        raise ValueError("no Sluicegate permit: refused")
+    arguments = {"amount": amount, "ticket": ticket, "reason": reason}
+    try:
+        verify(permit, audience="stripe", jwks=_jwks, replay=_replay, **_proposed(arguments))
+    except PermitError as refused:
+        raise ValueError(f"permit refused: {refused.reason}") from refused
+    _ran(f"refund {ticket} {amount}")
+    return f"refunded {amount} USD for {ticket}"
+
+
+@server.tool()
+def lookup_payment(ticket: str) -> str:
+    """Look a payment up (a read)."""
+    _ran(f"lookup_payment {ticket}")
+    return f"payment for {ticket}: 5000 USD, settled"
+
+
+def _proposed(arguments: dict[str, Any]) -> dict[str, Any]:
+    """The action and changes as the proxy proposed them for this call (see proxy.yaml)."""
+    action = {
+        "type": "payments.refund.issue",
+        "target": "stripe",
+        "environment": "production",
+        "amount": {"value": arguments["amount"], "currency": "USD"},
+    }
+    changes = [
+        {"record": "payments/refund", "field": name, "to": value}
+        for name, value in arguments.items()
+    ]
+    return {"action": action, "changes": changes}
+
+
+if __name__ == "__main__":
+    server.run("stdio")

@@ -1,0 +1,34 @@
+"""`sluicegate mcp-proxy`: gate the tool calls of MCP clients."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from service.cli.common import problems
+
+
+def mcp_proxy(
+    config: Annotated[Path, typer.Option("--config", help="The proxy's YAML configuration.")],
+) -> None:
+    """Serve MCP at http://HOST:PORT/mcp in front of the configured upstream MCP servers;
+    every tool call is asked of the gate first, with the caller's own key."""
+    import uvicorn
+    from pydantic import ValidationError
+
+    from service.mcp.config import load_config
+    from service.mcp.server import proxy_app
+
+    try:
+        loaded = load_config(config)
+    except ValidationError as exc:
+        typer.echo(problems(exc, source=str(config)), err=True)
+        raise typer.Exit(2) from exc
+    except OSError as exc:
+        typer.echo(f"cannot read {config}: {exc.strerror}", err=True)
+        raise typer.Exit(2) from exc
+    host, port = loaded.listen.host, loaded.listen.port
+    typer.echo(f"Sluicegate MCP proxy on http://{host}:{port}/mcp, gate {loaded.gate}")
+    uvicorn.run(proxy_app(loaded), host=host, port=port, log_config=None, access_log=False)

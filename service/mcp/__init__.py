@@ -1,0 +1,1 @@
+"""The MCP proxy: an MCP server in front of MCP servers, gating every tool call."""

@@ -1,0 +1,70 @@
+"""The proxy's calls to the gate, with the agent's own key: decide, read, proceed, report."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import httpx
+
+
+class GateUnavailable(Exception):
+    """The gate could not be reached or failed (5xx): nothing may be forwarded."""
+
+
+class GateRefused(Exception):
+    """The gate answered 4xx: the key, the body or the step was refused."""
+
+    def __init__(self, status: int, code: str, message: str) -> None:
+        super().__init__(f"{status} {code}: {message}")
+        self.status = status
+        self.code = code
+
+
+class GateCalls:
+    """HTTP calls to one gate; each carries the key of the agent behind the MCP client."""
+
+    def __init__(self, base_url: str, *, timeout_seconds: float) -> None:
+        self._http = httpx.AsyncClient(base_url=base_url.rstrip("/"), timeout=timeout_seconds)
+
+    async def decide(self, key: str, proposal: dict[str, Any]) -> dict[str, Any]:
+        """Ask the gate about a proposal."""
+        return await self._call("POST", "/v1/decisions", key, proposal)
+
+    async def status(self, key: str, decision_id: str) -> dict[str, Any]:
+        """A decision and the action's status now."""
+        return await self._call("GET", f"/v1/decisions/{decision_id}", key)
+
+    async def proceed(self, key: str, decision_id: str, proposal: dict[str, Any]) -> dict[str, Any]:
+        """Spend the approval of a decision, for exactly this proposal."""
+        return await self._call("POST", f"/v1/decisions/{decision_id}/proceed", key, proposal)
+
+    async def report(
+        self, key: str, decision_id: str, status: str, artifact: dict[str, Any]
+    ) -> dict[str, Any]:
+        """Report what happened when the call was forwarded."""
+        body = {"status": status, "artifact": artifact}
+        return await self._call("POST", f"/v1/decisions/{decision_id}/outcome", key, body)
+
+    async def close(self) -> None:
+        """Close the connections."""
+        await self._http.aclose()
+
+    async def _call(
+        self, method: str, path: str, key: str, body: dict[str, Any] | None = None
+    ) -> dict[str, Any]:
+        try:
+            answer = await self._http.request(
+                method, path, json=body, headers={"Authorization": f"Bearer {key}"}
+            )
+        except httpx.HTTPError as exc:
+            raise GateUnavailable(f"the gate cannot be reached ({type(exc).__name__})") from exc
+        if answer.status_code >= 500:
+            raise GateUnavailable(f"the gate answered {answer.status_code}")
+        try:
+            document: dict[str, Any] = answer.json()
+        except ValueError as exc:
+            raise GateUnavailable("the gate answered something that is not JSON") from exc
+        if answer.status_code >= 400:
+            error = document.get("error", {})
+            raise GateRefused(answer.status_code, error.get("code", ""), error.get("message", ""))
+        return document
