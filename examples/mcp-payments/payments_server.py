@@ -59,6 +59,13 @@ def lookup_payment(ticket: str) -> str:
     return f"payment for {ticket}: 5000 USD, settled"
 
 
+@server.tool()
+def void_payment(ticket: str) -> str:
+    """Void a payment. The proxy configuration maps no action to it, so it never runs."""
+    _ran(f"void_payment {ticket}")
+    return f"voided {ticket}"
+
+
 def _proposed(arguments: dict[str, Any]) -> dict[str, Any]:
     """The action and changes as the proxy proposed them for this call (see proxy.yaml)."""
     action = {

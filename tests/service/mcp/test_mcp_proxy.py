@@ -1,0 +1,200 @@
+"""End to end: a real MCP client (the SDK's, streamable HTTP) → the proxy → a real upstream
+MCP server process (examples/mcp-payments), with a real gateway deciding."""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+import threading
+import time
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Any
+
+import httpx2
+import pytest
+import uvicorn
+import yaml
+from mcp import Client
+from mcp.client.streamable_http import streamable_http_client
+
+from service.auth.keys import create_key
+from service.auth.roles import Role
+from service.mcp.config import ProxyConfig
+from service.mcp.server import proxy_app
+from service.settings import Settings
+from service.store.database import database_engine, migrate
+from tests.fixtures import RULES
+from tests.loopback import free_port, serving
+
+EXAMPLE = Path(__file__).parents[3] / "examples" / "mcp-payments"
+REFUND = {"amount": 5000, "ticket": "T-981", "reason": "duplicate charge"}
+
+
+def _config(gate: str, port: int, calls: Path) -> ProxyConfig:
+    document = yaml.safe_load((EXAMPLE / "proxy.yaml").read_text())
+    payments = document["upstreams"]["payments"]
+    payments["command"] = [sys.executable, str(EXAMPLE / "payments_server.py")]
+    payments["env"] = {
+        "SLUICEGATE_JWKS_URL": f"{gate}/.well-known/jwks.json",
+        "PAYMENTS_CALLS_FILE": str(calls),
+    }
+    document["gate"] = gate
+    document["listen"] = {"host": "127.0.0.1", "port": port}
+    return ProxyConfig.model_validate(document)
+
+
+def _serve(app: Any, port: int) -> Iterator[str]:
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 30
+    while not server.started:
+        assert time.monotonic() < deadline, "the proxy did not start in time"
+        assert thread.is_alive(), "the proxy stopped while starting"
+        time.sleep(0.05)
+    try:
+        yield f"http://127.0.0.1:{port}/mcp"
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)
+
+
+@pytest.fixture
+def world(tmp_path: Path) -> Iterator[dict[str, Any]]:
+    url = f"sqlite:///{tmp_path / 'gate.db'}"
+    database = database_engine(url)
+    migrate(database)
+    _, agent = create_key(database, name="payments-bot", role=Role.AGENT, scopes=["*"])
+    _, reviewer = create_key(
+        database, name="fiona", role=Role.REVIEWER, scopes=["group:finance-approvers"]
+    )
+    database.dispose()
+    calls = tmp_path / "calls.txt"
+    calls.touch()
+    gate_port = free_port()
+    with serving(Settings(database_url=url, rules=RULES), port=gate_port) as gate:
+        config = _config(gate, free_port(), calls)
+        for proxy in _serve(proxy_app(config), config.listen.port):
+            yield {
+                "gate": gate,
+                "proxy": proxy,
+                "agent": agent,
+                "reviewer": reviewer,
+                "calls": calls,
+            }
+
+
+def _text(result: Any) -> str:
+    return " ".join(getattr(block, "text", "") for block in result.content)
+
+
+@asynccontextmanager
+async def _session(proxy: str, key: str) -> AsyncIterator[Client]:
+    """The SDK's client over streamable HTTP, sending the agent's gate key."""
+    headers = {"Authorization": f"Bearer {key}"}
+    async with (
+        httpx2.AsyncClient(headers=headers) as http,
+        Client(streamable_http_client(proxy, http_client=http)) as client,
+    ):
+        yield client
+
+
+def test_calls_are_gated_end_to_end(world: dict[str, Any]) -> None:
+    calls: Path = world["calls"]
+
+    async def scenario() -> None:
+        async with _session(world["proxy"], world["agent"]) as client:
+            listed = await client.list_tools()
+            assert sorted(t.name for t in listed.tools) == ["lookup_payment", "refund"]
+            described = {t.name: t.description for t in listed.tools}
+            assert described["refund"] == "Refund a payment (money leaves the company)."
+
+            read = await client.call_tool("lookup_payment", {"ticket": "T-981"})
+            assert not read.is_error, _text(read)
+            assert calls.read_text().splitlines() == ["lookup_payment T-981"]
+
+            held = await client.call_tool("refund", REFUND)
+            assert held.is_error
+            assert "held for review" in _text(held)
+            assert "finance-approvers" in _text(held)
+            decision_id = _text(held).split("decision ")[1].split(",")[0]
+            assert "refund" not in calls.read_text()
+
+            waiting = await client.call_tool("refund", REFUND)
+            assert "still held" in _text(waiting)
+
+            await _approve(world, decision_id)
+            ran = await client.call_tool("refund", REFUND)
+            assert not ran.is_error, _text(ran)
+            assert "refunded 5000" in _text(ran)
+
+            again = await client.call_tool("refund", REFUND)
+            assert again.is_error
+            assert "not forwarded" in _text(again)
+
+            unmapped = await client.call_tool("void_payment", {"ticket": "T-981"})
+            assert unmapped.is_error
+            assert "no mapping" in _text(unmapped)
+
+    asyncio.run(scenario())
+    assert calls.read_text().splitlines() == ["lookup_payment T-981", "refund T-981 5000.0"]
+    status = httpx2.get(
+        f"{world['gate']}/v1/decisions/{_decision_of(world)}",
+        headers={"Authorization": f"Bearer {world['agent']}"},
+    ).json()
+    assert status["status"] in {"executed", "verified"}
+
+
+def _decision_of(world: dict[str, Any]) -> str:
+    reviews = httpx2.get(
+        f"{world['gate']}/v1/reviews",
+        headers={"Authorization": f"Bearer {world['reviewer']}"},
+        params={"state": "approved"},
+    ).json()
+    return str(reviews[0]["decision_id"])
+
+
+async def _approve(world: dict[str, Any], decision_id: str) -> None:
+    async with httpx2.AsyncClient(base_url=world["gate"]) as gate:
+        headers = {"Authorization": f"Bearer {world['reviewer']}"}
+        reviews = (await gate.get("/v1/reviews", headers=headers)).json()
+        (review,) = [r for r in reviews if r["decision_id"] == decision_id]
+        approved = await gate.post(f"/v1/reviews/{review['id']}/approve", json={}, headers=headers)
+        assert approved.status_code == 200, approved.text
+
+
+def test_without_a_key_the_proxy_answers_401(world: dict[str, Any]) -> None:
+    answer = httpx2.post(world["proxy"], json={"jsonrpc": "2.0", "id": 1, "method": "ping"})
+    assert answer.status_code == 401
+
+
+def test_with_the_gate_down_nothing_is_forwarded(tmp_path: Path) -> None:
+    calls = tmp_path / "calls.txt"
+    calls.touch()
+    nowhere = f"http://127.0.0.1:{free_port()}"  # nothing listens here
+    config = _config(nowhere, free_port(), calls)
+
+    async def scenario(proxy: str) -> None:
+        async with _session(proxy, "sg_any_key") as client:
+            for tool, arguments in (("lookup_payment", {"ticket": "T-1"}), ("refund", REFUND)):
+                refused = await client.call_tool(tool, arguments)
+                assert refused.is_error
+                assert "cannot be reached" in _text(refused)
+
+    for proxy in _serve(proxy_app(config), config.listen.port):
+        asyncio.run(scenario(proxy))
+    assert calls.read_text() == ""
+
+
+def test_a_bad_configuration_is_named(tmp_path: Path) -> None:
+    from typer.testing import CliRunner
+
+    from service.cli.main import app
+
+    bad = tmp_path / "proxy.yaml"
+    bad.write_text("gate: http://127.0.0.1:8000\nupstreams:\n  p:\n    tools: {}\n")
+    answer = CliRunner().invoke(app, ["mcp-proxy", "--config", str(bad)])
+    assert answer.exit_code == 2
+    assert "exactly one of `command` and `url`" in answer.output
