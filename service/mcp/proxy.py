@@ -13,6 +13,7 @@ before it may reach the upstream MCP server.
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import logging
 import time
@@ -82,6 +83,7 @@ class GatingProxy:
         self._gate = gate
         self._upstreams: dict[str, Client] = {}
         self._held: dict[str, _Held] = {}
+        self._reporting: set[asyncio.Task[None]] = set()
 
     async def connect(self, stack: AsyncExitStack) -> None:
         """Open a session to every upstream; they close with the stack."""
@@ -93,6 +95,12 @@ class GatingProxy:
             else:
                 server = upstream.url
             self._upstreams[name] = await stack.enter_async_context(Client(server))
+        stack.push_async_callback(self._reports_sent)
+
+    async def _reports_sent(self) -> None:
+        """At stop: let the outcome reports still in flight finish."""
+        if self._reporting:
+            await asyncio.gather(*self._reporting, return_exceptions=True)
 
     async def list_tools(self) -> list[types.Tool]:
         """The upstreams' tools that have a mapping, descriptions unchanged."""
@@ -167,7 +175,11 @@ class GatingProxy:
             return _error(f"the upstream failed ({type(exc).__name__})")
         shown = result.model_dump(mode="json", by_alias=True, exclude={"meta"})
         status = "failed" if result.is_error else "executed"
-        await self._report(call.key, decision_id, status, {"result_digest": _digest(shown)})
+        # The caller does not wait for the report: it goes to the gate beside the answer.
+        report = self._report(call.key, decision_id, status, {"result_digest": _digest(shown)})
+        task = asyncio.create_task(report)
+        self._reporting.add(task)
+        task.add_done_callback(self._reporting.discard)
         return result
 
     async def _report(
