@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from mcp.server.mcpserver import Context, MCPServer
+from mcp.server.mcpserver.exceptions import ToolError
 from sluicegate_permit import MemoryReplayCache, PermitError, RemoteJwks, verify
 
 server = MCPServer("payments")
@@ -42,12 +43,12 @@ def refund(amount: float, ticket: str, reason: str, ctx: Context) -> str:
     """Refund a payment (money leaves the company)."""
     permit = _permit(ctx)
     if permit is None:
-        raise ValueError("no Sluicegate permit: refused")
+        raise ToolError("no Sluicegate permit: refused")
     arguments = {"amount": amount, "ticket": ticket, "reason": reason}
     try:
         verify(permit, audience="stripe", jwks=_jwks, replay=_replay, **_proposed(arguments))
     except PermitError as refused:
-        raise ValueError(f"permit refused: {refused.reason}") from refused
+        raise ToolError(f"permit refused: {refused.reason}") from refused
     _ran(f"refund {ticket} {amount}")
     return f"refunded {amount} USD for {ticket}"
 

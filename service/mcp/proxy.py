@@ -61,7 +61,7 @@ class _Call:
         return _digest({"agent": whose, "tool": self.tool, "arguments": self.arguments})
 
 
-def _permit_meta(permit: str) -> types.RequestParamsMeta:
+def permit_meta(permit: str) -> types.RequestParamsMeta:
     """The call's `_meta` carrying the permit (an extra key the SDK's type allows)."""
     meta: Any = {PERMIT_META: permit}
     return cast(types.RequestParamsMeta, meta)
@@ -168,7 +168,7 @@ class GatingProxy:
             result = await self._upstreams[call.upstream].call_tool(
                 call.tool,
                 call.arguments,
-                meta=_permit_meta(permit),
+                meta=permit_meta(permit),
             )
         except Exception as exc:  # the upstream failed: report it, and say so
             await self._report(call.key, decision_id, "failed", {"error": type(exc).__name__})

@@ -22,6 +22,7 @@ from mcp.client.streamable_http import streamable_http_client
 from service.auth.keys import create_key
 from service.auth.roles import Role
 from service.mcp.config import ProxyConfig
+from service.mcp.proxy import permit_meta
 from service.mcp.server import proxy_app
 from service.settings import Settings
 from service.store.database import database_engine, migrate
@@ -206,3 +207,25 @@ def test_a_bad_configuration_is_named(tmp_path: Path) -> None:
     answer = CliRunner().invoke(app, ["mcp-proxy", "--config", str(bad)])
     assert answer.exit_code == 2
     assert "exactly one of `command` and `url`" in answer.output
+
+
+def test_the_example_target_refuses_a_refund_without_a_permit(tmp_path: Path) -> None:
+    from mcp import StdioServerParameters
+
+    calls = tmp_path / "calls.txt"
+    server = StdioServerParameters(
+        command=sys.executable,
+        args=[str(EXAMPLE / "payments_server.py")],
+        env={"PAYMENTS_CALLS_FILE": str(calls)},
+    )
+
+    async def scenario() -> None:
+        async with Client(server) as client:  # straight to the target, around the proxy
+            refused = await client.call_tool("refund", REFUND)
+            assert refused.is_error
+            assert "no Sluicegate permit" in _text(refused)
+            forged = await client.call_tool("refund", REFUND, meta=permit_meta("a.b.c"))
+            assert "permit refused: bad_signature" in _text(forged)
+
+    asyncio.run(scenario())
+    assert not calls.exists() or calls.read_text() == ""
