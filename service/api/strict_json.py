@@ -16,6 +16,7 @@ from typing import Any
 from fastapi import Request, Response
 from fastapi.routing import APIRoute
 
+from service.audit.event import MAX_SAFE_INTEGER
 from service.errors import (
     DuplicateKey,
     IntegerOutOfRange,
@@ -26,7 +27,6 @@ from service.errors import (
     UnacceptableJson,
 )
 
-MAX_SAFE_INTEGER = 2**53 - 1
 _FORMS = ("application/x-www-form-urlencoded", "multipart/form-data")
 
 

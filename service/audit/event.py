@@ -23,6 +23,10 @@ def canonical(document: Any) -> bytes:
     return bytes(rfc8785.dumps(document))
 
 
+# The largest integer an IEEE double holds exactly: RFC 8785 numbers are doubles.
+MAX_SAFE_INTEGER = 2**53 - 1
+
+
 def digest(document: Any) -> str:
     """sha256 of a document's canonical JSON."""
     return "sha256:" + hashlib.sha256(canonical(document)).hexdigest()

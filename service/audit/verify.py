@@ -18,7 +18,7 @@ from pydantic import BaseModel
 from sqlalchemy import Connection, Engine, select
 
 from service.audit.checkpoints import Checkpoint, stored_checkpoints
-from service.audit.event import GENESIS_HASH, canonical, chain_hash
+from service.audit.event import GENESIS_HASH, MAX_SAFE_INTEGER, canonical, chain_hash
 from service.audit.signing import key_id, signature_valid
 from service.store.tables import AuditEventRow
 
@@ -81,9 +81,16 @@ def _link_problem(link: ChainLink, expected_seq: int, running: str) -> tuple[int
     return None if reason is None else (link.seq, reason)
 
 
+def _ijson_number(text: str) -> int | float:
+    """A number as RFC 8785 reads it: an IEEE double. A float such as 1e20 is written
+    `100000000000000000000`; read back as a Python int it would be out of range."""
+    value = int(text)
+    return value if abs(value) <= MAX_SAFE_INTEGER else float(text)
+
+
 def _content_problem(link: ChainLink) -> str | None:
     try:
-        if canonical(json.loads(link.event)) != link.event.encode():
+        if canonical(json.loads(link.event, parse_int=_ijson_number)) != link.event.encode():
             return "the stored event is not in canonical (RFC 8785) form"
     except ValueError:
         return "the stored event is not valid JSON"

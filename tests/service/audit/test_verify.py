@@ -17,6 +17,7 @@ from service.audit.signing import signing_key
 from service.audit.verify import verify_store
 from service.auth.roles import Role
 from service.cli.main import app as cli
+from service.runtime import Runtime
 from service.settings import Settings
 from service.store.database import database_engine
 from tests.fixtures import REFUND, RULES, bearer
@@ -160,3 +161,13 @@ def test_a_gateway_never_signs_a_chain_that_was_tampered_with(recorded: Settings
         assert checkpoint_head(runtime.database, runtime.signing_key) is None
     with sqlite3.connect(recorded.database_url.removeprefix("sqlite:///")) as db:
         assert db.execute("SELECT max(seq) FROM audit_checkpoints").fetchone() == (HEAD,)
+
+
+def test_a_large_float_in_a_proposal_still_verifies(
+    client: TestClient, runtime: Runtime, agent_headers: dict[str, str]
+) -> None:
+    # RFC 8785 writes the double 1e20 as 100000000000000000000; read back, it is a double
+    # again, not an integer beyond 2^53 (schemathesis found this on PostgreSQL).
+    huge = REFUND | {"changes": [{"record": "r", "field": "f", "to": 1e20}]}
+    assert client.post("/v1/decisions", json=huge, headers=agent_headers).status_code == 201
+    assert verify_store(runtime.database, runtime.signing_key.public_key()).ok
