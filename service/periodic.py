@@ -5,8 +5,19 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Callable
+from typing import Protocol
 
 log = logging.getLogger(__name__)
+
+
+class Worker(Protocol):
+    """A background worker the runtime starts and stops."""
+
+    def start(self) -> None:
+        """Start it."""
+
+    def stop(self) -> None:
+        """Stop it."""
 
 
 class Periodic:

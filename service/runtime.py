@@ -11,6 +11,8 @@ import logging
 from dataclasses import dataclass
 from datetime import timedelta
 
+from sqlalchemy import Connection
+
 from policy.backends import BackendOptions, backends_for
 from policy.gate import Gate
 from policy.opa_bundle import bundle_archive
@@ -23,14 +25,16 @@ from service.audit.writer import AuditWriter
 from service.auth.keys import KeyAuthenticator
 from service.decisions.decide import Decider
 from service.decisions.lookup import DecisionWatch
-from service.periodic import Periodic
+from service.periodic import Periodic, Worker
 from service.permits.signer import PermitSigner
 from service.reviews.board import ReviewBoard
 from service.reviews.desk import ReviewDesk
+from service.reviews.models import Review
 from service.reviews.sla_clock import sla_clock
-from service.reviews.waiting import ResolutionWatch
+from service.reviews.waiting import RESOLVED_CHANNEL, ResolutionWatch, announce_resolved
 from service.settings import Settings
 from service.store.database import database_engine, migrate, writable
+from service.store.notifications import Listener
 from service.webhooks.destinations import Destinations
 from service.webhooks.outbox import enqueue_review_resolved
 from service.webhooks.sender import WebhookSender
@@ -71,6 +75,12 @@ class PublishedBundle:
         return cls(bundle_archive(pack), f'"{pack.revision}"')
 
 
+def _on_resolved(connection: Connection, review: Review) -> None:
+    """In the transaction that resolves a review: queue its webhooks, announce it."""
+    enqueue_review_resolved(connection, review)
+    announce_resolved(connection, review)
+
+
 class Runtime:
     """Everything one gateway process holds; built at start, closed at stop."""
 
@@ -103,12 +113,12 @@ class Runtime:
             self.database,
             self.pack,
             lease=timedelta(seconds=settings.review_lease_seconds),
-            on_resolved=enqueue_review_resolved,
+            on_resolved=_on_resolved,
             after_resolved=lambda review: self.watch.resolved(review.decision_id),
         )
         self.board = ReviewBoard(self.database, self.pack)
         self.destinations = Destinations([str(n) for n in settings.webhook_allowed_networks])
-        self._workers = (
+        self._workers: tuple[Worker, ...] = (
             sla_clock(self.desk, tick_seconds=settings.sla_tick_seconds),
             WebhookSender(
                 self.database,
@@ -123,6 +133,8 @@ class Runtime:
                 seconds=settings.audit_checkpoint_seconds,
             ),
         )
+        if self.database.dialect.name == "postgresql":  # other replicas' resolutions, at once
+            self._workers += (Listener(self.database, RESOLVED_CHANNEL, self.watch.resolved),)
         for worker in self._workers:
             worker.start()
         log.info("gateway ready: rules %s, backend %s", self.pack.revision, settings.rego_backend)

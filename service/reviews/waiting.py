@@ -1,8 +1,10 @@
-"""Waking long polls when a review resolves in this process.
+"""Waking long polls when a review resolves.
 
-A review resolved by another replica (or by the SLA clock there) is not announced here, so
-waiters also re-read the store every `poll_seconds`; an approval anywhere reaches the
-waiting agent within that interval, and at once when it happened in this process.
+A resolution in this process wakes its waiters at once. On PostgreSQL, every resolution is
+also announced to the other replicas (`announce_resolved`, a NOTIFY delivered at commit),
+whose listener wakes their waiters at once too. Waiters still re-read the store every
+`poll_seconds`, which is how a replica on SQLite, or one whose listener is reconnecting,
+learns of a resolution elsewhere.
 """
 
 from __future__ import annotations
@@ -10,6 +12,19 @@ from __future__ import annotations
 import asyncio
 import threading
 from collections import defaultdict
+
+from sqlalchemy import Connection
+
+from service.reviews.models import Review
+from service.store.notifications import announce
+
+# The PostgreSQL channel on which resolutions are announced to every replica.
+RESOLVED_CHANNEL = "sluicegate_review_resolved"
+
+
+def announce_resolved(connection: Connection, review: Review) -> None:
+    """Tell every replica, when this transaction commits, that the review resolved."""
+    announce(connection, RESOLVED_CHANNEL, review.decision_id)
 
 
 class ResolutionWatch:
@@ -19,15 +34,18 @@ class ResolutionWatch:
         self._waiters: dict[str, set[asyncio.Future[None]]] = defaultdict(set)
         self._lock = threading.Lock()
 
-    async def wait(self, decision_id: str, timeout: float) -> None:
-        """Return when the decision's review resolves here, or after `timeout` seconds."""
+    async def wait(self, decision_id: str, timeout: float) -> bool:
+        """Return when the decision's review resolves (True), or after `timeout` seconds
+        (False)."""
         future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         with self._lock:
             self._waiters[decision_id].add(future)
         try:
             await asyncio.wait_for(asyncio.shield(future), timeout)
         except TimeoutError:
-            pass
+            return False
+        else:
+            return True
         finally:
             with self._lock:
                 waiting = self._waiters.get(decision_id)
