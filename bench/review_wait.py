@@ -5,10 +5,14 @@ the poll at once; (other) two gateway processes share one SQLite store, the agen
 and the reviewer approves on the other, so the poll learns of it by re-reading the store
 (every `SLUICEGATE_LONG_POLL_RECHECK_SECONDS`, 0.5 s). Prints p50, p90 and max in
 milliseconds. Usage: `.venv/bin/python -m bench.review_wait` (ROUNDS=40 by default).
+
+With `--postgres URL` (an empty database) it also runs the other-gateway case on PostgreSQL,
+where the approving gateway's NOTIFY wakes the poll on the other at once.
 """
 
 from __future__ import annotations
 
+import argparse
 import os
 import statistics
 import tempfile
@@ -18,7 +22,9 @@ from contextlib import ExitStack
 from pathlib import Path
 
 import httpx
+from pydantic import SecretStr
 
+from service.audit.signing import new_private_pem
 from service.auth.keys import create_key
 from service.auth.roles import Role
 from service.settings import Settings
@@ -56,8 +62,17 @@ def _report(name: str, latencies: list[float]) -> None:
 
 
 def main() -> None:
-    with tempfile.TemporaryDirectory() as folder, ExitStack() as stack:
-        url = f"sqlite:///{Path(folder) / 'gate.db'}"
+    parser = argparse.ArgumentParser(description="long-poll latency after an approval")
+    parser.add_argument("--postgres", help="an empty PostgreSQL database URL")
+    postgres = parser.parse_args().postgres
+    with tempfile.TemporaryDirectory() as folder:
+        _cases(f"sqlite:///{Path(folder) / 'gate.db'}", "SQLite")
+    if postgres:
+        _cases(postgres, "PostgreSQL")
+
+
+def _cases(url: str, store: str) -> None:
+    with ExitStack() as stack:
         engine = database_engine(url)
         migrate(engine)
         _, agent_key = create_key(engine, name="agent", role=Role.AGENT, scopes=["*"])
@@ -65,7 +80,8 @@ def main() -> None:
             engine, name="fiona", role=Role.REVIEWER, scopes=["group:finance-approvers"]
         )
         engine.dispose()
-        settings = Settings(database_url=url)
+        key = SecretStr(new_private_pem()) if not url.startswith("sqlite") else None
+        settings = Settings(database_url=url, audit_signing_key=key)
         first = stack.enter_context(serving(settings))
         second = stack.enter_context(serving(settings))
 
@@ -75,8 +91,8 @@ def main() -> None:
 
         agent = client(first, agent_key)
         for name, reviewer in (
-            ("same gateway (woken)", client(first, fiona_key)),
-            ("other gateway (store re-read)", client(second, fiona_key)),
+            (f"{store}, same gateway", client(first, fiona_key)),
+            (f"{store}, other gateway", client(second, fiona_key)),
         ):
             _report(name, [_one(agent, reviewer) for _ in range(ROUNDS)])
 
