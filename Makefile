@@ -63,6 +63,7 @@ bench: $(VENV)/.synced tools
 	$(BIN)/python -m bench.run
 	$(BIN)/python -m bench.cli_startup
 	$(BIN)/python -m bench.crash_safety
+	$(BIN)/python -m bench.pack_growth
 
 clean:
 	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache
