@@ -16,7 +16,6 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import logging
-import time
 import uuid
 from contextlib import AsyncExitStack
 from dataclasses import dataclass
@@ -28,20 +27,12 @@ from mcp import Client, StdioServerParameters
 
 from service.mcp.config import ProxyConfig, proposal_for
 from service.mcp.gate import GateCalls, GateRefused, GateUnavailable
+from service.mcp.held import Held, HeldCalls
 
 log = logging.getLogger(__name__)
 PERMIT_META = "sluicegate/permit"
 # How long a held call is remembered, so its retry can use the approval.
-_HELD_SECONDS = 24 * 3600
-
-
-@dataclass
-class _Held:
-    """A call the gate routed to people: its decision and the proposal it was made for."""
-
-    decision_id: str
-    proposal: dict[str, Any]
-    until: float
+HELD_SECONDS = 24 * 3600
 
 
 @dataclass(frozen=True)
@@ -82,7 +73,7 @@ class GatingProxy:
         self._config = config
         self._gate = gate
         self._upstreams: dict[str, Client] = {}
-        self._held: dict[str, _Held] = {}
+        self._held = HeldCalls(config.held_calls_file, seconds=HELD_SECONDS)
         self._reporting: set[asyncio.Task[None]] = set()
 
     async def connect(self, stack: AsyncExitStack) -> None:
@@ -96,6 +87,7 @@ class GatingProxy:
                 server = upstream.url
             self._upstreams[name] = await stack.enter_async_context(Client(server))
         stack.push_async_callback(self._reports_sent)
+        stack.callback(self._held.close)
 
     async def _reports_sent(self) -> None:
         """At stop: let the outcome reports still in flight finish."""
@@ -124,7 +116,7 @@ class GatingProxy:
         )
         try:
             held = self._held.get(call.identity)
-            if held is not None and held.until > time.monotonic():
+            if held is not None:
                 return await self._resume(call, held)
             return await self._ask(call)
         except GateUnavailable as exc:
@@ -141,8 +133,7 @@ class GatingProxy:
             return await self._forward(call, decision_id, decided["permit"])
         if outcome == "route_to_human":
             review = decided.get("review") or {}
-            until = time.monotonic() + _HELD_SECONDS
-            self._held[call.identity] = _Held(decision_id, call.proposal, until)
+            self._held.put(call.identity, Held(decision_id, call.proposal))
             return _error(
                 f"held for review: decision {decision_id}, queue {review.get('queue')}, due "
                 f"{review.get('due_at')}. Call again with the same arguments once it is "
@@ -151,7 +142,7 @@ class GatingProxy:
         reasons = "; ".join(r.get("message") or r.get("rule", "") for r in decided["reasons"])
         return _error(f"denied by the gate (decision {decision_id}): {reasons}")
 
-    async def _resume(self, call: _Call, held: _Held) -> types.CallToolResult:
+    async def _resume(self, call: _Call, held: Held) -> types.CallToolResult:
         status = (await self._gate.status(call.key, held.decision_id))["status"]
         if status == "pending_review":
             return _error(f"still held for review: decision {held.decision_id}")

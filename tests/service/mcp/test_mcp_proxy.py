@@ -229,3 +229,35 @@ def test_the_example_target_refuses_a_refund_without_a_permit(tmp_path: Path) ->
 
     asyncio.run(scenario())
     assert not calls.exists() or calls.read_text() == ""
+
+
+def test_a_restarted_proxy_still_forwards_an_approved_call_once(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'gate.db'}"
+    database = database_engine(url)
+    migrate(database)
+    _, agent = create_key(database, name="payments-bot", role=Role.AGENT, scopes=["*"])
+    _, reviewer = create_key(
+        database, name="fiona", role=Role.REVIEWER, scopes=["group:finance-approvers"]
+    )
+    database.dispose()
+    calls = tmp_path / "calls.txt"
+    calls.touch()
+
+    async def call(proxy: str) -> Any:
+        async with _session(proxy, agent) as client:
+            return await client.call_tool("refund", REFUND)
+
+    with serving(Settings(database_url=url, rules=RULES)) as gate:
+        config = _config(gate, free_port(), calls).model_copy(
+            update={"held_calls_file": tmp_path / "held.db"}
+        )
+        for proxy in _serve(proxy_app(config), config.listen.port):
+            held = asyncio.run(call(proxy))
+        decision_id = _text(held).split("decision ")[1].split(",")[0]
+        world = {"gate": gate, "reviewer": reviewer}
+        asyncio.run(_approve(world, decision_id))
+        for proxy in _serve(proxy_app(config), config.listen.port):  # a new process's memory
+            ran, again = asyncio.run(call(proxy)), asyncio.run(call(proxy))
+    assert not ran.is_error, _text(ran)
+    assert again.is_error
+    assert calls.read_text().splitlines() == ["refund T-981 5000.0"]
