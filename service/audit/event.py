@@ -45,13 +45,16 @@ def decision_event(
     decision: Decision,
     recorded_at: datetime,
     mask_paths: Sequence[str] = (),
+    document: dict[str, Any] | None = None,
+    proposal_digest: str | None = None,
 ) -> dict[str, Any]:
     """The `decision` event (version 1): what was asked, by whom, what was answered and why.
 
     The proposal is stored masked; its digest is of the unmasked proposal, so evidence held
     elsewhere can still be matched, and `erased` lists the pointers whose values were dropped.
+    A caller that already has the proposal's document and digest passes them in.
     """
-    document = proposal.document()
+    document = document if document is not None else proposal.document()
     masked, erased = mask(document, mask_paths)
     return {
         "version": EVENT_VERSION,
@@ -60,7 +63,8 @@ def decision_event(
         "recorded_at": recorded_at.isoformat(),
         "agent": {"id": agent.id, "name": agent.name},
         "proposal": masked,
-        "proposal_digest": digest(document),
+        "proposal_digest": proposal_digest or digest(document),
         "erased": erased,
-        "decision": decision.model_dump(mode="json", exclude={"audit"}),
+        # The permit is a bearer credential for the target system: never in the log.
+        "decision": decision.model_dump(mode="json", exclude={"audit", "permit"}),
     }

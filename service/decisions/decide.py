@@ -45,7 +45,8 @@ class Decider:
         decision = await self._gate.decide_async(proposal, agent)
         pack = self._gate.pack
         recorded_at = datetime.now(UTC)
-        request_digest = digest(proposal.document())
+        document = proposal.document()
+        request_digest = digest(document)  # once: the event and the idempotency check share it
         event = decision_event(
             event_id=str(uuid_utils.uuid7()),
             proposal=proposal,
@@ -53,6 +54,8 @@ class Decider:
             decision=decision,
             recorded_at=recorded_at,
             mask_paths=pack.data.masking,
+            document=document,
+            proposal_digest=request_digest,
         )
         if decision.outcome in _MAY_ACT:  # the answer carries a permit; the log does not
             permit = self._permits.issue(
