@@ -31,20 +31,14 @@ from service.audit.verify import verify_store
 from service.settings import Settings
 from service.store.database import database_engine
 from service.store.tables import AuditEventRow, DecisionRow
+from tests.fixtures import REFUND
 from tests.loopback import free_port
 
 CALLERS = 8
 LOAD_SECONDS = 2.0
 ROUNDS = 3
-REFUND = {
-    "action": {
-        "type": "payments.refund.issue",
-        "environment": "production",
-        "amount": {"value": 40, "currency": "USD"},
-    },
-    "work_item": {"id": "WI-crash", "type": "billing-dispute"},
-    "justification": "crash test",
-}
+# A small refund: allowed, so every acknowledged answer is a decision the agent acts on.
+SMALL_REFUND = REFUND | {"action": REFUND["action"] | {"amount": {"value": 40, "currency": "USD"}}}
 
 
 @dataclass
@@ -59,7 +53,7 @@ class CrashReport:
 def _load(url: str, key: str, acknowledged: list[str], stop: threading.Event) -> None:
     with httpx.Client(base_url=url, headers={"Authorization": f"Bearer {key}"}) as client:
         while not stop.is_set():
-            body = REFUND | {"idempotency_key": str(uuid.uuid4())}
+            body = SMALL_REFUND | {"idempotency_key": str(uuid.uuid4())}
             try:
                 answer = client.post("/v1/decisions", json=body, timeout=5)
             except httpx.HTTPError:

@@ -25,20 +25,12 @@ from policy.rule_pack import load_rule_pack
 from service.embedded import open_gate
 from service.runtime import build_gate
 from service.settings import Settings, bundled_rules
+from tests.fixtures import REFUND
 
 GROWTH = 9  # copies added to the default pack's rules: 10x in all
 ROUNDS = 400
 PROPOSALS: dict[str, dict[str, Any]] = {
-    "refund (routed)": {
-        "action": {
-            "type": "payments.refund.issue",
-            "environment": "production",
-            "amount": {"value": 5000, "currency": "USD"},
-        },
-        "work_item": {"id": "WI-1", "type": "billing-dispute"},
-        "justification": "duplicate charge",
-        "confidence": 0.9,
-    },
+    "refund (routed)": REFUND,
     "draft (allowed)": {"action": {"type": "email.customer.draft", "environment": "sandbox"}},
 }
 

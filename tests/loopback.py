@@ -7,6 +7,7 @@ import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from typing import Any
 
 import uvicorn
 
@@ -28,17 +29,22 @@ def free_port() -> int:
 def serving(settings: Settings, *, port: int | None = None, http: str = "auto") -> Iterator[str]:
     """The gateway app under uvicorn in a thread (`http`: its HTTP implementation, httptools
     or h11); yields its base URL."""
+    with serving_app(create_app(settings), port=port, http=http) as url:
+        yield url
+
+
+@contextmanager
+def serving_app(app: Any, *, port: int | None = None, http: str = "auto") -> Iterator[str]:
+    """Any ASGI app under uvicorn in a thread; yields its base URL once it accepts requests."""
     port = port or free_port()
-    config = uvicorn.Config(
-        create_app(settings), host="127.0.0.1", port=port, log_level="warning", http=http
-    )
+    config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", http=http)
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
     deadline = time.monotonic() + _START_SECONDS
     while not server.started:
         if time.monotonic() > deadline or not thread.is_alive():
-            raise RuntimeError("the gateway did not start")
+            raise RuntimeError("the server did not start")
         time.sleep(0.05)
     try:
         yield f"http://127.0.0.1:{port}"

@@ -17,6 +17,7 @@ from sqlalchemy import Engine
 
 from policy.rule_pack import RulePack
 from service.analytics.metrics import GatewayMetrics
+from service.auth.bearer import bearer_key
 from service.auth.keys import KeyAuthenticator
 from service.auth.principals import Principal
 from service.auth.roles import Role
@@ -68,8 +69,8 @@ PermitsDep = Annotated[PermitSigner, Depends(_part("permits"))]
 
 
 async def authenticated_principal(request: Request, authenticator: AuthenticatorDep) -> Principal:
-    scheme, _, key = request.headers.get("authorization", "").partition(" ")
-    if scheme.lower() != "bearer" or not key:
+    key = bearer_key(request.headers.get("authorization"))
+    if key is None:
         raise Unauthenticated("send the API key as 'Authorization: Bearer <key>'")
     principal = authenticator.cached(key)
     if principal is None:

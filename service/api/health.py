@@ -10,6 +10,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from service.api.dependencies import MetricsDep, RuntimeDep, SettingsDep
 from service.api.errors_doc import error_responses
 from service.api.strict_json import StrictJsonRoute
+from service.auth.bearer import bearer_key
 from service.errors import NotReady, Unauthenticated
 
 router = APIRouter(tags=["health"], route_class=StrictJsonRoute)
@@ -40,8 +41,8 @@ def metrics(request: Request, gauges: MetricsDep, settings: SettingsDep) -> Resp
     oldest pending age (the shared store). Counts only: no identifiers, no secrets. With
     SLUICEGATE_METRICS_KEY set, only `Authorization: Bearer <that key>` is answered."""
     if settings.metrics_key is not None:
-        scheme, _, given = request.headers.get("authorization", "").partition(" ")
+        given = bearer_key(request.headers.get("authorization")) or ""
         expected = settings.metrics_key.get_secret_value()
-        if scheme.lower() != "bearer" or not hmac.compare_digest(given, expected):
+        if not hmac.compare_digest(given, expected):
             raise Unauthenticated("send the metrics key as 'Authorization: Bearer <key>'")
     return Response(generate_latest(gauges.registry), media_type=CONTENT_TYPE_LATEST)

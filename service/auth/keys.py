@@ -174,16 +174,23 @@ def list_keys(database: Engine) -> list[KeyListing]:
 
 def principal_of_key(connection: Connection, key_id: str) -> Principal | None:
     """The principal a live key belongs to, acting with that key's role and scopes."""
+    found = _live_key(connection, key_id)
+    return None if found is None else found[1]
+
+
+def _live_key(connection: Connection, key_id: str) -> tuple[str, Principal] | None:
+    """A live key's stored hash and the principal it acts as, in one query."""
     row = connection.execute(
-        select(_keys.c.role, _keys.c.scopes, _principals.c.id, _principals.c.name)
+        select(_keys.c.key_hash, _keys.c.role, _keys.c.scopes, _principals.c.id, _principals.c.name)
         .join(_principals, _principals.c.id == _keys.c.principal_id)
         .where(_keys.c.id == key_id, _keys.c.revoked_at.is_(None))
     ).first()
     if row is None:
         return None
-    return Principal(
+    principal = Principal(
         id=row.id, name=row.name, role=Role(row.role), scopes=tuple(row.scopes), key_id=key_id
     )
+    return str(row.key_hash), principal
 
 
 class KeyAuthenticator:
@@ -218,13 +225,9 @@ class KeyAuthenticator:
             return None
         hashed = secret_hash(key)
         with self._database.connect() as connection:
-            stored = connection.execute(
-                select(_keys.c.key_hash).where(_keys.c.id == parts[1])
-            ).scalar()
-            if stored is None or not hmac.compare_digest(stored, hashed):
-                return None
-            principal = principal_of_key(connection, parts[1])
-        if principal is not None:
-            with self._lock:
-                self._cache[hashed] = (self._clock() + self._ttl, principal)
-        return principal
+            found = _live_key(connection, parts[1])
+        if found is None or not hmac.compare_digest(found[0], hashed):
+            return None
+        with self._lock:
+            self._cache[hashed] = (self._clock() + self._ttl, found[1])
+        return found[1]

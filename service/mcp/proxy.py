@@ -22,9 +22,9 @@ from dataclasses import dataclass
 from typing import Any, cast
 
 import mcp_types as types
-import rfc8785
 from mcp import Client, StdioServerParameters
 
+from service.audit.event import digest
 from service.mcp.config import ProxyConfig, proposal_for
 from service.mcp.gate import GateCalls, GateRefused, GateUnavailable
 from service.mcp.held import Held, HeldCalls
@@ -49,7 +49,7 @@ class _Call:
     def identity(self) -> str:
         """The same agent calling the same tool with the same arguments: the same call."""
         whose = hashlib.sha256(self.key.encode()).hexdigest()
-        return _digest({"agent": whose, "tool": self.tool, "arguments": self.arguments})
+        return digest({"agent": whose, "tool": self.tool, "arguments": self.arguments})
 
 
 def permit_meta(permit: str) -> types.RequestParamsMeta:
@@ -60,10 +60,6 @@ def permit_meta(permit: str) -> types.RequestParamsMeta:
 
 def _error(text: str) -> types.CallToolResult:
     return types.CallToolResult(content=[types.TextContent(type="text", text=text)], is_error=True)
-
-
-def _digest(document: Any) -> str:
-    return "sha256:" + hashlib.sha256(rfc8785.dumps(document)).hexdigest()
 
 
 class GatingProxy:
@@ -167,7 +163,7 @@ class GatingProxy:
         shown = result.model_dump(mode="json", by_alias=True, exclude={"meta"})
         status = "failed" if result.is_error else "executed"
         # The caller does not wait for the report: it goes to the gate beside the answer.
-        report = self._report(call.key, decision_id, status, {"result_digest": _digest(shown)})
+        report = self._report(call.key, decision_id, status, {"result_digest": digest(shown)})
         task = asyncio.create_task(report)
         self._reporting.add(task)
         task.add_done_callback(self._reporting.discard)

@@ -15,14 +15,10 @@ from starlette.applications import Starlette
 from starlette.responses import JSONResponse
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from service.auth.bearer import bearer_key
 from service.mcp.config import ProxyConfig
 from service.mcp.gate import GateCalls
 from service.mcp.proxy import GatingProxy
-
-
-def _bearer(headers: Any) -> str | None:
-    scheme, _, key = (headers.get("authorization") or "").partition(" ")
-    return key if scheme.lower() == "bearer" and key else None
 
 
 class BearerRequired:
@@ -34,7 +30,7 @@ class BearerRequired:
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http":
             headers = {k.decode().lower(): v.decode() for k, v in scope["headers"]}
-            if _bearer(headers) is None:
+            if bearer_key(headers.get("authorization")) is None:
                 answer = JSONResponse(
                     {
                         "error": {
@@ -59,7 +55,7 @@ def proxy_app(config: ProxyConfig) -> Starlette:
         return types.ListToolsResult(tools=await proxy.list_tools())
 
     async def call_tool(ctx: Any, params: types.CallToolRequestParams) -> types.CallToolResult:
-        key = _bearer(ctx.request.headers) if ctx.request is not None else None
+        key = bearer_key(ctx.request.headers.get("authorization")) if ctx.request else None
         if key is None:  # BearerRequired answers before this; kept for other transports
             return types.CallToolResult(
                 content=[types.TextContent(type="text", text="no gate key")], is_error=True

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import sys
-import threading
 import time
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager
@@ -14,7 +13,6 @@ from typing import Any
 
 import httpx2
 import pytest
-import uvicorn
 import yaml
 from mcp import Client
 from mcp.client.streamable_http import streamable_http_client
@@ -27,7 +25,7 @@ from service.mcp.server import proxy_app
 from service.settings import Settings
 from service.store.database import database_engine, migrate
 from tests.fixtures import RULES
-from tests.loopback import free_port, serving
+from tests.loopback import free_port, serving, serving_app
 
 EXAMPLE = Path(__file__).parents[3] / "examples" / "mcp-payments"
 REFUND = {"amount": 5000, "ticket": "T-981", "reason": "duplicate charge"}
@@ -47,23 +45,13 @@ def _config(gate: str, port: int, calls: Path) -> ProxyConfig:
 
 
 def _serve(app: Any, port: int) -> Iterator[str]:
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 30
-    while not server.started:
-        assert time.monotonic() < deadline, "the proxy did not start in time"
-        assert thread.is_alive(), "the proxy stopped while starting"
-        time.sleep(0.05)
-    try:
-        yield f"http://127.0.0.1:{port}/mcp"
-    finally:
-        server.should_exit = True
-        thread.join(timeout=10)
+    """The proxy served on the port; yields its MCP endpoint."""
+    with serving_app(app, port=port) as url:
+        yield f"{url}/mcp"
 
 
-@pytest.fixture
-def world(tmp_path: Path) -> Iterator[dict[str, Any]]:
+def _gate_store(tmp_path: Path) -> tuple[str, str, str]:
+    """A migrated store with the agent's and the reviewer's keys: (url, agent, reviewer)."""
     url = f"sqlite:///{tmp_path / 'gate.db'}"
     database = database_engine(url)
     migrate(database)
@@ -72,6 +60,12 @@ def world(tmp_path: Path) -> Iterator[dict[str, Any]]:
         database, name="fiona", role=Role.REVIEWER, scopes=["group:finance-approvers"]
     )
     database.dispose()
+    return url, agent, reviewer
+
+
+@pytest.fixture
+def world(tmp_path: Path) -> Iterator[dict[str, Any]]:
+    url, agent, reviewer = _gate_store(tmp_path)
     calls = tmp_path / "calls.txt"
     calls.touch()
     gate_port = free_port()
@@ -232,14 +226,7 @@ def test_the_example_target_refuses_a_refund_without_a_permit(tmp_path: Path) ->
 
 
 def test_a_restarted_proxy_still_forwards_an_approved_call_once(tmp_path: Path) -> None:
-    url = f"sqlite:///{tmp_path / 'gate.db'}"
-    database = database_engine(url)
-    migrate(database)
-    _, agent = create_key(database, name="payments-bot", role=Role.AGENT, scopes=["*"])
-    _, reviewer = create_key(
-        database, name="fiona", role=Role.REVIEWER, scopes=["group:finance-approvers"]
-    )
-    database.dispose()
+    url, agent, reviewer = _gate_store(tmp_path)
     calls = tmp_path / "calls.txt"
     calls.touch()
 
