@@ -12,10 +12,19 @@ Refusal = Literal["denied", "rejected", "expired"]
 class GateError(Exception):
     """The gate could not be asked or answered with an error; the action must not run."""
 
-    def __init__(self, message: str, *, status: int | None = None, code: str | None = None):
+    def __init__(
+        self,
+        message: str,
+        *,
+        status: int | None = None,
+        code: str | None = None,
+        retry_after: float | None = None,
+    ):
         super().__init__(message)
         self.status = status
         self.code = code
+        # Seconds the gate asked the client to wait before trying again (`Retry-After`).
+        self.retry_after = retry_after
 
 
 class ActionDenied(Exception):

@@ -2,20 +2,34 @@
 
 `decide(proposal)` asks; with `wait=True` a routed action is waited for by long poll (the
 gateway answers the moment the review resolves) and an approval is used at once, so the
-call returns only when the agent may act, and raises when it may not."""
+call returns only when the agent may act, and raises when it may not. Every proposal carries
+an idempotency key (a fresh one unless the proposal has its own), so a call repeated after a
+lost answer gets the first decision back instead of a second one. `report` tells the gate
+what the agent did. Failures are retried as `retrying.RetryPolicy` says.
+"""
 
 from __future__ import annotations
 
 import json
 import time
-from collections.abc import Mapping
-from typing import Any
+import uuid
+from collections.abc import Callable, Mapping
+from email.utils import parsedate_to_datetime
+from typing import Any, Literal, TypeVar
 
 import httpx
 from pydantic import BaseModel
 
 from sluicegate_client.errors import ActionDenied, AwaitingReview, GateError
-from sluicegate_client.models import ActionStatus, ApprovalUse, Decision, DecisionStatus, Outcome
+from sluicegate_client.models import (
+    ActionStatus,
+    ApprovalUse,
+    Decision,
+    DecisionStatus,
+    Outcome,
+    OutcomeRecorded,
+)
+from sluicegate_client.retrying import RetryPolicy
 
 _PATH = "/v1/decisions"
 # The longest one long poll may hold (the gateway's limit).
@@ -23,6 +37,8 @@ _LONGEST_POLL = 60.0
 _POLL_MARGIN_SECONDS = 10.0
 # How long `decide(wait=True)` waits for a human by default, in seconds.
 DEFAULT_WAIT_SECONDS = 3600.0
+T = TypeVar("T")
+Reported = Literal["executed", "failed", "rolled_back"]
 
 
 def _headers(api_key: str) -> dict[str, str]:
@@ -33,10 +49,40 @@ def _headers(api_key: str) -> dict[str, str]:
 ProposalBody = Mapping[str, Any] | BaseModel
 
 
+def keyed(proposal: ProposalBody, key: str | None = None) -> dict[str, Any]:
+    """The proposal as a JSON object with its idempotency key: `key` when given, else the
+    proposal's own, else a fresh random one. Send this same object to `proceed`."""
+    document = (
+        proposal.model_dump(mode="json", by_alias=True, exclude_none=True)
+        if isinstance(proposal, BaseModel)
+        else dict(proposal)
+    )
+    if key is not None:
+        document["idempotency_key"] = key
+    elif not document.get("idempotency_key"):
+        document["idempotency_key"] = str(uuid.uuid4())
+    return document
+
+
 def _body(proposal: ProposalBody) -> bytes:
     if isinstance(proposal, BaseModel):
         return proposal.model_dump_json(by_alias=True, exclude_none=True).encode()
     return json.dumps(proposal).encode()
+
+
+def _retry_after(response: httpx.Response) -> float | None:
+    """`Retry-After` in seconds: a number, or an HTTP date."""
+    value = response.headers.get("retry-after")
+    if value is None:
+        return None
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        pass
+    try:
+        return max(0.0, parsedate_to_datetime(value).timestamp() - time.time())
+    except (TypeError, ValueError):
+        return None
 
 
 def _checked(response: httpx.Response) -> bytes:
@@ -50,20 +96,26 @@ def _checked(response: httpx.Response) -> bytes:
             f"gate answered {response.status_code}: {message}",
             status=response.status_code,
             code=code,
+            retry_after=_retry_after(response),
         )
     return response.content
 
 
-def _decision(response: httpx.Response) -> Decision:
-    return Decision.model_validate_json(_checked(response))
+def _reader(model: type[T]) -> Callable[[httpx.Response], T]:
+    def read(response: httpx.Response) -> T:
+        return model.model_validate_json(_checked(response))  # type: ignore[attr-defined,no-any-return]
+
+    return read
 
 
-def _status(response: httpx.Response) -> DecisionStatus:
-    return DecisionStatus.model_validate_json(_checked(response))
+_decision = _reader(Decision)
+_status = _reader(DecisionStatus)
+_use = _reader(ApprovalUse)
+_recorded = _reader(OutcomeRecorded)
 
 
-def _use(response: httpx.Response) -> ApprovalUse:
-    return ApprovalUse.model_validate_json(_checked(response))
+def _unreachable(exc: httpx.HTTPError) -> GateError:
+    return GateError(f"the gate could not be reached: {exc!r}")
 
 
 def enforce(decision: Decision) -> Decision:
@@ -96,8 +148,16 @@ def _still_waiting(status: DecisionStatus, deadline: float) -> bool:
     return status.status is ActionStatus.PENDING_REVIEW and time.monotonic() < deadline
 
 
+def _report_body(status: Reported, artifact: Mapping[str, Any] | None, note: str | None) -> bytes:
+    body: dict[str, Any] = {"status": status, "artifact": dict(artifact or {})}
+    if note is not None:
+        body["note"] = note
+    return json.dumps(body).encode()
+
+
 class GateClient:
-    """A blocking client; any transport failure raises `GateError` (never a silent allow)."""
+    """A blocking client; any failure to get an answer raises `GateError` (never a silent
+    allow), after the retries `retry` allows."""
 
     def __init__(
         self,
@@ -105,11 +165,30 @@ class GateClient:
         api_key: str,
         *,
         timeout: float = 5.0,
+        retry: RetryPolicy | None = None,
         transport: httpx.BaseTransport | None = None,
     ) -> None:
         self._http = httpx.Client(
             base_url=base_url, headers=_headers(api_key), timeout=timeout, transport=transport
         )
+        self._retry = retry or RetryPolicy()
+
+    def _call(
+        self,
+        read: Callable[[httpx.Response], T],
+        method: str,
+        path: str,
+        *,
+        idempotent: bool,
+        **request: Any,
+    ) -> T:
+        try:
+            for attempt in self._retry.retrying(idempotent=idempotent):
+                with attempt:
+                    return read(self._http.request(method, path, **request))
+        except httpx.HTTPError as exc:
+            raise _unreachable(exc) from exc
+        raise AssertionError("tenacity returns or raises")  # pragma: no cover
 
     def decide(
         self,
@@ -120,25 +199,21 @@ class GateClient:
     ) -> Decision:
         """Ask the gate; with `wait`, a routed action returns once approved (and the approval
         used), or its status once rejected, expired or still pending after `wait_seconds`."""
-        try:
-            decision = _decision(self._http.post(_PATH, content=_body(proposal)))
-        except httpx.HTTPError as exc:
-            raise GateError(f"the gate could not be reached: {exc!r}") from exc
+        body = keyed(proposal)
+        decision = self._call(_decision, "POST", _PATH, content=_body(body), idempotent=True)
         if not wait or decision.outcome is not Outcome.ROUTE_TO_HUMAN:
             return decision
         status = self.wait_for_review(decision.decision_id, wait_seconds)
         if status.status is ActionStatus.APPROVED:
-            self.proceed(decision.decision_id, proposal)
+            self.proceed(decision.decision_id, body)
         return status
 
     def get(self, decision_id: str, *, wait: float = 0) -> DecisionStatus:
         """Read a decision and the action's status; `wait` long-polls a pending review."""
-        try:
-            params = {"wait": wait} if wait else None
-            timeout = _poll_timeout(wait)
-            return _status(self._http.get(f"{_PATH}/{decision_id}", params=params, timeout=timeout))
-        except httpx.HTTPError as exc:
-            raise GateError(f"the gate could not be reached: {exc!r}") from exc
+        params = {"wait": wait} if wait else None
+        path = f"{_PATH}/{decision_id}"
+        timeout = _poll_timeout(wait)
+        return self._call(_status, "GET", path, params=params, timeout=timeout, idempotent=True)
 
     def wait_for_review(self, decision_id: str, seconds: float) -> DecisionStatus:
         """Long-poll until the review resolves or `seconds` pass."""
@@ -149,12 +224,23 @@ class GateClient:
         return status
 
     def proceed(self, decision_id: str, proposal: ProposalBody) -> ApprovalUse:
-        """Use the approval (once, for exactly this proposal) before acting."""
-        try:
-            path = f"{_PATH}/{decision_id}/proceed"
-            return _use(self._http.post(path, content=_body(proposal)))
-        except httpx.HTTPError as exc:
-            raise GateError(f"the gate could not be reached: {exc!r}") from exc
+        """Use the approval (once, for exactly this proposal: the one `decide` sent, with its
+        idempotency key) before acting."""
+        path = f"{_PATH}/{decision_id}/proceed"
+        return self._call(_use, "POST", path, content=_body(proposal), idempotent=False)
+
+    def report(
+        self,
+        decision_id: str,
+        status: Reported,
+        *,
+        artifact: Mapping[str, Any] | None = None,
+        note: str | None = None,
+    ) -> OutcomeRecorded:
+        """Tell the gate what the agent did: executed, failed or rolled_back."""
+        path = f"{_PATH}/{decision_id}/outcome"
+        body = _report_body(status, artifact, note)
+        return self._call(_recorded, "POST", path, content=body, idempotent=False)
 
     def close(self) -> None:
         """Close the connection pool."""
@@ -176,11 +262,30 @@ class AsyncGateClient:
         api_key: str,
         *,
         timeout: float = 5.0,
+        retry: RetryPolicy | None = None,
         transport: httpx.AsyncBaseTransport | None = None,
     ) -> None:
         self._http = httpx.AsyncClient(
             base_url=base_url, headers=_headers(api_key), timeout=timeout, transport=transport
         )
+        self._retry = retry or RetryPolicy()
+
+    async def _call(
+        self,
+        read: Callable[[httpx.Response], T],
+        method: str,
+        path: str,
+        *,
+        idempotent: bool,
+        **request: Any,
+    ) -> T:
+        try:
+            async for attempt in self._retry.async_retrying(idempotent=idempotent):
+                with attempt:
+                    return read(await self._http.request(method, path, **request))
+        except httpx.HTTPError as exc:
+            raise _unreachable(exc) from exc
+        raise AssertionError("tenacity returns or raises")  # pragma: no cover
 
     async def decide(
         self,
@@ -190,26 +295,23 @@ class AsyncGateClient:
         wait_seconds: float = DEFAULT_WAIT_SECONDS,
     ) -> Decision:
         """Ask the gate; with `wait`, as `GateClient.decide`."""
-        try:
-            decision = _decision(await self._http.post(_PATH, content=_body(proposal)))
-        except httpx.HTTPError as exc:
-            raise GateError(f"the gate could not be reached: {exc!r}") from exc
+        body = keyed(proposal)
+        decision = await self._call(_decision, "POST", _PATH, content=_body(body), idempotent=True)
         if not wait or decision.outcome is not Outcome.ROUTE_TO_HUMAN:
             return decision
         status = await self.wait_for_review(decision.decision_id, wait_seconds)
         if status.status is ActionStatus.APPROVED:
-            await self.proceed(decision.decision_id, proposal)
+            await self.proceed(decision.decision_id, body)
         return status
 
     async def get(self, decision_id: str, *, wait: float = 0) -> DecisionStatus:
         """Read a decision and the action's status; `wait` long-polls a pending review."""
-        try:
-            params = {"wait": wait} if wait else None
-            timeout = _poll_timeout(wait)
-            path = f"{_PATH}/{decision_id}"
-            return _status(await self._http.get(path, params=params, timeout=timeout))
-        except httpx.HTTPError as exc:
-            raise GateError(f"the gate could not be reached: {exc!r}") from exc
+        params = {"wait": wait} if wait else None
+        path = f"{_PATH}/{decision_id}"
+        timeout = _poll_timeout(wait)
+        return await self._call(
+            _status, "GET", path, params=params, timeout=timeout, idempotent=True
+        )
 
     async def wait_for_review(self, decision_id: str, seconds: float) -> DecisionStatus:
         """Long-poll until the review resolves or `seconds` pass."""
@@ -221,11 +323,21 @@ class AsyncGateClient:
 
     async def proceed(self, decision_id: str, proposal: ProposalBody) -> ApprovalUse:
         """Use the approval (once, for exactly this proposal) before acting."""
-        try:
-            path = f"{_PATH}/{decision_id}/proceed"
-            return _use(await self._http.post(path, content=_body(proposal)))
-        except httpx.HTTPError as exc:
-            raise GateError(f"the gate could not be reached: {exc!r}") from exc
+        path = f"{_PATH}/{decision_id}/proceed"
+        return await self._call(_use, "POST", path, content=_body(proposal), idempotent=False)
+
+    async def report(
+        self,
+        decision_id: str,
+        status: Reported,
+        *,
+        artifact: Mapping[str, Any] | None = None,
+        note: str | None = None,
+    ) -> OutcomeRecorded:
+        """Tell the gate what the agent did: executed, failed or rolled_back."""
+        path = f"{_PATH}/{decision_id}/outcome"
+        body = _report_body(status, artifact, note)
+        return await self._call(_recorded, "POST", path, content=body, idempotent=False)
 
     async def aclose(self) -> None:
         """Close the connection pool."""

@@ -89,3 +89,11 @@ class ApprovalUse(_Wire):
     used_at: datetime
     # The signed permit to hand to the target system.
     permit: str | None = None
+
+
+class OutcomeRecorded(_Wire):
+    """The action's status after the agent reported what it did."""
+
+    decision_id: str
+    status: ActionStatus
+    missing_for_done: list[str] = []

@@ -8,7 +8,15 @@ from typing import Any
 
 import httpx
 import pytest
-from sluicegate_client import ActionDenied, AwaitingReview, GateClient, GateError, Outcome, gated
+from sluicegate_client import (
+    ActionDenied,
+    AwaitingReview,
+    GateClient,
+    GateError,
+    Outcome,
+    RetryPolicy,
+    gated,
+)
 
 DECISION: dict[str, Any] = {
     "decision_id": "0193-d",
@@ -32,7 +40,12 @@ PROPOSAL = {"action": {"type": "payments.refund.issue", "environment": "producti
 
 
 def _gate(answer: Callable[[httpx.Request], httpx.Response]) -> GateClient:
-    return GateClient("http://gate.test", "sg_k_secret", transport=httpx.MockTransport(answer))
+    return GateClient(
+        "http://gate.test",
+        "sg_k_secret",
+        retry=RetryPolicy(initial_seconds=0.001),
+        transport=httpx.MockTransport(answer),
+    )
 
 
 def test_it_sends_the_key_and_the_proposal_and_reads_the_decision() -> None:
@@ -46,7 +59,9 @@ def test_it_sends_the_key_and_the_proposal_and_reads_the_decision() -> None:
         decision = gate.decide(PROPOSAL)
     assert decision.outcome is Outcome.ALLOW
     assert seen[0].headers["authorization"] == "Bearer sg_k_secret"
-    assert json.loads(seen[0].content) == PROPOSAL
+    sent = json.loads(seen[0].content)
+    assert sent.pop("idempotency_key")  # a fresh key, since the proposal had none
+    assert sent == PROPOSAL
 
 
 def test_a_denial_says_denied_with_the_reasons() -> None:
