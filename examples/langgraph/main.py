@@ -1,0 +1,231 @@
+"""A LangGraph agent whose tools pass the Sluicegate gate, paused and resumed across processes.
+
+    SLUICEGATE_URL=http://127.0.0.1:8000 SLUICEGATE_KEY=sg_… SLUICEGATE_REVIEWER_KEY=sg_… \
+        python examples/langgraph/main.py
+
+The model is scripted (no network, no API key); everything else is LangGraph's own runtime:
+a `StateGraph`, a `ToolNode` gated by `sluicegate_client.langgraph`, and a SQLite checkpointer.
+It runs in three steps, each its own process where it matters:
+
+1. `start` (a child process): the model looks something up (allowed: the tool runs), then
+   asks for a 5,000 USD refund (routed to finance-approvers: the run pauses and the process
+   exits, with the pause in the checkpoint file).
+2. This process approves the review with the reviewer key, standing in for a person.
+3. `resume` (a new child process): the thread resumes from the checkpoint; the gate says
+   approved, so the refund runs once through `proceed` and its outcome is reported; then the
+   model tries to export customer data to a personal Dropbox, which the gate denies: that
+   tool never runs and the model reads why.
+
+It exits 0 only when all of that held.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import subprocess
+import sys
+import tempfile
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from langchain_core.language_models import BaseChatModel
+from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, ToolMessage
+from langchain_core.outputs import ChatGeneration, ChatResult
+from langchain_core.tools import BaseTool, tool
+from langgraph.checkpoint.sqlite import SqliteSaver
+from langgraph.graph import START, MessagesState, StateGraph
+from langgraph.prebuilt import tools_condition
+from sluicegate_client import GateClient
+from sluicegate_client.langgraph import gated_tool_node, paused_decisions, resume_command
+
+sys.path.insert(0, str(Path(__file__).parents[1]))
+from demo_support import Demo, Ledger, verdict
+
+LABELS = {"example": "langgraph"}
+THREAD = {"configurable": {"thread_id": "refund-WI-981"}}
+SCRIPT = [
+    AIMessage(
+        "",
+        tool_calls=[
+            {"name": "search_knowledge", "args": {"query": "refund policy"}, "id": "call-search-1"}
+        ],
+    ),
+    AIMessage(
+        "",
+        tool_calls=[
+            {
+                "name": "issue_refund",
+                "args": {"invoice": "INV-2211", "amount_usd": 5000},
+                "id": "call-refund-1",
+            }
+        ],
+    ),
+    AIMessage(
+        "",
+        tool_calls=[
+            {
+                "name": "export_customers",
+                "args": {"destination": "dropbox://personal"},
+                "id": "call-export-1",
+            }
+        ],
+    ),
+    AIMessage("Refunded INV-2211; the export was refused by policy."),
+]
+
+
+class ScriptedModel(BaseChatModel):
+    """Answers with the script's next message: which one follows from the conversation so far,
+    so a process that resumes the thread picks up where the last one stopped."""
+
+    @property
+    def _llm_type(self) -> str:
+        return "scripted"
+
+    def _generate(
+        self, messages: list[BaseMessage], stop: Any = None, run_manager: Any = None, **kwargs: Any
+    ) -> ChatResult:
+        turn = sum(1 for message in messages if isinstance(message, AIMessage))
+        return ChatResult(generations=[ChatGeneration(message=SCRIPT[turn])])
+
+
+def agent_tools(ledger: Ledger) -> list[BaseTool]:
+    """The agent's tools; each writes to the ledger when it really runs."""
+
+    @tool
+    def search_knowledge(query: str) -> str:
+        """Search the knowledge base."""
+        ledger.record("search_knowledge", query=query)
+        return "Duplicate charges are refunded in full."
+
+    @tool
+    def issue_refund(invoice: str, amount_usd: int) -> str:
+        """Refund a customer (irreversible money out)."""
+        ledger.record("issue_refund", invoice=invoice, amount_usd=amount_usd)
+        return f"refund re_1 issued for {invoice}"
+
+    @tool
+    def export_customers(destination: str) -> str:
+        """Export the customer list."""
+        ledger.record("export_customers", destination=destination)
+        return f"exported to {destination}"
+
+    return [search_knowledge, issue_refund, export_customers]
+
+
+def _proposal(action: dict[str, Any], why: str) -> dict[str, Any]:
+    return {
+        "action": action,
+        "justification": why,
+        "confidence": 0.9,
+        "work_item": {"id": "WI-981", "type": "billing-dispute"},
+        "labels": LABELS,
+    }
+
+
+# Each tool's arguments → what the gate decides.
+PROPOSALS = {
+    "search_knowledge": lambda args: _proposal(
+        {"type": "knowledge.search", "environment": "production"}, f"look up {args['query']}"
+    ),
+    "issue_refund": lambda args: _proposal(
+        {
+            "type": "payments.refund.issue",
+            "target": "stripe",
+            "environment": "production",
+            "amount": {"value": args["amount_usd"], "currency": "USD"},
+            "customer_facing": True,
+        },
+        f"duplicate charge on {args['invoice']}",
+    ),
+    "export_customers": lambda args: _proposal(
+        {
+            "type": "data.export",
+            "target": args["destination"],
+            "environment": "production",
+            "data_classes": ["pii"],
+        },
+        "customer list for the quarterly review",
+    ),
+}
+
+
+def build(gate: GateClient, ledger: Ledger, checkpoints: SqliteSaver) -> Any:
+    """model → tools (gated) → model, until the model stops calling tools."""
+    graph = StateGraph(MessagesState)
+    model = ScriptedModel()
+    graph.add_node("model", lambda state: {"messages": [model.invoke(state["messages"])]})
+    graph.add_node("tools", gated_tool_node(agent_tools(ledger), PROPOSALS, gate=gate))
+    graph.add_edge(START, "model")
+    graph.add_conditional_edges("model", tools_condition)
+    graph.add_edge("tools", "model")
+    return graph.compile(checkpointer=checkpoints)
+
+
+def run_phase(phase: str, workdir: Path) -> dict[str, Any]:
+    """One process's part: start the thread, or resume it from the checkpoint file."""
+    demo = Demo.from_environment()
+    ledger = Ledger(workdir / "ledger.jsonl")
+    connection = sqlite3.connect(workdir / "checkpoints.sqlite", check_same_thread=False)
+    with GateClient(demo.url, demo.agent_key) as gate:
+        graph = build(gate, ledger, SqliteSaver(connection))
+        if phase == "start":
+            opening = {"messages": [HumanMessage("Customer on WI-981 was charged twice.")]}
+            graph.invoke(opening, THREAD)
+        else:
+            graph.invoke(resume_command(), THREAD)
+        state = graph.get_state(THREAD)
+    connection.close()
+    messages: list[Mapping[str, Any]] = [
+        {"tool": m.name, "status": m.status, "content": m.content}
+        for m in state.values["messages"]
+        if isinstance(m, ToolMessage)
+    ]
+    return {"paused": paused_decisions(state), "tool_messages": messages}
+
+
+def _child(phase: str, workdir: Path) -> dict[str, Any]:
+    done = subprocess.run(  # noqa: S603 - this same script, as a new process
+        [sys.executable, __file__, phase, str(workdir)], check=True, capture_output=True, text=True
+    )
+    result: dict[str, Any] = json.loads(done.stdout.splitlines()[-1])
+    return result
+
+
+def main() -> int:
+    """Start in one process, approve, resume in another; check what happened."""
+    demo = Demo.from_environment()
+    with tempfile.TemporaryDirectory() as directory:
+        workdir = Path(directory)
+        ledger = Ledger(workdir / "ledger.jsonl")
+        started = _child("start", workdir)
+        paused = started["paused"]
+        print(f"paused on {paused}; the refund ran {ledger.runs('issue_refund')} times so far")
+        refund_ran_before_approval = ledger.runs("issue_refund")
+        for decision_id in paused:
+            demo.approve(decision_id, note="checked the duplicate charge")
+        resumed = _child("resume", workdir)
+        denial = [m for m in resumed["tool_messages"] if m["tool"] == "export_customers"]
+        print(json.dumps({"refund_decision": paused[0] if paused else None, **resumed}))
+        return verdict(
+            {
+                "the low-risk tool ran": ledger.runs("search_knowledge") == 1,
+                "the refund paused for a person": len(paused) == 1
+                and refund_ran_before_approval == 0,
+                "after approval the refund ran exactly once": ledger.runs("issue_refund") == 1,
+                "its outcome was reported": bool(paused)
+                and demo.status(paused[0]) in {"executed", "verified"},
+                "the denied export never ran": ledger.runs("export_customers") == 0,
+                "the model read why it was denied": bool(denial) and denial[0]["status"] == "error",
+                "the run finished": resumed["paused"] == [],
+            }
+        )
+
+
+if __name__ == "__main__":
+    if len(sys.argv) == 3:
+        print(json.dumps(run_phase(sys.argv[1], Path(sys.argv[2]))))
+        sys.exit(0)
+    sys.exit(main())
