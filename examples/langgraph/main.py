@@ -26,6 +26,7 @@ import sqlite3
 import subprocess
 import sys
 import tempfile
+import uuid
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -44,7 +45,6 @@ sys.path.insert(0, str(Path(__file__).parents[1]))
 from demo_support import Demo, Ledger, verdict
 
 LABELS = {"example": "langgraph"}
-THREAD = {"configurable": {"thread_id": "refund-WI-981"}}
 SCRIPT = [
     AIMessage(
         "",
@@ -168,15 +168,17 @@ def run_phase(phase: str, workdir: Path) -> dict[str, Any]:
     """One process's part: start the thread, or resume it from the checkpoint file."""
     demo = Demo.from_environment()
     ledger = Ledger(workdir / "ledger.jsonl")
+    # One thread per run of the example: its id keys the gate's decisions.
+    thread = {"configurable": {"thread_id": (workdir / "thread_id").read_text()}}
     connection = sqlite3.connect(workdir / "checkpoints.sqlite", check_same_thread=False)
     with GateClient(demo.url, demo.agent_key) as gate:
         graph = build(gate, ledger, SqliteSaver(connection))
         if phase == "start":
             opening = {"messages": [HumanMessage("Customer on WI-981 was charged twice.")]}
-            graph.invoke(opening, THREAD)
+            graph.invoke(opening, thread)
         else:
-            graph.invoke(resume_command(), THREAD)
-        state = graph.get_state(THREAD)
+            graph.invoke(resume_command(), thread)
+        state = graph.get_state(thread)
     connection.close()
     messages: list[Mapping[str, Any]] = [
         {"tool": m.name, "status": m.status, "content": m.content}
@@ -200,6 +202,7 @@ def main() -> int:
     with tempfile.TemporaryDirectory() as directory:
         workdir = Path(directory)
         ledger = Ledger(workdir / "ledger.jsonl")
+        (workdir / "thread_id").write_text(f"refund-WI-981-{uuid.uuid4().hex[:12]}")
         started = _child("start", workdir)
         paused = started["paused"]
         print(f"paused on {paused}; the refund ran {ledger.runs('issue_refund')} times so far")
