@@ -71,7 +71,7 @@ def test_the_example_runs_against_a_served_gateway(served: Served, example: str)
         "SLUICEGATE_KEY": served.keys["agent"],
         "SLUICEGATE_REVIEWER_KEY": served.keys["reviewer"],
     }
-    done = subprocess.run(  # noqa: S603 - the example, as a user runs it
+    done = subprocess.run(
         [sys.executable, str(EXAMPLES / example / "main.py")],
         env=environment,
         capture_output=True,

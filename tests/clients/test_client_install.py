@@ -13,10 +13,24 @@ from tests.integration import unavailable
 
 CLIENT = Path(__file__).parents[2] / "clients" / "python"
 SERVER_ONLY = ("fastapi", "sqlmodel", "sqlalchemy", "regopy", "starlette", "uvicorn", "alembic")
+# With the framework extras, what a framework brings for itself is its business (the OpenAI
+# Agents SDK brings the MCP SDK, and with it starlette and uvicorn); the server's own never.
+SERVER_OWN = ("sluicegate", "fastapi", "sqlmodel", "sqlalchemy", "regopy", "alembic")
+PLAIN = ("", SERVER_ONLY, "import sluicegate_client\n")
+EXTRAS = (
+    "[langgraph,openai-agents]",
+    SERVER_OWN,
+    "import sluicegate_client.langgraph, sluicegate_client.openai_agents\n",
+)
 
 
 @pytest.mark.integration
-def test_the_client_installs_alone(tmp_path: Path) -> None:
+@pytest.mark.parametrize(
+    ("extras", "forbidden", "imports"), [PLAIN, EXTRAS], ids=["plain", "extras"]
+)
+def test_the_client_installs_alone(
+    tmp_path: Path, extras: str, forbidden: tuple[str, ...], imports: str
+) -> None:
     uv = shutil.which("uv") or str(Path(sys.executable).with_name("uv"))
     if not Path(uv).exists():
         unavailable("no uv to build a clean virtual environment")
@@ -26,7 +40,7 @@ def test_the_client_installs_alone(tmp_path: Path) -> None:
     # A copy, so the install cannot see the server's source tree next to the client.
     source = shutil.copytree(CLIENT, tmp_path / "client", ignore=shutil.ignore_patterns("tests"))
     subprocess.run(
-        [uv, "pip", "install", "--quiet", "--python", str(python), str(source)],
+        [uv, "pip", "install", "--quiet", "--python", str(python), f"{source}{extras}"],
         check=True,
         timeout=300,
     )
@@ -38,9 +52,9 @@ def test_the_client_installs_alone(tmp_path: Path) -> None:
     ).stdout
     installed = {line.lower() for line in listed.replace('"', " ").split()}
     assert "sluicegate-client" in installed
-    assert not [name for name in SERVER_ONLY if name in installed]
+    assert not [name for name in forbidden if name in installed]
     probe = (
-        "import sys, sluicegate_client\n"
+        f"import sys\n{imports}"
         "assert not {'fastapi', 'sqlmodel', 'sqlalchemy', 'regopy', 'policy', 'service'}"
         " & set(sys.modules)\n"
         "print(sluicegate_client.GateClient.__name__)\n"
