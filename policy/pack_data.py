@@ -70,6 +70,9 @@ class Queue(_Data):
     # Who may work the queue: principal names, or `group:<name>` for every reviewer whose key
     # carries that scope. Nobody else may claim or resolve its reviews (an empty list: nobody).
     reviewers: tuple[str, ...] = ()
+    # A Slack channel (id or #name) where its blocking reviews are posted with Approve and
+    # Reject buttons (docs/slack.md); none: the queue is worked on the page and the API only.
+    slack_channel: str | None = Field(default=None, min_length=1, max_length=80)
 
     @model_validator(mode="after")
     def _escalation_has_target(self) -> Queue:

@@ -43,6 +43,14 @@ class Forbidden(ServiceError):
     code, status, message = "forbidden", 403, "this key's role may not do that"
 
 
+class SlackSignatureInvalid(ServiceError):
+    code, status, message = (
+        "slack_signature_invalid",
+        401,
+        "the request is not signed with the Slack app's signing secret, or is older than 5 min",
+    )
+
+
 class NotFound(ServiceError):
     code, status, message = "not_found", 404, "no such resource"
 

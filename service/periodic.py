@@ -29,20 +29,30 @@ class Periodic:
         self._job = job
         self._seconds = seconds
         self._stopping = threading.Event()
+        self._woken = threading.Event()
         self._thread = threading.Thread(target=self._run, name=name, daemon=True)
 
     def start(self) -> None:
         """Start the thread."""
         self._thread.start()
 
+    def wake(self) -> None:
+        """Run the job now rather than at the next tick (once, however often called)."""
+        self._woken.set()
+
     def stop(self) -> None:
         """Stop after the run in flight."""
         self._stopping.set()
+        self._woken.set()
         if self._thread.is_alive():
             self._thread.join(timeout=10)
 
     def _run(self) -> None:
-        while not self._stopping.wait(self._seconds):
+        while True:
+            self._woken.wait(self._seconds)
+            self._woken.clear()
+            if self._stopping.is_set():
+                return
             try:
                 self._job()
             except Exception as exc:  # a store outage must not end the thread

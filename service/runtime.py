@@ -33,6 +33,8 @@ from service.reviews.models import Review
 from service.reviews.sla_clock import sla_clock
 from service.reviews.waiting import RESOLVED_CHANNEL, ResolutionWatch, announce_resolved
 from service.settings import Settings
+from service.slack.interactions import SlackInteractions
+from service.slack.notifier import SlackNotifier, slack_web_client
 from service.store.database import database_engine, migrate, writable
 from service.store.notifications import Listener
 from service.webhooks.destinations import Destinations
@@ -109,12 +111,13 @@ class Runtime:
             recheck_seconds=settings.long_poll_recheck_seconds,
             max_wait_seconds=settings.long_poll_max_seconds,
         )
+        self._slack_notifier: SlackNotifier | None = None
         self.desk = ReviewDesk(
             self.database,
             self.pack,
             lease=timedelta(seconds=settings.review_lease_seconds),
             on_resolved=_on_resolved,
-            after_resolved=lambda review: self.watch.resolved(review.decision_id),
+            after_resolved=self._after_resolved,
         )
         self.board = ReviewBoard(self.database, self.pack)
         self.destinations = Destinations([str(n) for n in settings.webhook_allowed_networks])
@@ -133,11 +136,43 @@ class Runtime:
                 seconds=settings.audit_checkpoint_seconds,
             ),
         )
+        self.slack = self._slack(settings)
         if self.database.dialect.name == "postgresql":  # other replicas' resolutions, at once
             self._workers += (Listener(self.database, RESOLVED_CHANNEL, self.watch.resolved),)
         for worker in self._workers:
             worker.start()
         log.info("gateway ready: rules %s, backend %s", self.pack.revision, settings.rego_backend)
+
+    def _after_resolved(self, review: Review) -> None:
+        """After a review resolved: wake its long polls and update its Slack message."""
+        self.watch.resolved(review.decision_id)
+        if self._slack_notifier is not None:
+            self._slack_notifier.wake()
+
+    def _slack(self, settings: Settings) -> SlackInteractions | None:
+        """Slack approvals, when the app's signing secret and bot token are both set."""
+        if settings.slack_signing_secret is None or settings.slack_bot_token is None:
+            return None
+        client = slack_web_client(
+            settings.slack_bot_token.get_secret_value(), str(settings.slack_api_url)
+        )
+        notifier = SlackNotifier(
+            self.database,
+            self.pack,
+            self.board,
+            client,
+            tick_seconds=settings.slack_tick_seconds,
+        )
+        self._workers += (notifier,)
+        self._slack_notifier = notifier
+        return SlackInteractions(
+            signing_secret=settings.slack_signing_secret.get_secret_value(),
+            client=client,
+            database=self.database,
+            desk=self.desk,
+            board=self.board,
+            changed=notifier.wake,
+        )
 
     def ready(self) -> bool:
         """The store can be written, the writer runs and the evaluation backends can decide."""

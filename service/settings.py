@@ -83,6 +83,15 @@ class Settings(BaseSettings):
     audit_signing_key: SecretStr | None = None
     # How often the chain's head is checkpointed (when it moved), in seconds.
     audit_checkpoint_seconds: float = Field(default=60, gt=0, le=86_400)
+    # Slack approvals (docs/slack.md): the app's signing secret verifies what Slack sends to
+    # /v1/integrations/slack/interactions; the bot token posts and updates review messages.
+    # Without both, nothing is posted and interactions are refused.
+    slack_signing_secret: SecretStr | None = None
+    slack_bot_token: SecretStr | None = None
+    # Where Slack's Web API is (a local fake in tests).
+    slack_api_url: HttpUrl = HttpUrl("https://slack.com/api/")
+    # How often the Slack worker posts new reviews and updates resolved ones, in seconds.
+    slack_tick_seconds: float = Field(default=1.0, gt=0, le=60)
     # How the server logs: `text` for people, `json` (one object a line) for log pipelines.
     # Every request is one line: method, route, status, duration, principal, decision id.
     log_format: Literal["text", "json"] = "text"

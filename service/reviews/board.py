@@ -79,11 +79,19 @@ class ReviewBoard:
 
     def packet(self, review_id: str, principal: Principal) -> ReviewPacket:
         """A review with the proposal and the decision, if the principal may read it."""
+        found = self.packet_of(review_id)
+        if found is None or not may_read(principal, self._pack.data.queues.get(found.queue)):
+            raise NotFound(f"no review {review_id}")
+        return found
+
+    def packet_of(self, review_id: str) -> ReviewPacket | None:
+        """A review's packet for the gateway's own integrations (Slack); people read it
+        through `packet`, which checks they may."""
         now = self._clock()
         with self._database.connect() as connection:
             row = task_row(connection, review_id)
-            if row is None or not may_read(principal, self._pack.data.queues.get(row.queue)):
-                raise NotFound(f"no review {review_id}")
+            if row is None:
+                return None
             event = connection.execute(
                 select(_events.c.event).where(
                     _events.c.decision_id == row.decision_id, _events.c.kind == "decision"

@@ -26,6 +26,8 @@ class PrincipalRow(SQLModel, table=True):
     # An agent's accountable owner (a principal id): four eyes keeps them from approving it.
     owner_id: str | None = None
     created_at: datetime = Field(sa_column=utc_column())
+    # The Slack user who acts as this person in Slack (`sluicegate principals link`).
+    slack_user_id: str | None = Field(default=None, unique=True, index=True)
 
 
 class ApiKeyRow(SQLModel, table=True):
@@ -204,3 +206,23 @@ class PermitKeyRow(SQLModel, table=True):
     private_pem: str  # Ed25519, PKCS#8 PEM; never logged, never served
     created_at: datetime = Field(sa_column=utc_column())
     retired_at: datetime | None = Field(default=None, sa_column=utc_column(nullable=True))
+
+
+class SlackMessageRow(SQLModel, table=True):
+    """The message a review got in its queue's Slack channel, and where its updates stand.
+
+    `state`: `post` (due to be posted), `open` (posted; updated when the review resolves),
+    `closed` (updated to say how it resolved), `failed` (gave up; `last_error` says why).
+    A worker takes a row by moving `next_attempt_at` forward with a compare-and-set, so only
+    one gateway process posts or updates each message."""
+
+    __tablename__ = "slack_messages"
+
+    review_id: str = Field(primary_key=True)
+    channel: str
+    ts: str | None = None  # Slack's id of the message, once posted
+    state: str
+    attempts: int = 0
+    next_attempt_at: datetime = Field(sa_column=utc_column())
+    last_error: str | None = None
+    created_at: datetime = Field(sa_column=utc_column())
