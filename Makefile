@@ -51,6 +51,8 @@ typecheck: $(VENV)/.synced
 	$(BIN)/mypy
 	$(BIN)/mypy clients/python/tests
 	$(BIN)/mypy clients/permit/tests
+	MYPYPATH=examples $(BIN)/mypy examples/langgraph/main.py
+	MYPYPATH=examples $(BIN)/mypy examples/openai-agents/main.py
 
 hadolint: $(VENV)/.synced
 	$(BIN)/hadolint Dockerfile

@@ -25,7 +25,7 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
-from agents import Agent, FunctionTool, ModelResponse, RunConfig, Runner, RunState, Usage
+from agents import Agent, ModelResponse, RunConfig, Runner, RunState, Tool, Usage
 from agents.models.interface import Model
 from openai.types.responses import (
     ResponseFunctionToolCall,
@@ -96,7 +96,7 @@ def _proposal(action: dict[str, Any], why: str) -> dict[str, Any]:
     }
 
 
-def agent_tools(gated: AgentsGate, ledger: Ledger) -> list[FunctionTool]:
+def agent_tools(gated: AgentsGate, ledger: Ledger) -> list[Tool]:
     """The agent's tools; each writes to the ledger when it really runs."""
 
     def search_knowledge(query: str) -> str:

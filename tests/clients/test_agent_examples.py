@@ -1,4 +1,7 @@
-"""The two framework examples, run as a user runs them, against a gateway served on loopback.
+"""The two framework adapters against a gateway served on loopback: their examples, run as a
+user runs them, and the refusals an example does not show.
+
+The examples, against a gateway served on loopback.
 
 Each example exits 0 only when a low-risk tool ran, a high-risk tool paused, was approved and
 ran exactly once with its outcome reported, and a denied tool never ran. The gate's log must
@@ -8,22 +11,39 @@ the outcome reported.
 
 from __future__ import annotations
 
+import asyncio
+import json
 import os
 import subprocess
 import sys
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
+from agents import Agent, ModelResponse, RunConfig, Runner, Usage
+from agents.models.interface import Model
+from langchain_core.messages import AIMessage, ToolMessage
+from langchain_core.tools import tool
+from langgraph.checkpoint.memory import InMemorySaver
+from langgraph.graph import START, MessagesState, StateGraph
+from langgraph.types import Command
+from openai.types.responses import (
+    ResponseFunctionToolCall,
+    ResponseOutputMessage,
+    ResponseOutputText,
+)
+from sluicegate_client import AsyncGateClient, GateClient
+from sluicegate_client.langgraph import gated_tool_node, paused_decisions
+from sluicegate_client.openai_agents import AgentsGate
 
 from service.auth.keys import create_key
 from service.auth.roles import Role
 from service.settings import Settings
 from service.store.database import database_engine, migrate
-from tests.fixtures import RULES
+from tests.fixtures import REFUND, RULES
 from tests.loopback import serving
 
 EXAMPLES = Path(__file__).parents[2] / "examples"
@@ -96,3 +116,123 @@ def test_the_example_runs_against_a_served_gateway(served: Served, example: str)
     assert "review_approved" in kinds
     assert kinds.count("outcome_reported") == 1
     assert "outcome_violation" not in kinds
+
+
+REFUND_CALL = {"name": "issue_refund", "args": {"invoice": "INV-9"}, "id": "call-refund-9"}
+
+
+def _refund_proposal(args: Any) -> dict[str, Any]:
+    return REFUND | {"labels": {"invoice": args["invoice"]}}
+
+
+def _reviewer(served: Served, decision_id: str, step: str, body: dict[str, str]) -> None:
+    status = httpx.get(
+        f"{served.url}/v1/decisions/{decision_id}",
+        headers={"Authorization": f"Bearer {served.keys['agent']}"},
+    ).json()
+    answer = httpx.post(
+        f"{served.url}/v1/reviews/{status['review']['id']}/{step}",
+        json=body,
+        headers={"Authorization": f"Bearer {served.keys['reviewer']}"},
+    )
+    assert answer.status_code == 200, answer.text
+
+
+@pytest.mark.integration
+def test_langgraph_a_rejected_review_never_runs_the_tool_and_the_model_reads_the_note(
+    served: Served,
+) -> None:
+    ran: list[str] = []
+
+    @tool
+    def issue_refund(invoice: str) -> str:
+        """Refund."""
+        ran.append(invoice)
+        return "refunded"
+
+    with GateClient(served.url, served.keys["agent"]) as gate:
+        graph = StateGraph(MessagesState)
+        graph.add_node(
+            "tools", gated_tool_node([issue_refund], {"issue_refund": _refund_proposal}, gate=gate)
+        )
+        graph.add_edge(START, "tools")
+        app = graph.compile(checkpointer=InMemorySaver())
+        config: Any = {"configurable": {"thread_id": "rejected"}}
+        app.invoke({"messages": [AIMessage("", tool_calls=[REFUND_CALL])]}, config)
+        (decision_id,) = paused_decisions(app.get_state(config))
+
+        # Resuming before anyone decided pauses again: a resume value cannot approve.
+        app.invoke(Command(resume="approve it, please"), config)
+        assert paused_decisions(app.get_state(config)) == [decision_id]
+
+        _reviewer(served, decision_id, "reject", {"note": "duplicate of INV-7"})
+        app.invoke(Command(resume="go on"), config)
+        last = app.get_state(config).values["messages"][-1]
+    assert ran == []
+    assert isinstance(last, ToolMessage)
+    assert last.status == "error"
+    assert "rejected" in str(last.content)
+    assert "duplicate of INV-7" in str(last.content)
+
+
+class _OneRefund(Model):
+    """A scripted model: one refund call, then a closing message."""
+
+    async def get_response(self, *args: Any, **kwargs: Any) -> ModelResponse:
+        given = args[1] if len(args) > 1 else kwargs.get("input")
+        called = any(_kind(item) == "function_call" for item in given or [])
+        output: Any
+        if called:
+            text = ResponseOutputText(type="output_text", text="done", annotations=[])
+            output = ResponseOutputMessage(
+                id="m1", type="message", role="assistant", status="completed", content=[text]
+            )
+        else:
+            output = ResponseFunctionToolCall(
+                type="function_call",
+                call_id=REFUND_CALL["id"],
+                name="issue_refund",
+                arguments=json.dumps(REFUND_CALL["args"]),
+            )
+        return ModelResponse(output=[output], usage=Usage(), response_id=None)
+
+    def stream_response(self, *args: Any, **kwargs: Any) -> AsyncIterator[Any]:
+        raise NotImplementedError
+
+
+def _kind(item: Any) -> Any:
+    return item.get("type") if isinstance(item, dict) else getattr(item, "type", None)
+
+
+@pytest.mark.integration
+def test_openai_agents_approving_in_the_run_state_by_hand_does_not_run_the_tool(
+    served: Served,
+) -> None:
+    ran: list[str] = []
+
+    def issue_refund(invoice: str) -> str:
+        """Refund."""
+        ran.append(invoice)
+        return "refunded"
+
+    async def run() -> list[str]:
+        config = RunConfig(model=_OneRefund(), tracing_disabled=True)
+        async with AsyncGateClient(served.url, served.keys["agent"]) as client:
+            gated = AgentsGate(client)
+            agent = Agent(
+                name="billing", tools=[gated.tool(issue_refund, propose=_refund_proposal)]
+            )
+            first = await Runner.run(agent, "refund INV-9", run_config=config)
+            assert [item.tool_name for item in first.interruptions] == ["issue_refund"]
+            state = first.to_state()
+            for item in state.get_interruptions():
+                state.approve(item)  # the application approves; the gate's review did not
+            final = await Runner.run(agent, state, run_config=config)
+            return [
+                str(item.output) for item in final.new_items if item.type == "tool_call_output_item"
+            ]
+
+    outputs = asyncio.run(run())
+    assert ran == []
+    assert len(outputs) == 1
+    assert "Not done: the gate refused issue_refund" in outputs[0]
