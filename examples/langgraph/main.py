@@ -34,7 +34,7 @@ from typing import Any
 from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, ToolMessage
 from langchain_core.outputs import ChatGeneration, ChatResult
-from langchain_core.tools import BaseTool, tool
+from langchain_core.tools import tool
 from langgraph.checkpoint.sqlite import SqliteSaver
 from langgraph.graph import START, MessagesState, StateGraph
 from langgraph.prebuilt import tools_condition
@@ -42,9 +42,8 @@ from sluicegate_client import GateClient
 from sluicegate_client.langgraph import gated_tool_node, paused_decisions, resume_command
 
 sys.path.insert(0, str(Path(__file__).parents[1]))
-from demo_support import Demo, Ledger, verdict
+from demo_support import BillingTools, Demo, Ledger, proposals, verdict
 
-LABELS = {"example": "langgraph"}
 SCRIPT = [
     AIMessage(
         "",
@@ -91,65 +90,8 @@ class ScriptedModel(BaseChatModel):
         return ChatResult(generations=[ChatGeneration(message=SCRIPT[turn])])
 
 
-def agent_tools(ledger: Ledger) -> list[BaseTool]:
-    """The agent's tools; each writes to the ledger when it really runs."""
-
-    @tool
-    def search_knowledge(query: str) -> str:
-        """Search the knowledge base."""
-        ledger.record("search_knowledge", query=query)
-        return "Duplicate charges are refunded in full."
-
-    @tool
-    def issue_refund(invoice: str, amount_usd: int) -> str:
-        """Refund a customer (irreversible money out)."""
-        ledger.record("issue_refund", invoice=invoice, amount_usd=amount_usd)
-        return f"refund re_1 issued for {invoice}"
-
-    @tool
-    def export_customers(destination: str) -> str:
-        """Export the customer list."""
-        ledger.record("export_customers", destination=destination)
-        return f"exported to {destination}"
-
-    return [search_knowledge, issue_refund, export_customers]
-
-
-def _proposal(action: dict[str, Any], why: str) -> dict[str, Any]:
-    return {
-        "action": action,
-        "justification": why,
-        "confidence": 0.9,
-        "work_item": {"id": "WI-981", "type": "billing-dispute"},
-        "labels": LABELS,
-    }
-
-
 # Each tool's arguments → what the gate decides.
-PROPOSALS = {
-    "search_knowledge": lambda args: _proposal(
-        {"type": "knowledge.search", "environment": "production"}, f"look up {args['query']}"
-    ),
-    "issue_refund": lambda args: _proposal(
-        {
-            "type": "payments.refund.issue",
-            "target": "stripe",
-            "environment": "production",
-            "amount": {"value": args["amount_usd"], "currency": "USD"},
-            "customer_facing": True,
-        },
-        f"duplicate charge on {args['invoice']}",
-    ),
-    "export_customers": lambda args: _proposal(
-        {
-            "type": "data.export",
-            "target": args["destination"],
-            "environment": "production",
-            "data_classes": ["pii"],
-        },
-        "customer list for the quarterly review",
-    ),
-}
+PROPOSALS = proposals("langgraph")
 
 
 def build(gate: GateClient, ledger: Ledger, checkpoints: SqliteSaver) -> Any:
@@ -157,7 +99,10 @@ def build(gate: GateClient, ledger: Ledger, checkpoints: SqliteSaver) -> Any:
     graph = StateGraph(MessagesState)
     model = ScriptedModel()
     graph.add_node("model", lambda state: {"messages": [model.invoke(state["messages"])]})
-    graph.add_node("tools", gated_tool_node(agent_tools(ledger), PROPOSALS, gate=gate))
+    graph.add_node(
+        "tools",
+        gated_tool_node([tool(f) for f in BillingTools(ledger).all()], PROPOSALS, gate=gate),
+    )
     graph.add_edge(START, "model")
     graph.add_conditional_edges("model", tools_condition)
     graph.add_edge("tools", "model")

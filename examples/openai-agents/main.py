@@ -36,9 +36,8 @@ from sluicegate_client import AsyncGateClient
 from sluicegate_client.openai_agents import AgentsGate
 
 sys.path.insert(0, str(Path(__file__).parents[1]))
-from demo_support import Demo, Ledger, verdict
+from demo_support import BillingTools, Demo, Ledger, proposals, verdict
 
-LABELS = {"example": "openai-agents"}
 # Tool call ids are unique per run, as a real model's are: they key the gate's decisions.
 RUN = uuid.uuid4().hex[:12]
 SCRIPT: list[tuple[str, dict[str, Any]] | str] = [
@@ -86,68 +85,10 @@ def _kind(item: Any) -> Any:
     return item.get("type") if isinstance(item, dict) else getattr(item, "type", None)
 
 
-def _proposal(action: dict[str, Any], why: str) -> dict[str, Any]:
-    return {
-        "action": action,
-        "justification": why,
-        "confidence": 0.9,
-        "work_item": {"id": "WI-981", "type": "billing-dispute"},
-        "labels": LABELS,
-    }
-
-
 def agent_tools(gated: AgentsGate, ledger: Ledger) -> list[Tool]:
-    """The agent's tools; each writes to the ledger when it really runs."""
-
-    def search_knowledge(query: str) -> str:
-        """Search the knowledge base."""
-        ledger.record("search_knowledge", query=query)
-        return "Duplicate charges are refunded in full."
-
-    def issue_refund(invoice: str, amount_usd: int) -> str:
-        """Refund a customer (irreversible money out)."""
-        ledger.record("issue_refund", invoice=invoice, amount_usd=amount_usd)
-        return f"refund re_1 issued for {invoice}"
-
-    def export_customers(destination: str) -> str:
-        """Export the customer list."""
-        ledger.record("export_customers", destination=destination)
-        return f"exported to {destination}"
-
-    return [
-        gated.tool(
-            search_knowledge,
-            propose=lambda args: _proposal(
-                {"type": "knowledge.search", "environment": "production"},
-                f"look up {args['query']}",
-            ),
-        ),
-        gated.tool(
-            issue_refund,
-            propose=lambda args: _proposal(
-                {
-                    "type": "payments.refund.issue",
-                    "target": "stripe",
-                    "environment": "production",
-                    "amount": {"value": args["amount_usd"], "currency": "USD"},
-                    "customer_facing": True,
-                },
-                f"duplicate charge on {args['invoice']}",
-            ),
-        ),
-        gated.tool(
-            export_customers,
-            propose=lambda args: _proposal(
-                {
-                    "type": "data.export",
-                    "target": args["destination"],
-                    "environment": "production",
-                    "data_classes": ["pii"],
-                },
-                "customer list for the quarterly review",
-            ),
-        ),
-    ]
+    """The billing tools, each gated with its proposal."""
+    made = proposals("openai-agents")
+    return [gated.tool(f, propose=made[f.__name__]) for f in BillingTools(ledger).all()]
 
 
 async def run(demo: Demo, ledger: Ledger) -> dict[str, Any]:
