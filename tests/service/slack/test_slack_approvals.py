@@ -8,6 +8,7 @@ import json
 import threading
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -65,6 +66,13 @@ class Gateway:
 
 @pytest.fixture
 def gateway(tmp_path: Path) -> Iterator[Gateway]:
+    with _served(tmp_path, RULES) as served:
+        yield served
+
+
+@contextmanager
+def _served(tmp_path: Path, rules: Path) -> Iterator[Gateway]:
+    """A gateway with a Slack app, its people linked, in front of a fake Slack."""
     url = f"sqlite:///{tmp_path / 'slack.db'}"
     engine = database_engine(url)
     migrate(engine)
@@ -85,7 +93,8 @@ def gateway(tmp_path: Path) -> Iterator[Gateway]:
     with fake_slack() as (slack, api_url):
         settings = Settings(
             database_url=url,
-            rules=RULES,
+            rules=rules,
+            sla_tick_seconds=0.2,
             slack_signing_secret=SECRET,
             slack_bot_token=BOT_TOKEN,
             slack_api_url=api_url,
@@ -283,3 +292,17 @@ def test_a_review_resolved_elsewhere_updates_its_message(gateway: Gateway) -> No
     update = json.dumps(gateway.slack.wait_for("chat.update")[0]["blocks"])
     assert "Approved* by fin-lead" in update
     assert "checked on the page" in update
+
+
+@pytest.mark.integration
+def test_a_review_that_times_out_updates_its_message(tmp_path: Path, pack_copy: Path) -> None:
+    queues = pack_copy / "data" / "queues.yaml"
+    finance = 'slack_channel: "#finance-approvals"\n  sla: PT4H'
+    assert finance in queues.read_text()
+    queues.write_text(queues.read_text().replace(finance, finance.replace("PT4H", "PT3S")))
+    with _served(tmp_path, pack_copy) as gateway:
+        decision_id, _ = gateway.routed("slack-expires")
+        gateway.slack.wait_for("chat.postMessage")
+        update = json.dumps(gateway.slack.wait_for("chat.update")[0]["blocks"])
+        assert "Expired*: nobody decided by" in update
+        assert gateway.review_of(decision_id)["state"] == "expired"
