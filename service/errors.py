@@ -51,6 +51,14 @@ class SlackSignatureInvalid(ServiceError):
     )
 
 
+class InvalidSlackPayload(ServiceError):
+    code, status, message = (
+        "invalid_slack_payload",
+        400,
+        "the request is signed but its payload is not one Slack sends",
+    )
+
+
 class NotFound(ServiceError):
     code, status, message = "not_found", 404, "no such resource"
 

@@ -15,16 +15,19 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from typing import Any
 
 from slack_bolt import Ack, App, BoltRequest, BoltResponse
+from slack_bolt.authorization import AuthorizeResult
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackClientError
+from slack_sdk.signature import SignatureVerifier
 from sqlalchemy import Engine
 from sqlalchemy.exc import SQLAlchemyError
 
 from service.auth.principals import Principal
-from service.errors import ServiceError
+from service.errors import InvalidSlackPayload, NotFound, ServiceError, SlackSignatureInvalid
 from service.reviews.board import ReviewBoard
 from service.reviews.desk import ReviewDesk
 from service.reviews.models import ReviewState
@@ -63,11 +66,15 @@ class SlackInteractions:
         self._desk = desk
         self._board = board
         self._changed = changed
+        self._verifier = SignatureVerifier(signing_secret)
+        bot = AuthorizeResult(enterprise_id=None, team_id=None, bot_token=client.token)
         self._app = App(
             signing_secret=signing_secret,
             client=client,
-            token=client.token,
-            token_verification_enabled=False,
+            # One workspace, one bot token: nothing to look up per request, so no call to
+            # Slack (auth.test) stands between a click and the review desk.
+            authorize=lambda **_: bot,
+            ignoring_self_events_enabled=False,
             process_before_response=True,  # answer Slack once the step is recorded
             request_verification_enabled=True,
             raise_error_for_unhandled_request=False,
@@ -77,53 +84,67 @@ class SlackInteractions:
         self._app.view(REJECT_NOTE)(self._reject)
 
     def dispatch(self, body: bytes, query: str, headers: Mapping[str, str]) -> BoltResponse:
-        """Verify and handle one request from Slack (blocking: run it in a worker thread)."""
-        request = BoltRequest(
-            body=body.decode("utf-8", "replace"), query=query, headers=dict(headers)
-        )
-        return self._app.dispatch(request)
+        """Verify and handle one request from Slack (blocking: run it in a worker thread).
+        SlackSignatureInvalid or InvalidSlackPayload when it cannot be handled."""
+        text = body.decode("utf-8", "replace")
+        try:
+            request = BoltRequest(body=text, query=query, headers=dict(headers))
+        except ValueError as error:  # the payload is not JSON: Bolt parses before verifying
+            if not self._verifier.is_valid_request(text, dict(headers)):
+                raise SlackSignatureInvalid() from error
+            raise InvalidSlackPayload() from error
+        answer = self._app.dispatch(request)
+        if answer.status == 401:
+            raise SlackSignatureInvalid()
+        if answer.status == 404:
+            raise NotFound("this Slack app handles the review buttons and the reject note only")
+        return answer
 
     # -- listeners --------------------------------------------------------------------------
 
     def _approve(self, ack: Ack, body: dict[str, Any], client: WebClient) -> None:
         ack()
-        user, channel, review_id = _who_where_what(body)
-        reviewer = self._reviewer_or_refuse(client, channel, user)
-        if reviewer is None:
+        press = self._press(body, client)
+        if press is None:
             return
         try:
-            review = self._desk.approve(review_id, reviewer)
+            review = self._desk.approve(press.review_id, press.reviewer)
         except (ServiceError, SQLAlchemyError) as refusal:
-            _tell(client, channel, user, _refusal_text(refusal))
+            press.tell(_refusal_text(refusal))
             return
         self._changed()
         if review.state is not ReviewState.APPROVED:
-            count = f"{len(review.approvals)} of {review.approvals_required}"
-            _tell(client, channel, user, f"Your approval is recorded ({count}).")
+            press.tell(
+                f"Your approval is recorded ({len(review.approvals)} of "
+                f"{review.approvals_required})."
+            )
 
     def _open_reject(self, ack: Ack, body: dict[str, Any], client: WebClient) -> None:
         ack()
-        user, channel, review_id = _who_where_what(body)
-        reviewer = self._reviewer_or_refuse(client, channel, user)
-        if reviewer is None:
+        press = self._press(body, client)
+        if press is None:
             return
-        try:
-            self._board.packet(review_id, reviewer)  # may this person work the review's queue?
+        try:  # may this person work the review's queue? The desk checks the rest on submit.
+            self._board.packet(press.review_id, press.reviewer)
         except (ServiceError, SQLAlchemyError) as refusal:
-            _tell(client, channel, user, _refusal_text(refusal))
+            press.tell(_refusal_text(refusal))
             return
-        ts = body.get("message", {}).get("ts", "")
+        modal = reject_modal(
+            press.review_id, press.channel, str(body.get("message", {}).get("ts", ""))
+        )
         try:
-            client.views_open(
-                trigger_id=body["trigger_id"], view=reject_modal(review_id, channel, ts)
-            )
-        except SlackClientError as error:
+            client.views_open(trigger_id=body.get("trigger_id", ""), view=modal)
+        except (SlackClientError, OSError) as error:
             log.warning("slack: the reject modal did not open: %s", type(error).__name__)
 
     def _reject(self, ack: Ack, body: dict[str, Any], view: dict[str, Any]) -> None:
-        review_id = view["private_metadata"].split("|")[0]
-        note = view["state"]["values"][NOTE_BLOCK][NOTE_INPUT].get("value") or ""
-        user = body["user"]["id"]
+        try:
+            review_id = view["private_metadata"].split("|")[0]
+            note = view["state"]["values"][NOTE_BLOCK][NOTE_INPUT].get("value") or ""
+            user = body["user"]["id"]
+        except (KeyError, IndexError, TypeError, AttributeError):
+            ack()  # signed by Slack, yet not our modal's shape: nothing to do
+            return
         reviewer = slack_reviewer(self._database, user)
         if reviewer is None:
             ack(response_action="errors", errors={NOTE_BLOCK: NOT_LINKED.format(user=user)})
@@ -136,16 +157,35 @@ class SlackInteractions:
         ack()
         self._changed()
 
-    def _reviewer_or_refuse(self, client: WebClient, channel: str, user: str) -> Principal | None:
+    def _press(self, body: dict[str, Any], client: WebClient) -> _Press | None:
+        """Who pressed which review's button, where, as the person they are linked to; None
+        (after telling them, when they are not linked) when no reviewer may act on it."""
+        try:
+            user, channel = body["user"]["id"], body["channel"]["id"]
+            review_id = body["actions"][0]["value"]
+        except (KeyError, IndexError, TypeError):
+            log.warning("slack: a button press without its user, channel or review")
+            return None
         reviewer = slack_reviewer(self._database, user)
         if reviewer is None:
             _tell(client, channel, user, NOT_LINKED.format(user=user))
-        return reviewer
+            return None
+        return _Press(client, user, channel, str(review_id), reviewer)
 
 
-def _who_where_what(body: dict[str, Any]) -> tuple[str, str, str]:
-    """The Slack user, the channel and the review id of a button press."""
-    return body["user"]["id"], body["channel"]["id"], body["actions"][0]["value"]
+@dataclass(frozen=True)
+class _Press:
+    """A button press by a linked reviewer."""
+
+    client: WebClient
+    user: str
+    channel: str
+    review_id: str
+    reviewer: Principal
+
+    def tell(self, text: str) -> None:
+        """Say `text` to the person who pressed, alone."""
+        _tell(self.client, self.channel, self.user, text)
 
 
 def _refusal_text(refusal: Exception) -> str:
@@ -158,5 +198,5 @@ def _tell(client: WebClient, channel: str, user: str, text: str) -> None:
     """A message only `user` sees."""
     try:
         client.chat_postEphemeral(channel=channel, user=user, text=text)
-    except SlackClientError as error:
+    except (SlackClientError, OSError) as error:
         log.warning("slack: an ephemeral message failed: %s", type(error).__name__)

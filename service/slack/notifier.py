@@ -136,7 +136,7 @@ class SlackNotifier:
                 answer = self._client.chat_postMessage(
                     channel=row.channel, text=text, blocks=blocks
                 )
-            except SlackClientError as error:
+            except (SlackClientError, OSError) as error:  # OSError: Slack unreachable
                 self._failed(row, error)
                 continue
             # Slack answers with the channel's id even when posted to a #name; updates need it.
@@ -170,7 +170,7 @@ class SlackNotifier:
             text, blocks = closed_message(packet, self._name_of(packet.resolved_by))
             try:
                 self._client.chat_update(channel=row.channel, ts=row.ts, text=text, blocks=blocks)
-            except SlackClientError as error:
+            except (SlackClientError, OSError) as error:  # OSError: Slack unreachable
                 self._failed(row, error)
                 continue
             self._set(row.review_id, state=CLOSED, last_error=None)
@@ -202,7 +202,7 @@ class SlackNotifier:
                 ).rowcount
             )
 
-    def _failed(self, row: Any, error: SlackClientError) -> None:
+    def _failed(self, row: Any, error: SlackClientError | OSError) -> None:
         attempts = row.attempts + 1
         # Slack's error code (e.g. channel_not_found), never the token or the message.
         reason = error.response.get("error") if isinstance(error, SlackApiError) else None

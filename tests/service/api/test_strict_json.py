@@ -142,8 +142,14 @@ def test_a_nul_never_reaches_the_store(database_url: str) -> None:
         assert good.status_code == 201
 
 
+# Slack posts forms, signed; whatever the body, an unsigned one must get 401, not a JSON error.
+NOT_JSON = {"/v1/integrations/slack/interactions"}
+
+
 def test_every_route_with_a_body_parses_strictly(client: TestClient) -> None:
-    routes = [r for r in api_routes(client.app) if r.path.startswith("/v1/")]
+    routes = [
+        r for r in api_routes(client.app) if r.path.startswith("/v1/") and r.path not in NOT_JSON
+    ]
     assert len(routes) > 20
     for route in routes:
         assert isinstance(route, StrictJsonRoute), route.path

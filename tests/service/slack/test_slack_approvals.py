@@ -306,3 +306,34 @@ def test_a_review_that_times_out_updates_its_message(tmp_path: Path, pack_copy: 
         update = json.dumps(gateway.slack.wait_for("chat.update")[0]["blocks"])
         assert "Expired*: nobody decided by" in update
         assert gateway.review_of(decision_id)["state"] == "expired"
+
+
+@pytest.mark.integration
+def test_signed_payloads_of_another_shape_are_answered_cleanly_and_change_nothing(
+    gateway: Gateway,
+) -> None:
+    decision_id, review_id = gateway.routed("slack-odd")
+
+    def signed_raw(body: str) -> httpx.Response:
+        timestamp = str(int(time.time()))
+        signature = SignatureVerifier(SECRET).generate_signature(timestamp=timestamp, body=body)
+        assert signature is not None
+        headers = {
+            "Content-Type": "application/x-www-form-urlencoded",
+            "X-Slack-Request-Timestamp": timestamp,
+            "X-Slack-Signature": signature,
+        }
+        return _post(gateway, body, headers)
+
+    not_json = signed_raw("payload=not-json")
+    assert not_json.status_code == 400
+    assert not_json.json()["error"]["code"] == "invalid_slack_payload"
+    unsigned_not_json = _post(gateway, "payload=not-json", {"X-Slack-Signature": "v0=00"})
+    assert unsigned_not_json.status_code == 401
+    shortcut = signed_raw(urlencode({"payload": json.dumps({"type": "shortcut"})}))
+    assert shortcut.status_code == 404
+    assert shortcut.json()["error"]["code"] == "not_found"
+    press = _press(APPROVE, review_id, LEAD)
+    del press["channel"]
+    assert _post(gateway, *_signed(press)).status_code == 200
+    _unchanged(gateway, decision_id)
