@@ -219,6 +219,22 @@ class Gate:
             decided_at=self._clock(),
         )
 
+    def with_verdict(self, decision: Decision, proposal: Proposal, reason: Reason) -> Decision:
+        """The decision with one more verdict (a budget's, decided by the store): every verdict
+        is kept and the most severe outcome wins; a routed one waits in the action type's
+        owner queue."""
+        reasons = [*decision.reasons, reason]
+        outcome = most_severe((decision.outcome, reason.outcome))
+        assert outcome is not None
+        if outcome is decision.outcome:
+            return decision.model_copy(update={"reasons": reasons})
+        entry = self.pack.data.catalog.get(proposal.action.type)
+        queue = entry.owner_queue if entry else self.pack.data.fail_closed.queue
+        approvals = approvals_required(proposal, decision.risk_tier, self.pack.data.limits)
+        review = self._review(outcome, queue, proposal.action.type, approvals=approvals)
+        changes = {"outcome": outcome, "reasons": reasons, "review": review, "sample": None}
+        return decision.model_copy(update=changes)
+
     def _reason_for(self, concern: FailClosed) -> Reason:
         return Reason(
             rule=f"fail_closed.{concern.cause.value}",

@@ -109,6 +109,44 @@ class FailClosedPolicy(_Data):
         return self
 
 
+class BudgetScope(StrEnum):
+    """Whose spending a budget adds up."""
+
+    AGENT = "agent"  # each agent on its own
+    OWNER = "owner"  # every agent of one accountable owner together (an agent without one: alone)
+
+
+class Budget(_Data):
+    """A cumulative limit over a rolling window: money per currency, or a count of actions.
+
+    It counts what agents were let do (allow and sample when decided, an approval when used)
+    among the actions it matches; an action that would pass the limit gets `when_exceeded`."""
+
+    description: str = ""
+    per: BudgetScope = BudgetScope.AGENT
+    window: timedelta
+    # Which actions count: action types (globs, e.g. "email.*"), effects, customer-facing
+    # only. Every condition given must hold; none given: every action.
+    action_types: tuple[str, ...] = ()
+    effects: tuple[Effect, ...] = ()
+    customer_facing: bool | None = None
+    # Exactly one: money per currency (an action in an unlisted currency counts as over), or
+    # a count of actions.
+    limit: dict[str, Annotated[float, Field(gt=0)]] | None = None
+    count: int | None = Field(default=None, ge=1)
+    when_exceeded: Outcome = Outcome.ROUTE_TO_HUMAN
+
+    @model_validator(mode="after")
+    def _one_measure_and_a_stopping_outcome(self) -> Budget:
+        if (self.limit is None) == (self.count is None):
+            raise ValueError("a budget has either a money `limit` or a `count`, not both")
+        if self.when_exceeded not in (Outcome.ROUTE_TO_HUMAN, Outcome.DENY):
+            raise ValueError("when_exceeded is route_to_human or deny")
+        if self.window <= timedelta(0):
+            raise ValueError("the window must be longer than zero")
+        return self
+
+
 class PackData(_Data):
     """Everything the rule pack's data files hold, as one validated value."""
 
@@ -120,6 +158,8 @@ class PackData(_Data):
     fail_closed: FailClosedPolicy
     # JSON pointers into the proposal whose values never reach the audit log (policy/masking.py).
     masking: tuple[str, ...] = ()
+    # Cumulative limits per agent or owner (policy/budgets.py), by name.
+    budgets: dict[str, Budget] = {}
 
     def time_box(self, queue: str, action_type: str | None = None) -> timedelta:
         """How long a review in `queue` may take: the action type's own `sla` from the catalog,

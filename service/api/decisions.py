@@ -124,12 +124,18 @@ async def read_decision(
     summary="Use an approval: once, for exactly the approved proposal",
 )
 async def proceed(
-    decision_id: str, request: Request, desk: DeskDep, permits: PermitsDep, agent: AgentDep
+    decision_id: str,
+    request: Request,
+    *,
+    desk: DeskDep,
+    permits: PermitsDep,
+    pack: PackDep,
+    agent: AgentDep,
 ) -> ApprovalUse:
     """Send the proposal exactly as approved; the approval is spent and the agent may act,
     with the permit in the answer."""
     proposal = parse_proposal(await request.body())
-    return await use_approval(desk, permits, decision_id, agent, proposal)
+    return await use_approval(decision_id, agent, proposal, desk=desk, permits=permits, pack=pack)
 
 
 @router.post(

@@ -13,11 +13,12 @@ from sqlalchemy import Engine, insert
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 
 from service.audit.chain import ChainEvent, append, lock_chain
-from service.decisions import idempotency
+from service.decisions import budgets, idempotency
 from service.decisions.record import DecisionRecord, Recorded
 from service.errors import AuditUnavailable
 from service.store.database import writing
 from service.store.tables import DecisionRow, ReviewTaskRow
+from service.store.utc import utc_now
 
 log = logging.getLogger(__name__)
 
@@ -129,6 +130,7 @@ class AuditWriter:
         with writing(self._database) as connection:
             lock_chain(connection)  # before the idempotency check: no replica decides it too
             steps, fresh = idempotency.plan(connection, [job.record for job in jobs])
+            fresh = budgets.settle(connection, fresh, utc_now())  # under the same lock
             refs = append(connection, [_chain_event(record) for record in fresh])
             bodies = [
                 record.decision.model_copy(update={"audit": ref}).model_dump_json()

@@ -5,30 +5,45 @@ from __future__ import annotations
 
 import asyncio
 import time
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
+from typing import Any
 
 import uuid_utils
 
+from policy.budgets import Charge, over_budget
+from policy.budgets import charges as budget_charges
+from policy.decision import Decision
 from policy.gate import Gate
-from policy.outcome import Outcome
 from policy.proposal import Proposal
 from service.analytics.metrics import GatewayMetrics
 from service.audit.event import decision_event, digest
 from service.audit.writer import AuditWriter
 from service.auth.principals import Principal
+from service.decisions.budgets import SPENDING, BudgetClaim
 from service.decisions.record import DecisionRecord, Recorded
 from service.permits.signer import PermitSigner
 from service.reviews.tasks import opening_task
 
-# Outcomes that let the agent act now.
-_MAY_ACT = frozenset({Outcome.ALLOW, Outcome.SAMPLE})
+
+@dataclass(frozen=True)
+class _Asked:
+    """One request, as every record of its decision describes it."""
+
+    proposal: Proposal
+    principal: Principal
+    recorded_at: datetime
+    document: dict[str, Any]
+    request_digest: str
 
 
 class Decider:
     """Asks the gate, then hands the decision to the audit writer and answers after commit.
 
     A retried request (same idempotency key) is recognised by the writer, inside the
-    transaction that would record it, and answered with the first decision."""
+    transaction that would record it, and answered with the first decision. So are budgets:
+    a decision that lets the agent act carries what it would spend, and the writer records
+    its over-budget variant instead when it would pass a limit."""
 
     def __init__(
         self, gate: Gate, writer: AuditWriter, metrics: GatewayMetrics, permits: PermitSigner
@@ -41,23 +56,44 @@ class Decider:
     async def decide(self, proposal: Proposal, principal: Principal) -> Recorded:
         """Decide, record durably, then answer; an idempotent retry gets its first answer."""
         started = time.monotonic()
-        agent = principal.as_agent()
-        decision = await self._gate.decide_async(proposal, agent)
-        pack = self._gate.pack
+        decision = await self._gate.decide_async(proposal, principal.as_agent())
         recorded_at = datetime.now(UTC)
         document = proposal.document()
         request_digest = digest(document)  # once: the event and the idempotency check share it
+        asked = _Asked(proposal, principal, recorded_at, document, request_digest)
+        record = self._record(asked, decision)
+        charges = budget_charges(self._gate.pack.data, proposal)
+        if charges and decision.outcome in SPENDING:
+
+            def over(charge: Charge, spent: float) -> DecisionRecord:
+                reason = over_budget(self._gate.pack.data, charge, spent)
+                instead = self._gate.with_verdict(decision, proposal, reason)
+                return self._record(asked, instead)
+
+            record = replace(record, budget=BudgetClaim(charges, over))
+        recorded = await asyncio.wrap_future(self._writer.submit(record))
+        if not recorded.replayed:
+            self._metrics.decisions.labels(decision.outcome.value).inc()
+            self._metrics.latency.observe(time.monotonic() - started)
+        return recorded
+
+    def _record(self, asked: _Asked, decision: Decision) -> DecisionRecord:
+        """The decision with its audit event and review row, ready for the writer; one that
+        lets the agent act carries a permit (in the answer, never in the log)."""
+        pack = self._gate.pack
+        proposal, principal, recorded_at = asked.proposal, asked.principal, asked.recorded_at
+        document, request_digest = asked.document, asked.request_digest
         event = decision_event(
             event_id=str(uuid_utils.uuid7()),
             proposal=proposal,
-            agent=agent,
+            agent=principal.as_agent(),
             decision=decision,
             recorded_at=recorded_at,
             mask_paths=pack.data.masking,
             document=document,
             proposal_digest=request_digest,
         )
-        if decision.outcome in _MAY_ACT:  # the answer carries a permit; the log does not
+        if decision.outcome in SPENDING:
             permit = self._permits.issue(
                 agent_id=principal.id,
                 proposal=proposal,
@@ -65,7 +101,7 @@ class Decider:
                 revision=decision.policy.revision,
             )
             decision = decision.model_copy(update={"permit": permit})
-        record = DecisionRecord(
+        return DecisionRecord(
             principal_id=principal.id,
             action_type=proposal.action.type,
             idempotency_key=proposal.idempotency_key,
@@ -82,8 +118,3 @@ class Decider:
                 now=recorded_at,
             ),
         )
-        recorded = await asyncio.wrap_future(self._writer.submit(record))
-        if not recorded.replayed:
-            self._metrics.decisions.labels(decision.outcome.value).inc()
-            self._metrics.latency.observe(time.monotonic() - started)
-        return recorded

@@ -23,6 +23,7 @@ from policy.done import is_done, missing_for_done
 from policy.rule_pack import RulePack
 from service.audit.chain import record
 from service.auth.principals import Principal
+from service.decisions import budgets
 from service.decisions.lookup import status_and_row
 from service.decisions.status import ActionStatus, DecisionStatus
 from service.errors import OutcomeNotPermitted
@@ -58,6 +59,8 @@ class OutcomeRecorded(BaseModel):
     audit: AuditRef
 
 
+# An action that failed or was undone gives back what it spent of its budgets.
+_GIVES_BACK = frozenset({Reported.FAILED, Reported.ROLLED_BACK})
 _MAY_REPORT = {
     Reported.EXECUTED: {ActionStatus.ALLOWED, ActionStatus.SAMPLED, ActionStatus.APPROVED},
     Reported.FAILED: {ActionStatus.ALLOWED, ActionStatus.SAMPLED, ActionStatus.APPROVED},
@@ -96,6 +99,8 @@ def report_outcome(
             ).rowcount
             if changed != 1:
                 refusal = "another report on this action landed first"
+            elif report.status in _GIVES_BACK:
+                budgets.release(connection, decision_id, now)
         kind = "outcome_reported" if refusal is None else "outcome_violation"
         details: dict[str, Any] = {"reported": report.status.value, "was": current.status.value}
         if refusal is None:

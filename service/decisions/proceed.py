@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import asyncio
 
+from policy.budgets import charges as budget_charges
 from policy.proposal import Proposal
+from policy.rule_pack import RulePack
 from service.audit.event import digest
 from service.auth.principals import Principal
 from service.permits.signer import PermitSigner
@@ -13,17 +15,20 @@ from service.reviews.models import ApprovalUse
 
 
 async def proceed(
-    desk: ReviewDesk,
-    permits: PermitSigner,
     decision_id: str,
     agent: Principal,
     proposal: Proposal,
+    *,
+    desk: ReviewDesk,
+    permits: PermitSigner,
+    pack: RulePack,
 ) -> ApprovalUse:
     """Spend the decision's approval, if `proposal` is exactly what was approved under the
-    rules in force; the review desk records the use on the chain. The answer carries the
-    permit for the target system."""
+    rules in force; the review desk records the use on the chain, and counts what the action
+    spends of its budgets. The answer carries the permit for the target system."""
+    charges = budget_charges(pack.data, proposal)
     use = await asyncio.to_thread(
-        desk.use_approval, decision_id, agent, digest(proposal.document())
+        desk.use_approval, decision_id, agent, digest(proposal.document()), charges
     )
     permit = permits.issue(
         agent_id=agent.id,

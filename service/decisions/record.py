@@ -4,9 +4,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from policy.decision import Decision
+
+if TYPE_CHECKING:
+    from service.decisions.budgets import BudgetClaim
 
 
 @dataclass(frozen=True)
@@ -21,6 +24,8 @@ class DecisionRecord:
     event: dict[str, Any]
     recorded_at: datetime
     review_task: dict[str, Any] | None = None  # the review row a routed or sampled action opens
+    # The budgets a decision that lets the agent act spends, checked when it is written.
+    budget: BudgetClaim | None = None
 
 
 @dataclass(frozen=True)

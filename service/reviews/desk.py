@@ -9,17 +9,19 @@ committed, `review_closed` / `claimed_by_other`).
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import Connection, Engine, select, update
 
+from policy.budgets import Charge
 from policy.pack_data import TimeoutAction
 from policy.rule_pack import RulePack
 from service.audit.chain import record
 from service.auth.principals import Principal
+from service.decisions import budgets
 from service.errors import (
     AlreadyApproved,
     ApprovalMismatch,
@@ -64,6 +66,8 @@ class _Step:
     changes: dict[str, Any]
     details: dict[str, Any] = field(default_factory=dict)
     resolves: bool = False
+    # More to write in the same transaction (what a used approval spends of its budgets).
+    also: Callable[[Connection, datetime], None] | None = None
 
 
 def _resolution(
@@ -183,8 +187,16 @@ class ReviewDesk:
 
     # -- the agent ---------------------------------------------------------------------------
 
-    def use_approval(self, decision_id: str, agent: Principal, proposal_digest: str) -> ApprovalUse:
-        """Spend an approval: once, for exactly the approved proposal, under the same rules."""
+    def use_approval(
+        self,
+        decision_id: str,
+        agent: Principal,
+        proposal_digest: str,
+        charges: Sequence[Charge] = (),
+    ) -> ApprovalUse:
+        """Spend an approval: once, for exactly the approved proposal, under the same rules.
+        What the action spends of its budgets (`charges`) is counted with it: a person
+        approved it, so it counts even past a limit."""
         with self._database.connect() as connection:
             row = blocking_task_of(connection, decision_id)
         if row is None or row.agent_id != agent.id:
@@ -199,7 +211,14 @@ class ReviewDesk:
                 raise ApprovalMismatch()
             if row.policy_revision != self._pack.revision:
                 raise PolicyChanged()
-            return _Step("approval_used", {"used_at": now}, {"proposal_digest": proposal_digest})
+            return _Step(
+                "approval_used",
+                {"used_at": now},
+                {"proposal_digest": proposal_digest},
+                also=lambda connection, at: budgets.count(
+                    connection, charges, agent.id, decision_id, at
+                ),
+            )
 
         review = self._transition(row.id, agent, step)
         assert review.used_at is not None
@@ -318,6 +337,8 @@ class ReviewDesk:
                 "details": step.details,
             }
             record(connection, step.kind, now=now, decision_id=row.decision_id, body=body)
+            if step.also is not None:
+                step.also(connection, now)
             review = as_review(task_row(connection, review_id), now)
             if step.resolves and self._on_resolved is not None:
                 self._on_resolved(connection, review)

@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, Column, UniqueConstraint
+from sqlalchemy import JSON, Column, Index, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 from service.store.utc import utc_column
@@ -226,3 +226,24 @@ class SlackMessageRow(SQLModel, table=True):
     next_attempt_at: datetime = Field(sa_column=utc_column())
     last_error: str | None = None
     created_at: datetime = Field(sa_column=utc_column())
+
+
+class BudgetEntryRow(SQLModel, table=True):
+    """What one action spent of one budget (policy/budgets.py): counted when the agent was let
+    act, in the transaction that recorded it; `released_at` once it failed or was rolled back."""
+
+    __tablename__ = "budget_entries"
+    __table_args__ = (
+        Index("ix_budget_entries_agent", "budget", "principal_id", "counted_at"),
+        Index("ix_budget_entries_owner", "budget", "owner_key", "counted_at"),
+    )
+
+    id: str = Field(primary_key=True)
+    budget: str
+    unit: str  # a currency, or "actions"
+    principal_id: str  # the agent
+    owner_key: str  # the agent's accountable owner, or the agent itself when it has none
+    amount: float
+    decision_id: str = Field(index=True)
+    counted_at: datetime = Field(sa_column=utc_column())
+    released_at: datetime | None = Field(default=None, sa_column=utc_column(nullable=True))

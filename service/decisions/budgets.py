@@ -1,0 +1,146 @@
+"""Counting budgets in the store, in the transaction that records the decision.
+
+The audit writer holds the chain's lock (an advisory lock on PostgreSQL; SQLite's single
+writer) while it calls `settle`, so what was spent is read and added to by one gateway
+process at a time: concurrent requests cannot overshoot a budget, on one store or several
+gateways. A decision that would pass a budget is recorded as the variant its claim
+prepared (the budget's verdict added), never as the allow that was asked for.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
+
+import uuid_utils
+from sqlalchemy import Connection, func, insert, select, update
+
+from policy.budgets import Charge
+from policy.outcome import Outcome
+from policy.pack_data import BudgetScope
+from service.store.tables import BudgetEntryRow, PrincipalRow
+
+if TYPE_CHECKING:
+    from service.decisions.record import DecisionRecord
+
+_entries = BudgetEntryRow.__table__  # type: ignore[attr-defined]
+_principals = PrincipalRow.__table__  # type: ignore[attr-defined]
+# Outcomes that let the agent act now, and so spend.
+SPENDING = frozenset({Outcome.ALLOW, Outcome.SAMPLE})
+
+
+@dataclass(frozen=True)
+class BudgetClaim:
+    """What a decision would spend, and how to record it instead when a budget says no:
+    `over(charge, spent)` gives the record with that budget's verdict."""
+
+    charges: tuple[Charge, ...]
+    over: Callable[[Charge, float], DecisionRecord]
+
+
+def settle(
+    connection: Connection, records: Sequence[DecisionRecord], now: datetime
+) -> list[DecisionRecord]:
+    """The records to write: each spending one that fits its budgets is counted; one that
+    would pass a budget is replaced by its over-budget variant (not counted)."""
+    pending: dict[tuple[str, str, str], float] = {}  # spent earlier in this batch
+    settled: list[DecisionRecord] = []
+    for record in records:
+        claim = record.budget
+        if claim is None or record.decision.outcome not in SPENDING:
+            settled.append(record)
+            continue
+        owner_key = _owner_key(connection, record.principal_id)
+        over = None
+        for charge in claim.charges:
+            key = _scope_key(charge, record.principal_id, owner_key)
+            spent = _spent(connection, charge, key, now) + pending.get(
+                (charge.budget, charge.unit, key), 0.0
+            )
+            if math.isinf(charge.amount) or spent + charge.amount > charge.limit:
+                over = claim.over(charge, spent)
+                break
+        if over is not None:
+            settled.append(over)
+            continue
+        for charge in claim.charges:
+            key = _scope_key(charge, record.principal_id, owner_key)
+            pending[(charge.budget, charge.unit, key)] = (
+                pending.get((charge.budget, charge.unit, key), 0.0) + charge.amount
+            )
+        count(
+            connection,
+            claim.charges,
+            record.principal_id,
+            record.decision.decision_id,
+            now,
+            owner_key=owner_key,
+        )
+        settled.append(record)
+    return settled
+
+
+def count(
+    connection: Connection,
+    charges: Iterable[Charge],
+    principal_id: str,
+    decision_id: str,
+    now: datetime,
+    *,
+    owner_key: str | None = None,
+) -> None:
+    """Add what an action spends (when it was decided, or when its approval was used)."""
+    rows = [
+        {
+            "id": str(uuid_utils.uuid7()),
+            "budget": charge.budget,
+            "unit": charge.unit,
+            "principal_id": principal_id,
+            "owner_key": owner_key or _owner_key(connection, principal_id),
+            "amount": charge.amount,
+            "decision_id": decision_id,
+            "counted_at": now,
+        }
+        for charge in charges
+        if not math.isinf(charge.amount)
+    ]
+    if rows:
+        connection.execute(insert(_entries), rows)
+
+
+def release(connection: Connection, decision_id: str, now: datetime) -> None:
+    """A failed or rolled-back action gives back what it spent."""
+    connection.execute(
+        update(_entries)
+        .where(_entries.c.decision_id == decision_id, _entries.c.released_at.is_(None))
+        .values(released_at=now)
+    )
+
+
+def _owner_key(connection: Connection, principal_id: str) -> str:
+    owner: str | None = connection.execute(
+        select(_principals.c.owner_id).where(_principals.c.id == principal_id)
+    ).scalar()
+    return owner or principal_id
+
+
+def _scope_key(charge: Charge, principal_id: str, owner_key: str) -> str:
+    return principal_id if charge.per is BudgetScope.AGENT else owner_key
+
+
+def _spent(connection: Connection, charge: Charge, key: str, now: datetime) -> float:
+    column = _entries.c.principal_id if charge.per is BudgetScope.AGENT else _entries.c.owner_key
+    since = now - timedelta(seconds=charge.window_seconds)
+    total = connection.execute(
+        select(func.coalesce(func.sum(_entries.c.amount), 0.0)).where(
+            _entries.c.budget == charge.budget,
+            _entries.c.unit == charge.unit,
+            column == key,
+            _entries.c.counted_at > since,
+            _entries.c.released_at.is_(None),
+        )
+    ).scalar()
+    return float(total or 0.0)
