@@ -46,7 +46,6 @@ def settle(
 ) -> list[DecisionRecord]:
     """The records to write: each spending one that fits its budgets is counted; one that
     would pass a budget is replaced by its over-budget variant (not counted)."""
-    pending: dict[tuple[str, str, str], float] = {}  # spent earlier in this batch
     settled: list[DecisionRecord] = []
     for record in records:
         claim = record.budget
@@ -56,9 +55,9 @@ def settle(
         owner_key = _owner_key(connection, record.principal_id)
         over = None
         for charge in claim.charges:
-            key = _scope_key(charge, record.principal_id, owner_key)
-            spent = _spent(connection, charge, key, now) + pending.get(
-                (charge.budget, charge.unit, key), 0.0
+            # Entries counted earlier in this batch are in the transaction already: seen here.
+            spent = _spent(
+                connection, charge, _scope_key(charge, record.principal_id, owner_key), now
             )
             if math.isinf(charge.amount) or spent + charge.amount > charge.limit:
                 over = claim.over(charge, spent)
@@ -66,11 +65,6 @@ def settle(
         if over is not None:
             settled.append(over)
             continue
-        for charge in claim.charges:
-            key = _scope_key(charge, record.principal_id, owner_key)
-            pending[(charge.budget, charge.unit, key)] = (
-                pending.get((charge.budget, charge.unit, key), 0.0) + charge.amount
-            )
         count(
             connection,
             claim.charges,
