@@ -17,6 +17,7 @@ from service.api import (
     health,
     permits,
     reviews,
+    rules,
     slack,
     webhooks,
     work_items,
@@ -65,6 +66,7 @@ def create_app(settings: Settings | None = None, *, runtime: Runtime | None = No
     app.include_router(health.router)
     app.include_router(permits.router)
     app.include_router(slack.router)
+    app.include_router(rules.router)
     app.include_router(ui.router)
     app.include_router(ui_throughput.router)
     app.mount(

@@ -59,6 +59,10 @@ class InvalidSlackPayload(ServiceError):
     )
 
 
+class InvalidRulePack(ServiceError):
+    code, status, message = "invalid_rule_pack", 422, "the rule pack does not load"
+
+
 class NotFound(ServiceError):
     code, status, message = "not_found", 404, "no such resource"
 

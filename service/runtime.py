@@ -8,6 +8,7 @@ dependencies in `service/api/dependencies.py`, and call domain functions with th
 from __future__ import annotations
 
 import logging
+import re
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -42,6 +43,8 @@ from service.webhooks.outbox import enqueue_review_resolved
 from service.webhooks.sender import WebhookSender
 
 log = logging.getLogger(__name__)
+# A candidate pack's folder name under SLUICEGATE_CANDIDATES_DIR.
+CANDIDATE_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")
 
 
 def backend_options(settings: Settings) -> BackendOptions:
@@ -63,6 +66,23 @@ def build_gate(settings: Settings, pack: RulePack) -> Gate:
         budget_seconds=settings.decision_budget_ms / 1000,
         workers=settings.eval_workers,
     )
+
+
+def replay_gate(settings: Settings, pack: RulePack) -> Gate:
+    """A gate over the pack on the embedded engine, whatever the gateway uses: replays
+    (rules impact) need no sidecar serving the candidate."""
+    return build_gate(settings.model_copy(update={"rego_backend": "rego-embedded"}), pack)
+
+
+def candidate_pack(settings: Settings, name: str) -> RulePack:
+    """A candidate pack by name, from the operators' candidates folder; LookupError when
+    there is none of that name (or no folder), RulePackError when it does not load."""
+    if settings.candidates_dir is None or not CANDIDATE_NAME.fullmatch(name):
+        raise LookupError(f"no candidate pack {name!r}")
+    folder = settings.candidates_dir / name
+    if not folder.is_dir():
+        raise LookupError(f"no candidate pack {name!r}")
+    return load_rule_pack(folder)
 
 
 @dataclass(frozen=True)

@@ -83,6 +83,9 @@ class Settings(BaseSettings):
     audit_signing_key: SecretStr | None = None
     # How often the chain's head is checkpointed (when it moved), in seconds.
     audit_checkpoint_seconds: float = Field(default=60, gt=0, le=86_400)
+    # Candidate rule packs, one folder each, that authors and auditors may replay against the
+    # log by name (`POST /v1/rules/impact`); unset: the API has none (the CLI takes a path).
+    candidates_dir: Path | None = None
     # Slack approvals (docs/slack.md): the app's signing secret verifies what Slack sends to
     # /v1/integrations/slack/interactions; the bot token posts and updates review messages.
     # Without both, nothing is posted and interactions are refused.

@@ -102,3 +102,4 @@ DecisionReaderDep = PrincipalDep
 ReviewerDep = Annotated[Principal, Depends(role_in(Role.REVIEWER))]
 ReviewReaderDep = Annotated[Principal, Depends(role_in(Role.REVIEWER, Role.AUDITOR))]
 AuditorDep = Annotated[Principal, Depends(role_in(Role.AUDITOR, Role.ADMIN))]
+RuleReaderDep = Annotated[Principal, Depends(role_in(Role.AUTHOR, Role.AUDITOR))]

@@ -61,7 +61,8 @@ def decision_event(
         "kind": "decision",
         "event_id": event_id,
         "recorded_at": recorded_at.isoformat(),
-        "agent": {"id": agent.id, "name": agent.name},
+        # The scopes of the key it used: a replay (rules impact) decides with the same ones.
+        "agent": {"id": agent.id, "name": agent.name, "scopes": list(agent.scopes)},
         "proposal": masked,
         "proposal_digest": proposal_digest or digest(document),
         "erased": erased,

@@ -4,11 +4,17 @@ from __future__ import annotations
 
 import json
 import shutil
-from typing import Annotated
+from datetime import datetime, timedelta
+from enum import StrEnum
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from service.cli.common import RulesOption, load_settings
+from service.cli.common import RulesOption, load_settings, opened_store
+
+if TYPE_CHECKING:
+    from service.analytics.impact import ImpactReport
 
 rules = typer.Typer(help="Work on the rule pack.", no_args_is_help=True, rich_markup_mode=None)
 
@@ -68,3 +74,82 @@ def rules_test(
     typer.echo(json.dumps({"revision": pack.revision, "failed": failed}))
     if failed:
         raise typer.Exit(1)
+
+
+class ReportFormat(StrEnum):
+    """How `rules impact` prints."""
+
+    TEXT = "text"
+    JSON = "json"
+
+
+@rules.command("impact")
+def rules_impact(
+    candidate: Annotated[Path, typer.Option(help="The candidate rule pack's folder.")],
+    since: Annotated[
+        datetime | None, typer.Option(help="From this time (UTC); default: 7 days before --until.")
+    ] = None,
+    until: Annotated[
+        datetime | None, typer.Option(help="Up to this time (UTC); default: now.")
+    ] = None,
+    output: Annotated[
+        ReportFormat, typer.Option("--format", help="text or json.")
+    ] = ReportFormat.TEXT,
+    rules_dir: RulesOption = None,
+) -> None:
+    """Replay the recorded decisions of a window with the candidate pack and with the active
+    one (both on the embedded engine): what would change, for which rules, action types and
+    queues, and how often each budget would be hit (docs/authors.md)."""
+    from policy.errors import PolicyError
+    from policy.rule_pack import load_rule_pack
+    from service.analytics.impact import replay_impact
+    from service.runtime import replay_gate
+    from service.store.utc import as_utc, utc_now
+
+    settings = load_settings(rules_dir)
+    try:
+        active_pack, candidate_pack = load_rule_pack(settings.rules), load_rule_pack(candidate)
+    except PolicyError as exc:
+        typer.echo(str(exc), err=True)
+        raise typer.Exit(2) from exc
+    end = as_utc(until) if until else utc_now()
+    start = as_utc(since) if since else end - timedelta(days=7)
+    active, proposed = replay_gate(settings, active_pack), replay_gate(settings, candidate_pack)
+    try:
+        with opened_store() as database:
+            report = replay_impact(database, active, proposed, since=start, until=end)
+    finally:
+        active.close()
+        proposed.close()
+    if output is ReportFormat.JSON:
+        typer.echo(report.model_dump_json(by_alias=True, indent=2))
+        return
+    typer.echo(impact_text(report))
+
+
+def impact_text(report: ImpactReport) -> str:
+    """The report as lines a person reads."""
+    fidelity = report.fidelity
+    lines = [
+        f"window {report.since.isoformat()} .. {report.until.isoformat()}",
+        f"replayed {report.replayed}, changed {report.changed}, unreplayable {report.unreplayable}",
+        f"fidelity: the active pack reproduced {fidelity.same} of {fidelity.replayed}",
+    ]
+    lines += [f"  {move}: {count}" for move, count in report.transitions.items()]
+    if report.rules:
+        lines.append(
+            "rules behind the changes: " + ", ".join(f"{r} ({n})" for r, n in report.rules.items())
+        )
+    for name, queue in report.queues.items():
+        holds = "holds" if queue.sla_holds else "would NOT hold"
+        lines.append(
+            f"queue {name}: {queue.extra_per_day:+.1f}/day on {queue.routed_per_day:.1f}/day, "
+            f"resolves {queue.resolved_per_day:.1f}/day: SLA {holds}"
+        )
+    lines += [f"budget {name}: hit {hits} times" for name, hits in report.budgets.items()]
+    lines += [
+        f"  e.g. {e.decision_id}: {e.from_} -> {e.to} ({e.action_type})"
+        for e in report.examples[:5]
+    ]
+    lines += [f"  unreplayable {u.decision_id}: {u.why}" for u in report.unreplayable_examples[:5]]
+    return "\n".join(lines)

@@ -7,6 +7,7 @@ fails this test."""
 
 from __future__ import annotations
 
+import shutil
 from collections.abc import Iterator
 from typing import Any
 
@@ -69,6 +70,7 @@ ALLOWED: dict[tuple[str, str], set[str]] = {
     ("GET", "/readyz"): ANYONE,
     ("GET", "/metrics"): ANYONE,
     ("GET", "/.well-known/jwks.json"): ANYONE,
+    ("POST", "/v1/rules/impact"): {"author", "auditor"},
     # Slack signs its calls; no API key opens it (tests/service/slack covers the signatures).
     ("POST", "/v1/integrations/slack/interactions"): set(),
 }
@@ -82,13 +84,19 @@ BODIES: dict[tuple[str, str], dict[str, Any]] = {
     ("POST", "/v1/reviews/{review_id}/reject"): {"note": "no"},
     ("POST", "/v1/reviews/{review_id}/verdict"): {"verdict": "ok"},
     ("POST", "/v1/webhooks"): {"url": "https://93.184.216.34/hook"},
+    ("POST", "/v1/rules/impact"): {"candidate": "default"},
 }
 QUERIES = {"/v1/audit/evidence": {"since": "2000-01-01T00:00:00Z", "until": "2100-01-01T00:00:00Z"}}
 
 
 @pytest.fixture
 def world(tmp_path: Any) -> Iterator[tuple[TestClient, dict[str, dict[str, str]], dict[str, str]]]:
-    settings = Settings(database_url=f"sqlite:///{tmp_path / 'gate.db'}", rules=RULES)
+    shutil.copytree(RULES, tmp_path / "candidates" / "default")  # for /v1/rules/impact
+    settings = Settings(
+        database_url=f"sqlite:///{tmp_path / 'gate.db'}",
+        rules=RULES,
+        candidates_dir=tmp_path / "candidates",
+    )
     with TestClient(create_app(settings)) as client:
         runtime: Runtime = client.app.state.runtime  # type: ignore[attr-defined]
         database = runtime.database
