@@ -107,6 +107,11 @@ class ImpactReport(BaseModel):
     examples: list[Changed]
     unreplayable_examples: list[Unreplayable]
 
+    def summary(self) -> dict[str, Any]:
+        """What the log keeps of a report (`rules_impact_computed`), and `rules activate`
+        checks: everything but the example lists."""
+        return self.model_dump(mode="json", exclude={"examples", "unreplayable_examples"})
+
 
 @dataclass(frozen=True)
 class _Answer:

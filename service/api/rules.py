@@ -12,6 +12,7 @@ from service.analytics.impact import ImpactReport, replay_impact
 from service.api.dependencies import RuleReaderDep, RuntimeDep
 from service.api.errors_doc import error_responses
 from service.api.strict_json import StrictJsonRoute
+from service.audit.pack_activation import record_impact
 from service.errors import InvalidRulePack, NotFound
 from service.runtime import candidate_pack, replay_gate
 from service.store.utc import UtcMoment, utc_now
@@ -54,7 +55,9 @@ def impact(body: ImpactRequest, runtime: RuntimeDep, _: RuleReaderDep) -> Impact
         replay_gate(runtime.settings, candidate),
     )
     try:
-        return replay_impact(runtime.database, active, proposed, since=since, until=until)
+        report = replay_impact(runtime.database, active, proposed, since=since, until=until)
     finally:
         active.close()
         proposed.close()
+    record_impact(runtime.database, report.summary())
+    return report

@@ -1,6 +1,11 @@
-"""Recording which rule pack a gateway decides with: an audit event when the revision changes."""
+"""Recording which rule pack a gateway decides with: an audit event when the revision changes,
+and the impact reports computed for candidate packs, which `rules activate` asks for."""
 
 from __future__ import annotations
+
+import json
+from datetime import datetime, timedelta
+from typing import Any
 
 from sqlalchemy import Engine, select
 
@@ -12,11 +17,20 @@ from service.store.utc import utc_now
 
 _events = AuditEventRow.__table__  # type: ignore[attr-defined]
 KIND = "rule_pack_activated"
+IMPACT_KIND = "rules_impact_computed"
 
 
-def record_activation(database: Engine, pack: RulePack, *, rego_backend: str) -> bool:
+def record_activation(
+    database: Engine,
+    pack: RulePack,
+    *,
+    rego_backend: str,
+    impact: dict[str, Any] | None = None,
+    forced: bool = False,
+) -> bool:
     """Append a `rule_pack_activated` event unless the last one names this revision already;
-    True when one was appended."""
+    True when one was appended. `rules activate` adds the impact summary it checked (or
+    `forced` when it was told to go without one)."""
     with writing(database) as connection:
         last = connection.execute(
             select(_events.c.policy_revision)
@@ -32,6 +46,35 @@ def record_activation(database: Engine, pack: RulePack, *, rego_backend: str) ->
             "engine": rego_backend,
             "path": str(pack.path),
         }
+        if impact is not None or forced:
+            pack_facts |= {"impact": impact, "forced": forced}
         body = {"subject": {"policy_revision": pack.revision}, "pack": pack_facts}
         record(connection, KIND, now=utc_now(), body=body)
     return True
+
+
+def record_impact(database: Engine, summary: dict[str, Any]) -> None:
+    """Append a `rules_impact_computed` event: which candidate was replayed against which
+    active revision, over which window, and what it found."""
+    with writing(database) as connection:
+        body = {"subject": {"policy_revision": summary["candidate_revision"]}, "impact": summary}
+        record(connection, IMPACT_KIND, now=utc_now(), body=body)
+
+
+def recent_impact(
+    database: Engine, *, candidate: str, active: str | None, now: datetime, within: timedelta
+) -> dict[str, Any] | None:
+    """The latest impact summary of `candidate` against the `active` revision, computed no
+    longer than `within` ago; None when there is none."""
+    with database.connect() as connection:
+        rows = connection.execute(
+            select(_events.c.event, _events.c.recorded_at)
+            .where(_events.c.kind == IMPACT_KIND, _events.c.policy_revision == candidate)
+            .order_by(_events.c.seq.desc())
+            .limit(20)
+        ).all()
+    for raw, recorded_at in rows:
+        summary: dict[str, Any] = json.loads(raw)["impact"]
+        if summary["active_revision"] == active and now - recorded_at <= within:
+            return summary
+    return None

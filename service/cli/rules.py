@@ -103,6 +103,7 @@ def rules_impact(
     from policy.errors import PolicyError
     from policy.rule_pack import load_rule_pack
     from service.analytics.impact import replay_impact
+    from service.audit.pack_activation import record_impact
     from service.runtime import replay_gate
     from service.store.utc import as_utc, utc_now
 
@@ -118,6 +119,7 @@ def rules_impact(
     try:
         with opened_store() as database:
             report = replay_impact(database, active, proposed, since=start, until=end)
+            record_impact(database, report.summary())
     finally:
         active.close()
         proposed.close()
@@ -153,3 +155,77 @@ def impact_text(report: ImpactReport) -> str:
     ]
     lines += [f"  unreplayable {u.decision_id}: {u.why}" for u in report.unreplayable_examples[:5]]
     return "\n".join(lines)
+
+
+@rules.command("activate")
+def rules_activate(
+    candidate: Annotated[Path, typer.Argument(help="The rule pack folder to activate.")],
+    force: Annotated[
+        bool, typer.Option(help="Activate without a recent impact report (recorded as forced).")
+    ] = False,
+    max_age_hours: Annotated[
+        float, typer.Option(help="How old the impact report may be, in hours.")
+    ] = 24.0,
+) -> None:
+    """Install a candidate pack as SLUICEGATE_RULES, once its impact was computed against the
+    log (`rules impact`) with the pack active now; gateways decide with it from their next
+    start. The activation's audit event carries the impact summary it checked."""
+    from policy.errors import PolicyError
+    from policy.rule_pack import load_rule_pack
+    from service.audit.pack_activation import recent_impact, record_activation
+    from service.settings import bundled_rules
+    from service.store.utc import utc_now
+
+    settings = load_settings()
+    if settings.rules.resolve() == bundled_rules().resolve():
+        typer.echo(
+            "SLUICEGATE_RULES is the bundled pack: point it at a folder of your own first",
+            err=True,
+        )
+        raise typer.Exit(2)
+    try:
+        pack = load_rule_pack(candidate)
+        # The pack gateways decide with now: the one an impact report must have replayed.
+        active = load_rule_pack(settings.rules).revision if settings.rules.exists() else None
+    except PolicyError as exc:
+        typer.echo(str(exc), err=True)
+        raise typer.Exit(2) from exc
+    with opened_store() as database:
+        impact = recent_impact(
+            database,
+            candidate=pack.revision,
+            active=active,
+            now=utc_now(),
+            within=timedelta(hours=max_age_hours),
+        )
+        if impact is None and not force:
+            typer.echo(
+                f"no impact report for {pack.revision} against the active pack ({active}) in "
+                f"the last {max_age_hours:g} h: run `sluicegate rules impact --candidate "
+                f"{candidate}` first, or pass --force",
+                err=True,
+            )
+            raise typer.Exit(2)
+        _install(candidate, settings.rules)
+        installed = load_rule_pack(settings.rules)
+        record_activation(
+            database,
+            installed,
+            rego_backend=settings.rego_backend,
+            impact=impact,
+            forced=impact is None,
+        )
+    typer.echo(f"activated {installed.revision} in {settings.rules}; restart the gateways")
+
+
+def _install(candidate: Path, target: Path) -> None:
+    """Replace the target folder with a copy of the candidate, keeping the one it replaces
+    as `<target>.previous`; a rename, so a gateway starting meanwhile reads one or the other."""
+    incoming = target.with_name(target.name + ".incoming")
+    previous = target.with_name(target.name + ".previous")
+    shutil.rmtree(incoming, ignore_errors=True)
+    shutil.copytree(candidate, incoming, ignore=shutil.ignore_patterns("__pycache__"))
+    if target.exists():
+        shutil.rmtree(previous, ignore_errors=True)
+        target.rename(previous)
+    incoming.rename(target)

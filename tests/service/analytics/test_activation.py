@@ -1,0 +1,88 @@
+"""`rules activate`: no pack goes live without an impact report against the log, unless
+forced; the activation's audit event says which."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+from sqlalchemy import select
+from typer.testing import CliRunner
+
+from service.cli.main import app
+from service.store.database import database_engine
+from service.store.tables import AuditEventRow
+from tests.fixtures import RULES
+
+_events = AuditEventRow.__table__  # type: ignore[attr-defined]
+runner = CliRunner()
+
+
+@pytest.fixture
+def owned_rules(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    rules = tmp_path / "rules"
+    shutil.copytree(RULES, rules)
+    monkeypatch.setenv("SLUICEGATE_RULES", str(rules))
+    monkeypatch.setenv("SLUICEGATE_DATABASE_URL", f"sqlite:///{tmp_path / 'gate.db'}")
+    # The gateway's start records the pack it decides with; `keys list` opens the store.
+    assert runner.invoke(app, ["keys", "list"]).exit_code == 0
+    return rules
+
+
+def _candidate(tmp_path: Path) -> Path:
+    candidate = tmp_path / "candidate"
+    shutil.copytree(RULES, candidate)
+    limits = candidate / "data" / "limits.yaml"
+    limits.write_text(limits.read_text().replace("USD: 1000", "USD: 500"))
+    return candidate
+
+
+def _activations(tmp_path: Path) -> list[dict[str, object]]:
+    engine = database_engine(f"sqlite:///{tmp_path / 'gate.db'}")
+    with engine.connect() as connection:
+        rows = connection.execute(
+            select(_events.c.event).where(_events.c.kind == "rule_pack_activated")
+        ).all()
+    engine.dispose()
+    return [json.loads(raw)["pack"] for (raw,) in rows]
+
+
+def test_a_pack_goes_live_only_after_its_impact_was_computed(
+    tmp_path: Path, owned_rules: Path
+) -> None:
+    candidate = _candidate(tmp_path)
+    refused = runner.invoke(app, ["rules", "activate", str(candidate)])
+    assert refused.exit_code == 2
+    assert "run `sluicegate rules impact" in refused.output
+    assert "USD: 1000" in (owned_rules / "data" / "limits.yaml").read_text()
+
+    impact = runner.invoke(app, ["rules", "impact", "--candidate", str(candidate)])
+    assert impact.exit_code == 0, impact.output
+    done = runner.invoke(app, ["rules", "activate", str(candidate)])
+    assert done.exit_code == 0, done.output
+    assert "USD: 500" in (owned_rules / "data" / "limits.yaml").read_text()
+    assert "USD: 1000" in (tmp_path / "rules.previous" / "data" / "limits.yaml").read_text()
+    last = _activations(tmp_path)[-1]
+    assert last["forced"] is False
+    assert isinstance(last["impact"], dict)
+    assert {"replayed", "changed", "fidelity", "transitions"} <= set(last["impact"])
+
+
+def test_forcing_is_recorded(tmp_path: Path, owned_rules: Path) -> None:
+    done = runner.invoke(app, ["rules", "activate", str(_candidate(tmp_path)), "--force"])
+    assert done.exit_code == 0, done.output
+    last = _activations(tmp_path)[-1]
+    assert last["forced"] is True
+    assert last["impact"] is None
+
+
+def test_the_bundled_pack_is_never_overwritten(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.delenv("SLUICEGATE_RULES", raising=False)
+    monkeypatch.setenv("SLUICEGATE_DATABASE_URL", f"sqlite:///{tmp_path / 'gate.db'}")
+    refused = runner.invoke(app, ["rules", "activate", str(_candidate(tmp_path)), "--force"])
+    assert refused.exit_code == 2
+    assert "bundled pack" in refused.output
