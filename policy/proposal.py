@@ -81,6 +81,8 @@ class Proposal(_Closed):
     justification: Annotated[str, Field(max_length=4000)] | None = None
     confidence: Annotated[float, Field(ge=0, le=1, allow_inf_nan=False)] | None = None
     work_item: WorkItem | None = None
+    # The decision this proposal revises (after a rejection): same agent, same work item.
+    revises: Annotated[str, Field(min_length=1, max_length=64)] | None = None
     labels: Annotated[
         dict[Name, Annotated[str, Field(max_length=256)]], Field(max_length=MAX_LABELS)
     ] = {}

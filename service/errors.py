@@ -59,6 +59,10 @@ class InvalidSlackPayload(ServiceError):
     )
 
 
+class InvalidRevision(ServiceError):
+    code, status, message = "invalid_revision", 422, "`revises` must name a decision it can revise"
+
+
 class InvalidRulePack(ServiceError):
     code, status, message = "invalid_rule_pack", 422, "the rule pack does not load"
 

@@ -122,7 +122,7 @@ class Runtime:
         self.permits = PermitSigner(
             self.database, issuer=settings.permit_issuer, ttl_seconds=settings.permit_ttl_seconds
         )
-        self.decider = Decider(self.gate, self.writer, self.metrics, self.permits)
+        self.decider = Decider(self.gate, self.writer, self.metrics, self.permits, self.database)
         self.watch = ResolutionWatch()
         self.decisions = DecisionWatch(
             self.database,

@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 import statistics
 from collections import Counter, defaultdict
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Literal
@@ -56,6 +56,17 @@ class Indicators(BaseModel):
     post_hoc_reviewed: int
     should_not_have_happened_rate: float | None
     stuck: int
+    # Reviewed actions (a person approved or rejected them) that needed a revision, and
+    # those approved as first proposed: the share of agent changes accepted without rework.
+    rework_rate: float | None = None
+    accepted_without_rework_rate: float | None = None
+    # Rejections and "should not have happened" findings by cause (older ones count other),
+    # with the rules and action types most often behind an ambiguous spec.
+    incidents_by_cause: dict[str, int] = {}
+    ambiguous_spec_rules: dict[str, int] = {}
+    ambiguous_spec_action_types: dict[str, int] = {}
+    # The agent's own compute per action (from its outcome reports), beside the human wait.
+    agent_compute_p50_seconds: float | None = None
 
 
 class Throughput(BaseModel):
@@ -79,6 +90,38 @@ class _Action:
     proposed_at: datetime
     verified_at: datetime | None
     tasks: tuple[Any, ...]
+    decision_id: str = ""
+    action_type: str = ""
+    work_item: str | None = None
+    revises: str | None = None
+    rules: tuple[str, ...] = ()
+    compute_seconds: float | None = None
+
+
+@dataclass(frozen=True)
+class _Rework:
+    """Across the window: the decisions a later proposal revised, and the revisions."""
+
+    revised: frozenset[str]
+    revisions: frozenset[str]
+
+    @classmethod
+    def of(cls, actions: Sequence[_Action]) -> _Rework:
+        """Explicit (`revises`) and implicit: the same work item's same action type proposed
+        again after a rejection."""
+        revised = {a.revises for a in actions if a.revises}
+        revisions = {a.decision_id for a in actions if a.revises}
+        rejected_last: dict[tuple[str, str], str] = {}
+        for action in sorted(actions, key=lambda a: a.proposed_at):
+            if action.work_item is None:
+                continue
+            key = (action.work_item, action.action_type)
+            if key in rejected_last:
+                revised.add(rejected_last.pop(key))
+                revisions.add(action.decision_id)
+            if _decided_state(action) == "rejected":
+                rejected_last[key] = action.decision_id
+        return cls(frozenset(revised), frozenset(revisions))
 
 
 def throughput(
@@ -96,13 +139,14 @@ def throughput(
     grouped: dict[str, list[_Action]] = defaultdict(list)
     for action in actions:
         grouped[action.key].append(action)
+    rework = _Rework.of(actions)
     return Throughput(
         since=since,
         until=until,
         group_by=group_by,
         stuck_after_seconds=stuck_after.total_seconds(),
-        groups=[_indicators(k, grouped[k], stuck_after, now) for k in sorted(grouped)],
-        total=_indicators("all", actions, stuck_after, now),
+        groups=[_indicators(k, grouped[k], stuck_after, now, rework) for k in sorted(grouped)],
+        total=_indicators("all", actions, stuck_after, now, rework),
     )
 
 
@@ -118,6 +162,7 @@ def _actions(
             _decisions.c.created_at,
             _decisions.c.lifecycle_status,
             _decisions.c.lifecycle_at,
+            _decisions.c.agent_duration_ms,
             _events.c.event,
         )
         .join(
@@ -137,20 +182,53 @@ def _actions(
 
 
 def _action(row: Any, tasks: tuple[Any, ...], group_by: GroupBy) -> _Action:
-    if group_by == "action_type":
-        key = row.action_type
-    else:
-        work_item = json.loads(row.event)["proposal"].get("work_item") or {}
-        key = work_item.get("type") or "(none)"
+    event = json.loads(row.event)
+    proposal = event["proposal"]
+    work_item = proposal.get("work_item") or {}
+    key = row.action_type if group_by == "action_type" else work_item.get("type") or "(none)"
     blocking = next((t for t in tasks if t.kind == "blocking"), None)
     review_state = None if blocking is None or blocking.state == OPEN else blocking.state
     status = status_of(row.outcome, review_state, row.lifecycle_status)
     verified_at = row.lifecycle_at if status is ActionStatus.VERIFIED else None
-    return _Action(key, row.outcome, status, row.created_at, verified_at, tasks)
+    duration = row.agent_duration_ms
+    return _Action(
+        key,
+        row.outcome,
+        status,
+        row.created_at,
+        verified_at,
+        tasks,
+        decision_id=row.decision_id,
+        action_type=row.action_type,
+        work_item=work_item.get("id"),
+        revises=proposal.get("revises"),
+        rules=tuple(reason["rule"] for reason in event["decision"]["reasons"]),
+        compute_seconds=duration / 1000 if duration is not None else None,
+    )
+
+
+def _decided_state(action: _Action) -> str | None:
+    """approved or rejected when a person decided the action's blocking review."""
+    blocking = next((t for t in action.tasks if t.kind == "blocking"), None)
+    if blocking is None or blocking.state not in ("approved", "rejected"):
+        return None
+    return str(blocking.state)
+
+
+def _incidents(actions: list[_Action]) -> list[tuple[_Action, str]]:
+    """Each rejection and "should not have happened" finding, with its cause."""
+    found = []
+    for action in actions:
+        for task in action.tasks:
+            rejected = task.kind == "blocking" and task.state == "rejected"
+            finding = task.kind == "post_hoc" and task.verdict == "should_not_have_happened"
+            if rejected or finding:
+                found.append((action, task.cause or "other"))
+    return found
 
 
 def _indicators(
-    key: str, actions: list[_Action], stuck_after: timedelta, now: datetime
+    key: str, actions: list[_Action], stuck_after: timedelta, now: datetime, rework: _Rework
 ) -> Indicators:
     blocking = [t for a in actions for t in a.tasks if t.kind == "blocking"]
     resolved = [t for t in blocking if t.resolved_at is not None]
@@ -179,7 +257,29 @@ def _indicators(
         stuck=sum(
             1 for a in actions if a.status not in FINAL and now - a.proposed_at > stuck_after
         ),
+        **_rework_indicators(actions, rework),
     )
+
+
+def _rework_indicators(actions: list[_Action], rework: _Rework) -> dict[str, Any]:
+    reviewed = [a for a in actions if _decided_state(a) is not None]
+    first_time = [
+        a
+        for a in reviewed
+        if _decided_state(a) == "approved" and a.decision_id not in rework.revisions
+    ]
+    incidents = _incidents(actions)
+    unclear = [action for action, cause in incidents if cause == "ambiguous_spec"]
+    return {
+        "rework_rate": _rate(sum(a.decision_id in rework.revised for a in reviewed), len(reviewed)),
+        "accepted_without_rework_rate": _rate(len(first_time), len(reviewed)),
+        "incidents_by_cause": dict(Counter(cause for _, cause in incidents)),
+        "ambiguous_spec_rules": dict(Counter(r for a in unclear for r in a.rules).most_common(5)),
+        "ambiguous_spec_action_types": dict(Counter(a.action_type for a in unclear).most_common(5)),
+        "agent_compute_p50_seconds": _percentile(
+            (a.compute_seconds for a in actions if a.compute_seconds is not None), 50
+        ),
+    }
 
 
 def _percentile(values: Iterable[float], percent: int) -> float | None:

@@ -11,7 +11,14 @@ from service.api.dependencies import BoardDep, DeskDep, ReviewerDep, ReviewReade
 from service.api.errors_doc import error_responses
 from service.api.strict_json import StrictJsonRoute
 from service.reviews.board import QueueSummary
-from service.reviews.models import PostHocVerdict, Review, ReviewKind, ReviewPacket, ReviewState
+from service.reviews.models import (
+    IncidentCause,
+    PostHocVerdict,
+    Review,
+    ReviewKind,
+    ReviewPacket,
+    ReviewState,
+)
 
 router = APIRouter(prefix="/v1/reviews", tags=["reviews"], route_class=StrictJsonRoute)
 _STEP_ERRORS = error_responses(
@@ -27,9 +34,10 @@ class ApproveBody(BaseModel):
 
 
 class RejectBody(BaseModel):
-    """A rejection; the note saying why is required."""
+    """A rejection; the note saying why is required, the cause is `other` unless given."""
 
     note: Note
+    cause: IncidentCause = IncidentCause.OTHER
 
 
 class VerdictBody(BaseModel):
@@ -37,6 +45,8 @@ class VerdictBody(BaseModel):
 
     verdict: PostHocVerdict
     note: Note | None = None
+    # For `should_not_have_happened`: why (`other` unless given).
+    cause: IncidentCause | None = None
 
 
 @router.get("/queues", response_model=list[QueueSummary], summary="My queues with their counts")
@@ -85,11 +95,11 @@ def approve(review_id: str, body: ApproveBody, desk: DeskDep, reviewer: Reviewer
 
 @router.post("/{review_id}/reject", response_model=Review, responses=_STEP_ERRORS)
 def reject(review_id: str, body: RejectBody, desk: DeskDep, reviewer: ReviewerDep) -> Review:
-    """Reject a blocking review, saying why."""
-    return desk.reject(review_id, reviewer, body.note)
+    """Reject a blocking review, saying why and naming the cause."""
+    return desk.reject(review_id, reviewer, body.note, body.cause)
 
 
 @router.post("/{review_id}/verdict", response_model=Review, responses=_STEP_ERRORS)
 def verdict(review_id: str, body: VerdictBody, desk: DeskDep, reviewer: ReviewerDep) -> Review:
     """Close a post-hoc review with a finding."""
-    return desk.give_verdict(review_id, reviewer, body.verdict, body.note)
+    return desk.give_verdict(review_id, reviewer, body.verdict, body.note, body.cause)

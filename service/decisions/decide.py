@@ -10,6 +10,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 import uuid_utils
+from sqlalchemy import Engine
 
 from policy.budgets import Charge, over_budget
 from policy.budgets import charges as budget_charges
@@ -22,6 +23,7 @@ from service.audit.writer import AuditWriter
 from service.auth.principals import Principal
 from service.decisions.budgets import SPENDING, BudgetClaim
 from service.decisions.record import DecisionRecord, Recorded
+from service.decisions.revisions import check_revision
 from service.permits.signer import PermitSigner
 from service.reviews.tasks import opening_task
 
@@ -46,8 +48,14 @@ class Decider:
     its over-budget variant instead when it would pass a limit."""
 
     def __init__(
-        self, gate: Gate, writer: AuditWriter, metrics: GatewayMetrics, permits: PermitSigner
+        self,
+        gate: Gate,
+        writer: AuditWriter,
+        metrics: GatewayMetrics,
+        permits: PermitSigner,
+        database: Engine,
     ) -> None:
+        self._database = database
         self._gate = gate
         self._writer = writer
         self._metrics = metrics
@@ -56,6 +64,8 @@ class Decider:
     async def decide(self, proposal: Proposal, principal: Principal) -> Recorded:
         """Decide, record durably, then answer; an idempotent retry gets its first answer."""
         started = time.monotonic()
+        if proposal.revises is not None:
+            await asyncio.to_thread(check_revision, self._database, proposal, principal)
         decision = await self._gate.decide_async(proposal, principal.as_agent())
         recorded_at = datetime.now(UTC)
         document = proposal.document()

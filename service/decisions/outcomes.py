@@ -48,6 +48,8 @@ class OutcomeReport(BaseModel):
     status: Reported
     artifact: Annotated[dict[str, Any], Field(max_length=64)] = {}
     note: Annotated[str, Field(max_length=4000)] | None = None
+    # How long the agent computed for this action (its own time, not the gate's or a human's).
+    duration_ms: Annotated[int, Field(ge=0, le=7 * 24 * 3600 * 1000)] | None = None
 
 
 class OutcomeRecorded(BaseModel):
@@ -95,6 +97,11 @@ def report_outcome(
                     lifecycle_at=now,
                     artifact=report.artifact,
                     lifecycle_version=row.lifecycle_version + 1,
+                    **(
+                        {"agent_duration_ms": report.duration_ms}
+                        if report.duration_ms is not None
+                        else {}
+                    ),
                 )
             ).rowcount
             if changed != 1:
@@ -106,6 +113,7 @@ def report_outcome(
         if refusal is None:
             details |= {"status": status.value, "missing_for_done": missing}
             details |= {"artifact": report.artifact, "note": report.note}
+            details |= {"duration_ms": report.duration_ms} if report.duration_ms is not None else {}
         else:
             details["refused"] = refusal
         body = _event_body(current=current, agent=agent, action_type=action_type, details=details)

@@ -40,6 +40,7 @@ from service.errors import (
 from service.reviews.eligibility import four_eyes_violated, may_review
 from service.reviews.models import (
     ApprovalUse,
+    IncidentCause,
     PostHocVerdict,
     Review,
     ReviewKind,
@@ -157,30 +158,49 @@ class ReviewDesk:
 
         return self._transition(review_id, actor, step)
 
-    def reject(self, review_id: str, actor: Principal, note: str) -> Review:
-        """Reject with a note saying why; the action must not happen."""
+    def reject(
+        self,
+        review_id: str,
+        actor: Principal,
+        note: str,
+        cause: IncidentCause = IncidentCause.OTHER,
+    ) -> Review:
+        """Reject with a note saying why, and the cause; the action must not happen."""
         if not note.strip():
             raise NoteRequired("a rejection needs a note saying why")
 
         def step(row: Any, now: datetime, owner_id: str | None) -> _Step:
             self._check_reviewer(row, actor, owner_id, now, kind=ReviewKind.BLOCKING)
             changes = _resolution(ReviewState.REJECTED, actor, now, note)
-            return _Step("review_rejected", changes, {"note": note}, resolves=True)
+            changes["cause"] = cause.value
+            details = {"note": note, "cause": cause.value}
+            return _Step("review_rejected", changes, details, resolves=True)
 
         return self._transition(review_id, actor, step)
 
     def give_verdict(
-        self, review_id: str, actor: Principal, verdict: PostHocVerdict, note: str | None
+        self,
+        review_id: str,
+        actor: Principal,
+        verdict: PostHocVerdict,
+        note: str | None,
+        cause: IncidentCause | None = None,
     ) -> Review:
-        """Close a post-hoc review: the sampled action was ok, or should not have happened."""
-        if verdict is PostHocVerdict.SHOULD_NOT_HAVE_HAPPENED and not (note and note.strip()):
+        """Close a post-hoc review: the sampled action was ok, or should not have happened
+        (an incident, with its cause: `other` when none is given)."""
+        incident = verdict is PostHocVerdict.SHOULD_NOT_HAVE_HAPPENED
+        if incident and not (note and note.strip()):
             raise NoteRequired("'should_not_have_happened' needs a note saying why")
+        found = (cause or IncidentCause.OTHER) if incident else None
 
         def step(row: Any, now: datetime, owner_id: str | None) -> _Step:
             self._check_reviewer(row, actor, owner_id, now, kind=ReviewKind.POST_HOC)
             changes = _resolution(ReviewState.REVIEWED, actor, now, note)
             changes["verdict"] = verdict.value
+            changes["cause"] = found.value if found else None
             details = {"verdict": verdict.value, "note": note}
+            if found:
+                details["cause"] = found.value
             return _Step("review_verdict", changes, details, resolves=True)
 
         return self._transition(review_id, actor, step)

@@ -41,6 +41,22 @@ class PostHocVerdict(StrEnum):
     SHOULD_NOT_HAVE_HAPPENED = "should_not_have_happened"
 
 
+class IncidentCause(StrEnum):
+    """Why an action was rejected, or should not have happened: the spec the agent worked
+    from was ambiguous, the model erred, it lacked context, or the rules had a gap."""
+
+    AMBIGUOUS_SPEC = "ambiguous_spec"
+    MODEL_ERROR = "model_error"
+    MISSING_CONTEXT = "missing_context"
+    POLICY_GAP = "policy_gap"
+    OTHER = "other"
+
+    @classmethod
+    def named(cls, value: object) -> IncidentCause | None:
+        """The cause a form or a Slack modal named; None for anything else."""
+        return cls(str(value)) if value in {cause.value for cause in cls} else None
+
+
 class Approval(BaseModel):
     """One reviewer's approval."""
 
@@ -74,6 +90,8 @@ class Review(BaseModel):
     resolved_at: datetime | None
     verdict: PostHocVerdict | None
     note: str | None
+    # Why it was rejected, or should not have happened (older records: none, counted other).
+    cause: IncidentCause | None = None
     used_at: datetime | None
     created_at: datetime
 

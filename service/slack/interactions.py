@@ -30,10 +30,12 @@ from service.auth.principals import Principal
 from service.errors import InvalidSlackPayload, NotFound, ServiceError, SlackSignatureInvalid
 from service.reviews.board import ReviewBoard
 from service.reviews.desk import ReviewDesk
-from service.reviews.models import ReviewState
+from service.reviews.models import IncidentCause, ReviewState
 from service.slack.links import slack_reviewer
 from service.slack.messages import (
     APPROVE,
+    CAUSE_BLOCK,
+    CAUSE_INPUT,
     NOTE_BLOCK,
     NOTE_INPUT,
     REJECT,
@@ -140,7 +142,10 @@ class SlackInteractions:
     def _reject(self, ack: Ack, body: dict[str, Any], view: dict[str, Any]) -> None:
         try:
             review_id = view["private_metadata"].split("|")[0]
-            note = view["state"]["values"][NOTE_BLOCK][NOTE_INPUT].get("value") or ""
+            values = view["state"]["values"]
+            note = values[NOTE_BLOCK][NOTE_INPUT].get("value") or ""
+            chosen = (values.get(CAUSE_BLOCK, {}).get(CAUSE_INPUT) or {}).get("selected_option")
+            cause = IncidentCause.named((chosen or {}).get("value")) or IncidentCause.OTHER
             user = body["user"]["id"]
         except (KeyError, IndexError, TypeError, AttributeError):
             ack()  # signed by Slack, yet not our modal's shape: nothing to do
@@ -150,7 +155,7 @@ class SlackInteractions:
             ack(response_action="errors", errors={NOTE_BLOCK: NOT_LINKED.format(user=user)})
             return
         try:
-            self._desk.reject(review_id, reviewer, note)
+            self._desk.reject(review_id, reviewer, note, cause)
         except (ServiceError, SQLAlchemyError) as refusal:
             ack(response_action="errors", errors={NOTE_BLOCK: _refusal_text(refusal)})
             return

@@ -16,6 +16,15 @@ REJECT = "sluicegate_reject"
 REJECT_NOTE = "sluicegate_reject_note"
 NOTE_BLOCK = "note"
 NOTE_INPUT = "note_input"
+CAUSE_BLOCK = "cause"
+CAUSE_INPUT = "cause_input"
+CAUSES = {
+    "ambiguous_spec": "The spec was ambiguous",
+    "model_error": "The agent's model erred",
+    "missing_context": "The agent lacked context",
+    "policy_gap": "The rules should have caught it",
+    "other": "Something else",
+}
 _MAX_CHANGES = 20
 
 
@@ -163,6 +172,21 @@ def reject_modal(review_id: str, channel: str, ts: str) -> dict[str, Any]:
                     "min_length": 1,
                     "max_length": 2000,
                 },
-            }
+            },
+            {
+                "type": "input",
+                "block_id": CAUSE_BLOCK,
+                "label": {"type": "plain_text", "text": "Cause"},
+                "element": {
+                    "type": "static_select",
+                    "action_id": CAUSE_INPUT,
+                    "initial_option": _option("other"),
+                    "options": [_option(value) for value in CAUSES],
+                },
+            },
         ],
     }
+
+
+def _option(value: str) -> dict[str, Any]:
+    return {"text": {"type": "plain_text", "text": CAUSES[value]}, "value": value}

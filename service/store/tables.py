@@ -64,6 +64,8 @@ class DecisionRow(SQLModel, table=True):
     lifecycle_at: datetime | None = Field(default=None, sa_column=utc_column(nullable=True))
     artifact: dict[str, Any] | None = Field(default=None, sa_column=Column(JSON, nullable=True))
     lifecycle_version: int = 0
+    # How long the agent computed for the action, as its outcome report says.
+    agent_duration_ms: int | None = None
 
 
 class AuditEventRow(SQLModel, table=True):
@@ -123,6 +125,8 @@ class ReviewTaskRow(SQLModel, table=True):
     resolved_at: datetime | None = Field(default=None, sa_column=utc_column(nullable=True))
     verdict: str | None = None  # post-hoc: ok | should_not_have_happened
     note: str | None = None
+    # Why it was rejected or should not have happened (reviews/models.py IncidentCause).
+    cause: str | None = None
     used_at: datetime | None = Field(default=None, sa_column=utc_column(nullable=True))
     version: int = 0
     created_at: datetime = Field(sa_column=utc_column())

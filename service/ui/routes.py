@@ -32,7 +32,7 @@ from service.auth.sessions import (
 from service.errors import ServiceError, SignInNeeded
 from service.reviews.board import ReviewBoard
 from service.reviews.eligibility import may_review
-from service.reviews.models import PostHocVerdict, Review, ReviewKind, ReviewState
+from service.reviews.models import IncidentCause, PostHocVerdict, Review, ReviewKind, ReviewState
 from service.settings import Settings
 from service.ui.pages import SEE_OTHER, SessionCookie, page, session_for, to_sign_in
 
@@ -190,6 +190,7 @@ def _review(
         "can_act": may_review(session.principal, queue) and packet.state in _OPEN,
         "blocking": packet.kind is ReviewKind.BLOCKING,
         "verdicts": list(PostHocVerdict),
+        "causes": CAUSE_LABELS,
         "notice": notice,
         "error": error,
     }
@@ -225,13 +226,16 @@ async def review_step(
             status_code=403,
         )
     note = str(form.get("note", "")).strip() or None
+    cause = IncidentCause.named(form.get("cause"))
     actions: dict[str, Callable[[], Review]] = {
         "claim": lambda: desk.claim(review_id, session.principal),
         "release": lambda: desk.release(review_id, session.principal),
         "approve": lambda: desk.approve(review_id, session.principal, note),
-        "reject": lambda: desk.reject(review_id, session.principal, note or ""),
+        "reject": lambda: desk.reject(
+            review_id, session.principal, note or "", cause or IncidentCause.OTHER
+        ),
         "verdict": lambda: desk.give_verdict(
-            review_id, session.principal, PostHocVerdict(str(form.get("verdict"))), note
+            review_id, session.principal, PostHocVerdict(str(form.get("verdict"))), note, cause
         ),
     }
     action = actions.get(step)
@@ -246,6 +250,15 @@ async def review_step(
             request, board, pack, session, review_id, error=str(exc), status_code=exc.status
         )
     return RedirectResponse(f"/ui/reviews/{review_id}?done={review.state.value}", SEE_OTHER)
+
+
+CAUSE_LABELS = {
+    IncidentCause.AMBIGUOUS_SPEC: "The spec or instructions were ambiguous",
+    IncidentCause.MODEL_ERROR: "The agent's model made a mistake",
+    IncidentCause.MISSING_CONTEXT: "The agent lacked context it needed",
+    IncidentCause.POLICY_GAP: "The rules should have caught it",
+    IncidentCause.OTHER: "Something else",
+}
 
 
 def _local(path: str) -> str:

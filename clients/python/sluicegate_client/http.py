@@ -148,10 +148,17 @@ def _still_waiting(status: DecisionStatus, deadline: float) -> bool:
     return status.status is ActionStatus.PENDING_REVIEW and time.monotonic() < deadline
 
 
-def _report_body(status: Reported, artifact: Mapping[str, Any] | None, note: str | None) -> bytes:
+def _report_body(
+    status: Reported,
+    artifact: Mapping[str, Any] | None,
+    note: str | None,
+    duration_ms: int | None,
+) -> bytes:
     body: dict[str, Any] = {"status": status, "artifact": dict(artifact or {})}
     if note is not None:
         body["note"] = note
+    if duration_ms is not None:
+        body["duration_ms"] = duration_ms
     return json.dumps(body).encode()
 
 
@@ -236,10 +243,12 @@ class GateClient:
         *,
         artifact: Mapping[str, Any] | None = None,
         note: str | None = None,
+        duration_ms: int | None = None,
     ) -> OutcomeRecorded:
-        """Tell the gate what the agent did: executed, failed or rolled_back."""
+        """Tell the gate what the agent did: executed, failed or rolled_back, and how long
+        it computed for it (`duration_ms`, set beside the time it waited on people)."""
         path = f"{_PATH}/{decision_id}/outcome"
-        body = _report_body(status, artifact, note)
+        body = _report_body(status, artifact, note, duration_ms)
         return self._call(_recorded, "POST", path, content=body, idempotent=False)
 
     def close(self) -> None:
@@ -333,10 +342,12 @@ class AsyncGateClient:
         *,
         artifact: Mapping[str, Any] | None = None,
         note: str | None = None,
+        duration_ms: int | None = None,
     ) -> OutcomeRecorded:
-        """Tell the gate what the agent did: executed, failed or rolled_back."""
+        """Tell the gate what the agent did: executed, failed or rolled_back, and how long
+        it computed for it (`duration_ms`, set beside the time it waited on people)."""
         path = f"{_PATH}/{decision_id}/outcome"
-        body = _report_body(status, artifact, note)
+        body = _report_body(status, artifact, note, duration_ms)
         return await self._call(_recorded, "POST", path, content=body, idempotent=False)
 
     async def aclose(self) -> None:

@@ -22,6 +22,7 @@ handling (`handle_tool_errors`): catching every exception would also swallow the
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from typing import Any
 
@@ -82,6 +83,16 @@ class _Call:
         }
 
 
+class _Stopwatch:
+    """How long the tool ran: the agent's compute, reported beside the time it waited."""
+
+    def __init__(self) -> None:
+        self._started = time.monotonic()
+
+    def ms(self) -> int:
+        return int((time.monotonic() - self._started) * 1000)
+
+
 def _outcome(result: ToolResult) -> tuple[Reported, dict[str, Any]]:
     failed = isinstance(result, ToolMessage) and result.status == "error"
     return ("failed" if failed else "executed"), {"tool_call_id": _call_id(result)}
@@ -137,12 +148,18 @@ class GatedTools:
         except GateError as error:
             return call.refused(error)
         try:
+            clock = _Stopwatch()
             result = execute(request)
         except Exception:
-            self._report(lambda: gate.report(decision.decision_id, "failed"))
+            self._report(
+                lambda: gate.report(decision.decision_id, "failed", duration_ms=clock.ms())
+            )
             raise
         reported, artifact = _outcome(result)
-        self._report(lambda: gate.report(decision.decision_id, reported, artifact=artifact))
+        took = clock.ms()
+        self._report(
+            lambda: gate.report(decision.decision_id, reported, artifact=artifact, duration_ms=took)
+        )
         return result
 
     @staticmethod
@@ -181,12 +198,15 @@ class GatedTools:
         except GateError as error:
             return call.refused(error)
         try:
+            clock = _Stopwatch()
             result = await execute(request)
         except Exception:
-            await self._areport(gate.report(decision.decision_id, "failed"))
+            await self._areport(gate.report(decision.decision_id, "failed", duration_ms=clock.ms()))
             raise
         reported, artifact = _outcome(result)
-        await self._areport(gate.report(decision.decision_id, reported, artifact=artifact))
+        await self._areport(
+            gate.report(decision.decision_id, reported, artifact=artifact, duration_ms=clock.ms())
+        )
         return result
 
     @staticmethod

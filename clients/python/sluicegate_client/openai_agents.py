@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import json
 import logging
+import time
 from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
@@ -145,18 +146,24 @@ class AgentsGate:
                 await self._gate.proceed(decision.decision_id, proposal)
         except GateError as error:
             return _refusal(tool_name, error)
+        started = time.monotonic()
         try:
             result = await run(context, raw_arguments)
         except Exception:
-            await self._report(decision.decision_id, "failed", call_id)
+            await self._report(decision.decision_id, "failed", call_id, started)
             raise
-        await self._report(decision.decision_id, "executed", call_id)
+        await self._report(decision.decision_id, "executed", call_id, started)
         return result
 
-    async def _report(self, decision_id: str, status: Reported, call_id: str) -> None:
+    async def _report(
+        self, decision_id: str, status: Reported, call_id: str, started: float
+    ) -> None:
         # The tool has run: a lost report must not fail the call (the model would retry it).
+        took = int((time.monotonic() - started) * 1000)
         try:
-            await self._gate.report(decision_id, status, artifact={"tool_call_id": call_id})
+            await self._gate.report(
+                decision_id, status, artifact={"tool_call_id": call_id}, duration_ms=took
+            )
         except GateError as error:
             log.warning("the outcome could not be reported: %s", error)
 
