@@ -1,14 +1,15 @@
-"""Prometheus metrics: decisions by outcome and their latency (this process), and the review
-queues' depth and oldest pending age (read from the shared store at each scrape)."""
+"""Prometheus metrics: decisions by outcome and their latency (this process), and, read from
+the shared store at each scrape, the review queues' depth and oldest pending age, and the
+incidents people found, by cause (rejections and "should not have happened" findings)."""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
 
 from prometheus_client import CollectorRegistry, Counter, Histogram
-from prometheus_client.core import GaugeMetricFamily, Metric
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
-from sqlalchemy import Engine, func, select
+from sqlalchemy import Engine, and_, func, or_, select
 
 from service.store.tables import ReviewTaskRow
 from service.store.utc import utc_now
@@ -47,6 +48,31 @@ class _QueueCollector(Collector):
         yield oldest
 
 
+class _IncidentCollector(Collector):
+    """Rejections and "should not have happened" findings so far, by cause (for rates)."""
+
+    def __init__(self, database: Engine) -> None:
+        self._database = database
+
+    def collect(self) -> Iterator[Metric]:
+        incidents = CounterMetricFamily(
+            "sluicegate_incidents",
+            "Rejected actions and sampled actions that should not have happened, by cause",
+            labels=["cause"],
+        )
+        rejected = and_(_tasks.c.kind == "blocking", _tasks.c.state == "rejected")
+        found = and_(_tasks.c.kind == "post_hoc", _tasks.c.verdict == "should_not_have_happened")
+        with self._database.connect() as connection:
+            rows = connection.execute(
+                select(func.coalesce(_tasks.c.cause, "other"), func.count())
+                .where(or_(rejected, found))
+                .group_by(func.coalesce(_tasks.c.cause, "other"))
+            ).all()
+        for cause, count in rows:
+            incidents.add_metric([cause], count)
+        yield incidents
+
+
 class GatewayMetrics:
     """One registry per gateway (so tests can run several in one process)."""
 
@@ -65,3 +91,4 @@ class GatewayMetrics:
             registry=self.registry,
         )
         self.registry.register(_QueueCollector(database))
+        self.registry.register(_IncidentCollector(database))

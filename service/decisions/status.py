@@ -33,6 +33,8 @@ class ReviewProgress(ReviewRef):
     approvals: int = 0
     resolved_at: datetime | None = None
     note: str | None = None
+    # Why it was rejected (an agent revising it learns whether the spec was unclear).
+    cause: str | None = None
     used_at: datetime | None = None
 
 
@@ -84,6 +86,7 @@ def decision_status(
             approvals=len(review.approvals),
             resolved_at=review.resolved_at,
             note=review.note,
+            cause=review.cause.value if review.cause else None,
             used_at=review.used_at,
         )
     review_state = review.state.value if decision.review is not None and review else None

@@ -59,6 +59,7 @@ class Review(_Wire):
     on_timeout: str
     state: str | None = None
     note: str | None = None
+    cause: str | None = None  # why it was rejected: ambiguous_spec, model_error, ...
 
 
 class Decision(_Wire):

@@ -24,7 +24,15 @@ from service.auth.principals import principal_named
 from service.auth.roles import Role
 from service.settings import Settings
 from service.slack.links import link_slack_user
-from service.slack.messages import APPROVE, NOTE_BLOCK, NOTE_INPUT, REJECT, REJECT_NOTE
+from service.slack.messages import (
+    APPROVE,
+    CAUSE_BLOCK,
+    CAUSE_INPUT,
+    NOTE_BLOCK,
+    NOTE_INPUT,
+    REJECT,
+    REJECT_NOTE,
+)
 from service.store.database import database_engine, migrate
 from tests.fixtures import REFUND, RULES
 from tests.loopback import serving
@@ -143,7 +151,7 @@ def _press(action: str, review_id: str, user: str) -> dict[str, Any]:
     }
 
 
-def _submit_note(review_id: str, user: str, note: str) -> dict[str, Any]:
+def _submit_note(review_id: str, user: str, note: str, cause: str = "other") -> dict[str, Any]:
     return {
         "type": "view_submission",
         "team": {"id": "T0ACME", "domain": "acme"},
@@ -157,7 +165,12 @@ def _submit_note(review_id: str, user: str, note: str) -> dict[str, Any]:
             "callback_id": REJECT_NOTE,
             "private_metadata": f"{review_id}|{CHANNEL_ID}|1767000000.000100",
             "state": {
-                "values": {NOTE_BLOCK: {NOTE_INPUT: {"type": "plain_text_input", "value": note}}}
+                "values": {
+                    NOTE_BLOCK: {NOTE_INPUT: {"type": "plain_text_input", "value": note}},
+                    CAUSE_BLOCK: {
+                        CAUSE_INPUT: {"type": "static_select", "selected_option": {"value": cause}}
+                    },
+                }
             },
         },
     }
@@ -269,11 +282,14 @@ def test_reject_asks_for_a_note_in_a_modal_then_rejects(gateway: Gateway) -> Non
     assert blank.json()["response_action"] == "errors"
     _unchanged(gateway, decision_id)
 
-    done = _post(gateway, *_signed(_submit_note(review_id, LEAD, "duplicate of INV-7")))
+    done = _post(
+        gateway, *_signed(_submit_note(review_id, LEAD, "duplicate of INV-7", "missing_context"))
+    )
     assert done.status_code == 200
     review = gateway.review_of(decision_id)
     assert review["state"] == "rejected"
     assert review["note"] == "duplicate of INV-7"
+    assert review["cause"] == "missing_context"
     update = json.dumps(gateway.slack.wait_for("chat.update")[0]["blocks"])
     assert "Rejected* by fin-lead" in update
     assert "duplicate of INV-7" in update

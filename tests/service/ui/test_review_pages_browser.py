@@ -169,16 +169,26 @@ def test_an_auditor_sees_throughput_charts(tmp_path: Path) -> None:
             json={"status": "executed", "artifact": {"record_url": "u", "updated_fields": ["t"]}},
             headers=crm,
         )
-        page = browser.new_page(viewport={"width": 1200, "height": 1100})
+        page = browser.new_page(viewport={"width": 1280, "height": 1100})
         _sign_in_with_the_keyboard(page, base, auditor_key)
         page.get_by_role("link", name="Throughput").click()
+        # Readable at 1280 px: nothing wider than the window, no table wider than its box.
+        assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
+        assert page.evaluate(
+            "[...document.querySelectorAll('table')].every(t =>"
+            " t.getBoundingClientRect().right <= window.innerWidth"
+            " && t.scrollWidth <= t.clientWidth + 1)"
+        )
         expect(page.get_by_role("img", name="Decisions by outcome")).to_be_visible()
         expect(
             page.get_by_role("img", name="Time to done and time waiting on people (p90)")
         ).to_be_visible()
-        refund_row = page.get_by_role("row", name="payments.refund.issue")
+        quality = page.get_by_role("table", name="Quality, per group")
+        refund_row = quality.get_by_role("row", name="payments.refund.issue")
         expect(refund_row).to_contain_text("50%")  # first-pass approval: one of two
-        expect(page.get_by_role("row", name="crm.contact.update")).to_contain_text("3")
+        expect(refund_row).to_contain_text("other 1")  # the rejection's cause, by default
+        flow = page.get_by_role("table", name="Flow, per group")
+        expect(flow.get_by_role("row", name="crm.contact.update")).to_contain_text("3")
         page.screenshot(path=ARTIFACTS / "throughput.png", full_page=True)
         page.get_by_role("link", name="Group by work item type").click()
-        expect(page.get_by_role("row", name="billing-dispute")).to_be_visible()
+        expect(flow.get_by_role("row", name="billing-dispute")).to_be_visible()
