@@ -26,6 +26,7 @@ from service.audit.writer import AuditWriter
 from service.auth.keys import KeyAuthenticator
 from service.decisions.decide import Decider
 from service.decisions.lookup import DecisionWatch
+from service.decisions.shadow import ShadowEvaluator
 from service.periodic import Periodic, Worker
 from service.permits.signer import PermitSigner
 from service.reviews.board import ReviewBoard
@@ -122,7 +123,20 @@ class Runtime:
         self.permits = PermitSigner(
             self.database, issuer=settings.permit_issuer, ttl_seconds=settings.permit_ttl_seconds
         )
-        self.decider = Decider(self.gate, self.writer, self.metrics, self.permits, self.database)
+        self.shadow = ShadowEvaluator(
+            self.database,
+            lambda path: replay_gate(settings, load_rule_pack(path)),
+            registry=self.metrics.registry,
+            tick_seconds=settings.shadow_tick_seconds,
+        )
+        self.decider = Decider(
+            self.gate,
+            self.writer,
+            self.metrics,
+            self.permits,
+            database=self.database,
+            shadow=self.shadow,
+        )
         self.watch = ResolutionWatch()
         self.decisions = DecisionWatch(
             self.database,
@@ -150,6 +164,7 @@ class Runtime:
                 tick_seconds=settings.webhook_tick_seconds,
                 destinations=self.destinations,
             ),
+            self.shadow,
             Periodic(
                 "audit-checkpoints",
                 lambda: checkpoint_head(self.database, self.signing_key),

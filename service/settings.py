@@ -86,6 +86,8 @@ class Settings(BaseSettings):
     # Candidate rule packs, one folder each, that authors and auditors may replay against the
     # log by name (`POST /v1/rules/impact`); unset: the API has none (the CLI takes a path).
     candidates_dir: Path | None = None
+    # How often a gateway looks for a shadow run started or stopped (`rules shadow`), in s.
+    shadow_tick_seconds: float = Field(default=2.0, gt=0, le=60)
     # Slack approvals (docs/slack.md): the app's signing secret verifies what Slack sends to
     # /v1/integrations/slack/interactions; the bot token posts and updates review messages.
     # Without both, nothing is posted and interactions are refused.

@@ -1,18 +1,26 @@
-"""`POST /v1/rules/impact`: what a candidate rule pack would have answered to the log."""
+"""`/v1/rules`: what a candidate rule pack would have answered to the log (impact), and
+how it agrees with the active pack on live traffic (shadow)."""
 
 from __future__ import annotations
 
 from datetime import timedelta
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Response
 from pydantic import BaseModel, Field
 
 from policy.errors import PolicyError
 from service.analytics.impact import ImpactReport, replay_impact
-from service.api.dependencies import RuleReaderDep, RuntimeDep
+from service.api.dependencies import AuthorDep, RuleReaderDep, RuntimeDep
 from service.api.errors_doc import error_responses
 from service.api.strict_json import StrictJsonRoute
 from service.audit.pack_activation import record_impact
+from service.decisions.shadow import (
+    ShadowReport,
+    ShadowRun,
+    shadow_report,
+    start_run,
+    stop_run,
+)
 from service.errors import InvalidRulePack, NotFound
 from service.runtime import candidate_pack, replay_gate
 from service.store.utc import UtcMoment, utc_now
@@ -61,3 +69,53 @@ def impact(body: ImpactRequest, runtime: RuntimeDep, _: RuleReaderDep) -> Impact
         proposed.close()
     record_impact(runtime.database, report.summary())
     return report
+
+
+class ShadowRequest(BaseModel):
+    """Which candidate (a folder of SLUICEGATE_CANDIDATES_DIR) to shadow."""
+
+    candidate: str = Field(min_length=1, max_length=64, examples=["raise-refund-limit"])
+
+
+@router.post(
+    "/shadow",
+    status_code=201,
+    response_model=ShadowRun,
+    responses=error_responses(400, 401, 403, 404, 413, 422, 503, not_found="no such candidate"),
+    summary="Shadow a candidate pack on live traffic",
+)
+def start_shadow(body: ShadowRequest, runtime: RuntimeDep, author: AuthorDep) -> ShadowRun:
+    """Every gateway also decides each live proposal with the candidate (within a few
+    seconds), with no effect on the answers; `GET /v1/rules/shadow` reports how often it
+    agrees. Starting one stops the run in progress."""
+    try:
+        candidate = candidate_pack(runtime.settings, body.candidate)
+    except LookupError as exc:
+        raise NotFound(str(exc)) from exc
+    except PolicyError as exc:
+        raise InvalidRulePack(str(exc)) from exc
+    return start_run(runtime.database, candidate, started_by=author.name)
+
+
+@router.delete(
+    "/shadow",
+    status_code=204,
+    responses=error_responses(401, 403, 404, 503, not_found="no shadow run in progress"),
+    summary="Stop shadowing",
+)
+def end_shadow(runtime: RuntimeDep, _: AuthorDep) -> Response:
+    """Stop the run in progress; its results stay for the report."""
+    if not stop_run(runtime.database):
+        raise NotFound("no shadow run in progress")
+    return Response(status_code=204)
+
+
+@router.get(
+    "/shadow",
+    response_model=ShadowReport,
+    responses=error_responses(401, 403, 503),
+    summary="How the shadow pack agrees with the active one",
+)
+def read_shadow(runtime: RuntimeDep, _: RuleReaderDep) -> ShadowReport:
+    """The latest run's agreement, overall, per action type, and where it would differ."""
+    return shadow_report(runtime.database)

@@ -229,3 +229,52 @@ def _install(candidate: Path, target: Path) -> None:
         shutil.rmtree(previous, ignore_errors=True)
         target.rename(previous)
     incoming.rename(target)
+
+
+@rules.command("shadow")
+def rules_shadow(
+    candidate: Annotated[
+        Path | None, typer.Argument(help="The candidate rule pack's folder to shadow.")
+    ] = None,
+    stop: Annotated[bool, typer.Option(help="Stop the run in progress.")] = False,
+    report: Annotated[bool, typer.Option(help="Print the latest run's agreement.")] = False,
+    output: Annotated[
+        ReportFormat, typer.Option("--format", help="text or json.")
+    ] = ReportFormat.TEXT,
+) -> None:
+    """Shadow a candidate on live traffic: every gateway also decides each proposal with it
+    (no effect on the answers) and records whether it agreed; `--report` prints how often,
+    `--stop` ends it. Gateways load the folder by its path: it must be readable where they
+    run."""
+    from policy.errors import PolicyError
+    from policy.rule_pack import load_rule_pack
+    from service.decisions.shadow import shadow_report, start_run, stop_run
+
+    if sum((candidate is not None, stop, report)) != 1:
+        typer.echo("give a candidate folder, --stop or --report", err=True)
+        raise typer.Exit(2)
+    with opened_store() as database:
+        if stop:
+            typer.echo("stopped" if stop_run(database) else "no shadow run in progress")
+            return
+        if report:
+            found = shadow_report(database)
+            if output is ReportFormat.JSON:
+                typer.echo(found.model_dump_json(indent=2))
+                return
+            rate = "—" if found.agreement_rate is None else f"{found.agreement_rate:.1%}"
+            run_id = found.run.id if found.run else "—"
+            typer.echo(f"run {run_id}: {found.agree} of {found.decisions} agree ({rate})")
+            for move, count in found.transitions.items():
+                typer.echo(f"  {move}: {count}")
+            return
+        assert candidate is not None
+        try:
+            pack = load_rule_pack(candidate)
+        except PolicyError as exc:
+            typer.echo(str(exc), err=True)
+            raise typer.Exit(2) from exc
+        run = start_run(database, pack, started_by="cli")
+    typer.echo(
+        f"shadowing {run.revision} from {run.path} (run {run.id}); gateways follow within seconds"
+    )

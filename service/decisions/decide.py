@@ -24,6 +24,7 @@ from service.auth.principals import Principal
 from service.decisions.budgets import SPENDING, BudgetClaim
 from service.decisions.record import DecisionRecord, Recorded
 from service.decisions.revisions import check_revision
+from service.decisions.shadow import ShadowEvaluator
 from service.permits.signer import PermitSigner
 from service.reviews.tasks import opening_task
 
@@ -53,9 +54,12 @@ class Decider:
         writer: AuditWriter,
         metrics: GatewayMetrics,
         permits: PermitSigner,
+        *,
         database: Engine,
+        shadow: ShadowEvaluator | None = None,
     ) -> None:
         self._database = database
+        self._shadow = shadow
         self._gate = gate
         self._writer = writer
         self._metrics = metrics
@@ -85,6 +89,9 @@ class Decider:
         if not recorded.replayed:
             self._metrics.decisions.labels(decision.outcome.value).inc()
             self._metrics.latency.observe(time.monotonic() - started)
+            if self._shadow is not None:  # after the answer is recorded; never delays it
+                agent = principal.as_agent()
+                self._shadow.submit(recorded.decision_id, proposal, agent, decision)
         return recorded
 
     def _record(self, asked: _Asked, decision: Decision) -> DecisionRecord:

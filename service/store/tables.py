@@ -251,3 +251,31 @@ class BudgetEntryRow(SQLModel, table=True):
     decision_id: str = Field(index=True)
     counted_at: datetime = Field(sa_column=utc_column())
     released_at: datetime | None = Field(default=None, sa_column=utc_column(nullable=True))
+
+
+class ShadowRunRow(SQLModel, table=True):
+    """A candidate rule pack evaluated beside the active one on live traffic (`rules shadow`),
+    from `started_at` until `stopped_at`; gateways load it from `path`."""
+
+    __tablename__ = "shadow_runs"
+
+    id: str = Field(primary_key=True)
+    path: str
+    revision: str
+    started_by: str
+    started_at: datetime = Field(sa_column=utc_column())
+    stopped_at: datetime | None = Field(default=None, sa_column=utc_column(nullable=True))
+
+
+class ShadowResultRow(SQLModel, table=True):
+    """What the shadow pack would have answered to one live decision, beside what was."""
+
+    __tablename__ = "shadow_results"
+
+    decision_id: str = Field(primary_key=True)
+    run_id: str = Field(index=True)
+    action_type: str
+    active_outcome: str  # the rules' outcome recorded (budgets left out)
+    shadow_outcome: str
+    agree: bool
+    recorded_at: datetime = Field(sa_column=utc_column())

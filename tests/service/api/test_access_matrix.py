@@ -71,6 +71,9 @@ ALLOWED: dict[tuple[str, str], set[str]] = {
     ("GET", "/metrics"): ANYONE,
     ("GET", "/.well-known/jwks.json"): ANYONE,
     ("POST", "/v1/rules/impact"): {"author", "auditor"},
+    ("POST", "/v1/rules/shadow"): {"author"},
+    ("GET", "/v1/rules/shadow"): {"author", "auditor"},
+    ("DELETE", "/v1/rules/shadow"): {"author"},
     # Slack signs its calls; no API key opens it (tests/service/slack covers the signatures).
     ("POST", "/v1/integrations/slack/interactions"): set(),
 }
@@ -85,6 +88,7 @@ BODIES: dict[tuple[str, str], dict[str, Any]] = {
     ("POST", "/v1/reviews/{review_id}/verdict"): {"verdict": "ok"},
     ("POST", "/v1/webhooks"): {"url": "https://93.184.216.34/hook"},
     ("POST", "/v1/rules/impact"): {"candidate": "default"},
+    ("POST", "/v1/rules/shadow"): {"candidate": "default"},
 }
 QUERIES = {"/v1/audit/evidence": {"since": "2000-01-01T00:00:00Z", "until": "2100-01-01T00:00:00Z"}}
 
