@@ -30,6 +30,7 @@ from service.request_log import RequestLog
 from service.runtime import Runtime
 from service.settings import Settings
 from service.ui import routes as ui
+from service.ui import rules as ui_rules
 from service.ui import throughput as ui_throughput
 
 
@@ -69,6 +70,7 @@ def create_app(settings: Settings | None = None, *, runtime: Runtime | None = No
     app.include_router(rules.router)
     app.include_router(ui.router)
     app.include_router(ui_throughput.router)
+    app.include_router(ui_rules.router)
     app.mount(
         "/ui/static", StaticFiles(directory=Path(ui.__file__).parent / "static"), name="ui-static"
     )

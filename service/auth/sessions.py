@@ -20,7 +20,7 @@ from service.store.utc import utc_now
 COOKIE = "sg_session"
 LOGIN_CSRF_COOKIE = "sg_login_csrf"
 # Who may sign in: reviewers work queues, auditors read them.
-UI_ROLES = frozenset({Role.REVIEWER, Role.AUDITOR})
+UI_ROLES = frozenset({Role.REVIEWER, Role.AUDITOR, Role.AUTHOR})
 _sessions = UiSessionRow.__table__  # type: ignore[attr-defined]
 
 

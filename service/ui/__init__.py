@@ -1,1 +1,1 @@
-"""The review pages under `/ui`: server-rendered, signed in with a reviewer or auditor key."""
+"""The pages under `/ui`: server-rendered, signed in with a reviewer, auditor or author key."""

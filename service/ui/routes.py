@@ -81,13 +81,13 @@ def login(
     next: FormText = "/ui/queues",
     login_csrf: Annotated[str | None, Cookie(alias=LOGIN_CSRF_COOKIE)] = None,
 ) -> Response:
-    """Exchange a reviewer or auditor key for a session cookie."""
+    """Exchange a reviewer, auditor or author key for a session cookie."""
     if not same_token(csrf_token, login_csrf):
         error = "The form expired; sign in again."
         return _login_page(request, settings, next_path=next, error=error, status_code=403)
     principal = principal_for_key(authenticator, key)
     if principal is None:
-        error = "That key is unknown, revoked, or not a reviewer's or auditor's."
+        error = "That key is unknown, revoked, or not a reviewer's, auditor's or author's."
         return _login_page(request, settings, next_path=next, error=error, status_code=401)
     token = sign_in(database, principal, hours=settings.ui_session_hours)
     response = RedirectResponse(_local(next), SEE_OTHER)

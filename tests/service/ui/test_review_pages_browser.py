@@ -3,6 +3,7 @@ agent's long poll, waiting on the same gateway over HTTP, returns the approval."
 
 from __future__ import annotations
 
+import shutil
 import threading
 import time
 from pathlib import Path
@@ -192,3 +193,62 @@ def test_an_auditor_sees_throughput_charts(tmp_path: Path) -> None:
         page.screenshot(path=ARTIFACTS / "throughput.png", full_page=True)
         page.get_by_role("link", name="Group by work item type").click()
         expect(flow.get_by_role("row", name="billing-dispute")).to_be_visible()
+
+
+def test_an_author_sees_impact_and_shadow_reports(tmp_path: Path) -> None:
+    candidates = tmp_path / "candidates"
+    candidate = candidates / "usd-500"
+    shutil.copytree(RULES, candidate)
+    limits = candidate / "data" / "limits.yaml"
+    limits.write_text(limits.read_text().replace("USD: 1000", "USD: 500"))
+    settings = Settings(
+        database_url=f"sqlite:///{tmp_path / 'gate.db'}",
+        rules=RULES,
+        candidates_dir=candidates,
+        shadow_tick_seconds=0.1,
+    )
+    engine = database_engine(settings.database_url)
+    migrate(engine)
+    _, agent_key = create_key(engine, name="billing-bot", role=Role.AGENT, scopes=["*"])
+    _, author_key = create_key(engine, name="carla", role=Role.AUTHOR, scopes=[])
+    engine.dispose()
+    agent = {"Authorization": f"Bearer {agent_key}"}
+    author = {"Authorization": f"Bearer {author_key}"}
+
+    def credit(value: int) -> None:
+        body = {
+            "action": {"type": "billing.invoice.adjust", "environment": "production",
+                       "amount": {"value": value, "currency": "USD"}},
+            "work_item": {"id": "WI-1"}, "justification": "credit", "confidence": 0.9,
+        }  # fmt: skip
+        assert httpx.post(f"{base}/v1/decisions", json=body, headers=agent).status_code == 201
+
+    with serving(settings) as base, chromium() as browser:
+        for value in (200, 800):
+            credit(value)
+        impact = httpx.post(
+            f"{base}/v1/rules/impact", json={"candidate": "usd-500"}, headers=author
+        )
+        assert impact.status_code == 200, impact.text
+        started = httpx.post(
+            f"{base}/v1/rules/shadow", json={"candidate": "usd-500"}, headers=author
+        )
+        assert started.status_code == 201, started.text
+        time.sleep(0.5)  # the gateway follows the run within its shadow tick
+        for value in (300, 900, 950):
+            credit(value)
+        deadline = time.monotonic() + 10
+        while httpx.get(f"{base}/v1/rules/shadow", headers=author).json()["decisions"] < 3:
+            assert time.monotonic() < deadline
+            time.sleep(0.1)
+        page = browser.new_page(viewport={"width": 1280, "height": 1100})
+        _sign_in_with_the_keyboard(page, base, author_key)
+        page.get_by_role("link", name="Rules").click()
+        expect(page.get_by_role("img", name="Agreement by action type")).to_be_visible()
+        expect(page.get_by_text("1 of 3 (33.3%)")).to_be_visible()
+        expect(
+            page.get_by_role("img", name="What the latest candidate would have changed")
+        ).to_be_visible()
+        impacts = page.get_by_role("table", name="Impact reports")
+        expect(impacts.get_by_role("row").nth(1)).to_contain_text("2 of 2")  # fidelity
+        page.screenshot(path=ARTIFACTS / "rules.png", full_page=True)
