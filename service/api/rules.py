@@ -9,6 +9,7 @@ from fastapi import APIRouter, Response
 from pydantic import BaseModel, Field
 
 from policy.errors import PolicyError
+from policy.rule_pack import RulePack
 from service.analytics.impact import ImpactReport, replay_impact
 from service.api.dependencies import AuthorDep, RuleReaderDep, RuntimeDep
 from service.api.errors_doc import error_responses
@@ -22,11 +23,20 @@ from service.decisions.shadow import (
     stop_run,
 )
 from service.errors import InvalidRulePack, NotFound
-from service.runtime import candidate_pack, replay_gate
+from service.runtime import Runtime, candidate_pack, replay_gate
 from service.store.utc import UtcMoment, utc_now
 
 router = APIRouter(prefix="/v1/rules", tags=["rules"], route_class=StrictJsonRoute)
 DEFAULT_WINDOW = timedelta(days=7)
+
+
+def _candidate(runtime: Runtime, name: str) -> RulePack:
+    try:
+        return candidate_pack(runtime.settings, name)
+    except LookupError as exc:
+        raise NotFound(str(exc)) from exc
+    except PolicyError as exc:
+        raise InvalidRulePack(str(exc)) from exc
 
 
 class ImpactRequest(BaseModel):
@@ -50,12 +60,7 @@ def impact(body: ImpactRequest, runtime: RuntimeDep, _: RuleReaderDep) -> Impact
     active pack and with the candidate, on the embedded engine, and reports what would
     change (docs/authors.md). Candidates are folders the operators put in
     `SLUICEGATE_CANDIDATES_DIR`: nothing uploaded here ever runs."""
-    try:
-        candidate = candidate_pack(runtime.settings, body.candidate)
-    except LookupError as exc:
-        raise NotFound(str(exc)) from exc
-    except PolicyError as exc:
-        raise InvalidRulePack(str(exc)) from exc
+    candidate = _candidate(runtime, body.candidate)
     until = body.until or utc_now()
     since = body.since or until - DEFAULT_WINDOW
     active, proposed = (
@@ -88,12 +93,7 @@ def start_shadow(body: ShadowRequest, runtime: RuntimeDep, author: AuthorDep) ->
     """Every gateway also decides each live proposal with the candidate (within a few
     seconds), with no effect on the answers; `GET /v1/rules/shadow` reports how often it
     agrees. Starting one stops the run in progress."""
-    try:
-        candidate = candidate_pack(runtime.settings, body.candidate)
-    except LookupError as exc:
-        raise NotFound(str(exc)) from exc
-    except PolicyError as exc:
-        raise InvalidRulePack(str(exc)) from exc
+    candidate = _candidate(runtime, body.candidate)
     return start_run(runtime.database, candidate, started_by=author.name)
 
 

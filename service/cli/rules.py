@@ -14,6 +14,7 @@ import typer
 from service.cli.common import RulesOption, load_settings, opened_store
 
 if TYPE_CHECKING:
+    from policy.rule_pack import RulePack
     from service.analytics.impact import ImpactReport
 
 rules = typer.Typer(help="Work on the rule pack.", no_args_is_help=True, rich_markup_mode=None)
@@ -100,19 +101,13 @@ def rules_impact(
     """Replay the recorded decisions of a window with the candidate pack and with the active
     one (both on the embedded engine): what would change, for which rules, action types and
     queues, and how often each budget would be hit (docs/authors.md)."""
-    from policy.errors import PolicyError
-    from policy.rule_pack import load_rule_pack
     from service.analytics.impact import replay_impact
     from service.audit.pack_activation import record_impact
     from service.runtime import replay_gate
     from service.store.utc import as_utc, utc_now
 
     settings = load_settings(rules_dir)
-    try:
-        active_pack, candidate_pack = load_rule_pack(settings.rules), load_rule_pack(candidate)
-    except PolicyError as exc:
-        typer.echo(str(exc), err=True)
-        raise typer.Exit(2) from exc
+    active_pack, candidate_pack = _pack(settings.rules), _pack(candidate)
     end = as_utc(until) if until else utc_now()
     start = as_utc(since) if since else end - timedelta(days=7)
     active, proposed = replay_gate(settings, active_pack), replay_gate(settings, candidate_pack)
@@ -170,7 +165,6 @@ def rules_activate(
     """Install a candidate pack as SLUICEGATE_RULES, once its impact was computed against the
     log (`rules impact`) with the pack active now; gateways decide with it from their next
     start. The activation's audit event carries the impact summary it checked."""
-    from policy.errors import PolicyError
     from policy.rule_pack import load_rule_pack
     from service.audit.pack_activation import recent_impact, record_activation
     from service.settings import bundled_rules
@@ -183,13 +177,9 @@ def rules_activate(
             err=True,
         )
         raise typer.Exit(2)
-    try:
-        pack = load_rule_pack(candidate)
-        # The pack gateways decide with now: the one an impact report must have replayed.
-        active = load_rule_pack(settings.rules).revision if settings.rules.exists() else None
-    except PolicyError as exc:
-        typer.echo(str(exc), err=True)
-        raise typer.Exit(2) from exc
+    pack = _pack(candidate)
+    # The pack gateways decide with now: the one an impact report must have replayed.
+    active = _pack(settings.rules).revision if settings.rules.exists() else None
     with opened_store() as database:
         impact = recent_impact(
             database,
@@ -246,8 +236,6 @@ def rules_shadow(
     (no effect on the answers) and records whether it agreed; `--report` prints how often,
     `--stop` ends it. Gateways load the folder by its path: it must be readable where they
     run."""
-    from policy.errors import PolicyError
-    from policy.rule_pack import load_rule_pack
     from service.decisions.shadow import shadow_report, start_run, stop_run
 
     if sum((candidate is not None, stop, report)) != 1:
@@ -269,12 +257,19 @@ def rules_shadow(
                 typer.echo(f"  {move}: {count}")
             return
         assert candidate is not None
-        try:
-            pack = load_rule_pack(candidate)
-        except PolicyError as exc:
-            typer.echo(str(exc), err=True)
-            raise typer.Exit(2) from exc
-        run = start_run(database, pack, started_by="cli")
+        run = start_run(database, _pack(candidate), started_by="cli")
     typer.echo(
         f"shadowing {run.revision} from {run.path} (run {run.id}); gateways follow within seconds"
     )
+
+
+def _pack(folder: Path) -> RulePack:
+    """The rule pack in `folder`; exit 2 saying what is wrong with it."""
+    from policy.errors import PolicyError
+    from policy.rule_pack import load_rule_pack
+
+    try:
+        return load_rule_pack(folder)
+    except PolicyError as exc:
+        typer.echo(str(exc), err=True)
+        raise typer.Exit(2) from exc
