@@ -64,11 +64,14 @@ class _IncidentCollector(Collector):
         found = and_(_tasks.c.kind == "post_hoc", _tasks.c.verdict == "should_not_have_happened")
         with self._database.connect() as connection:
             rows = connection.execute(
-                select(func.coalesce(_tasks.c.cause, "other"), func.count())
+                select(_tasks.c.cause, func.count())
                 .where(or_(rejected, found))
-                .group_by(func.coalesce(_tasks.c.cause, "other"))
+                .group_by(_tasks.c.cause)
             ).all()
-        for cause, count in rows:
+        by_cause: dict[str, int] = {}
+        for cause, count in rows:  # records from before causes existed count as other
+            by_cause[cause or "other"] = by_cause.get(cause or "other", 0) + count
+        for cause, count in sorted(by_cause.items()):
             incidents.add_metric([cause], count)
         yield incidents
 

@@ -2,15 +2,30 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
+
+import pytest
 
 from policy.context import Agent
 from policy.gate import Gate
 from policy.golden_cases import load_cases
-from tests.fixtures import RULES
+from policy.rule_pack import RulePack
+from service.runtime import build_gate
+from tests.fixtures import RULES, RegoBackend
 
 
-def test_concurrent_decisions_match_sequential_ones(gate: Gate) -> None:
+@pytest.fixture
+def patient_gate(pack: RulePack, rego_backend: RegoBackend) -> Iterator[Gate]:
+    """A generous time box: this is about threads, and a busy CI machine must not turn a slow
+    evaluation into a (correct) fail-closed answer that differs from the sequential one."""
+    built = build_gate(rego_backend.settings(rules=RULES, decision_budget_ms=10_000), pack)
+    yield built
+    built.close()
+
+
+def test_concurrent_decisions_match_sequential_ones(patient_gate: Gate) -> None:
+    gate = patient_gate
     cases = load_cases(RULES / "cases")
     agents = [Agent(id="t", name="t", scopes=tuple(c.scopes)) for c in cases]
 

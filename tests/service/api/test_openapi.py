@@ -124,6 +124,7 @@ def _fuzz_keys(database_url: str) -> dict[str, str]:
             ("reviewer", "fuzz-reviewer", Role.REVIEWER, ["group:finance-approvers"]),
             ("auditor", "fuzz-auditor", Role.AUDITOR, []),
             ("sidecar", "fuzz-sidecar", Role.SIDECAR, []),
+            ("author", "fuzz-author", Role.AUTHOR, []),
         ]
         return {
             role_name: create_key(database, name=name, role=role, scopes=scopes)[1]
