@@ -9,6 +9,7 @@ from typing import Any
 
 from alembic import command
 from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
 from sqlalchemy import Connection, Engine, create_engine, event, text
 
 _MIGRATIONS = Path(__file__).parent / "migrations"
@@ -72,6 +73,12 @@ def database_engine(url: str) -> Engine:
 def migrate(database: Engine, revision: str = "head") -> None:
     """Bring the schema to the newest revision, or to `revision` (idempotent)."""
     _alembic(database, command.upgrade, revision)
+
+
+def current_revision(database: Engine) -> str | None:
+    """The schema revision the store is at; None for an empty store."""
+    with database.connect() as connection:
+        return MigrationContext.configure(connection).get_current_revision()
 
 
 def migrate_down(database: Engine, revision: str) -> None:
