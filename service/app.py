@@ -26,7 +26,7 @@ from service.api.body_limit import BodyLimit
 from service.api.dependencies import authenticated_principal
 from service.api.error_handlers import install_error_handlers
 from service.api.openapi import install_openapi
-from service.request_log import RequestLog
+from service.request_log import RequestLog, configure_logging
 from service.runtime import Runtime
 from service.settings import Settings
 from service.ui import routes as ui
@@ -35,8 +35,12 @@ from service.ui import throughput as ui_throughput
 
 
 def create_app(settings: Settings | None = None, *, runtime: Runtime | None = None) -> FastAPI:
-    """A gateway app; its runtime is built at startup unless one is given (tests)."""
-    settings = settings or Settings()
+    """A gateway app; its runtime is built at startup unless one is given (tests). Without
+    settings (a worker process of `serve --workers`), it reads the SLUICEGATE_* environment
+    and configures logging as `serve` does."""
+    if settings is None:
+        settings = Settings()
+        configure_logging(settings)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
