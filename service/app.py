@@ -8,6 +8,7 @@ from pathlib import Path
 
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
+from opentelemetry.sdk.trace import TracerProvider
 
 from service.api import (
     analytics,
@@ -29,12 +30,18 @@ from service.api.openapi import install_openapi
 from service.request_log import RequestLog, configure_logging
 from service.runtime import Runtime
 from service.settings import Settings
+from service.tracing import instrument, tracer_provider
 from service.ui import routes as ui
 from service.ui import rules as ui_rules
 from service.ui import throughput as ui_throughput
 
 
-def create_app(settings: Settings | None = None, *, runtime: Runtime | None = None) -> FastAPI:
+def create_app(
+    settings: Settings | None = None,
+    *,
+    runtime: Runtime | None = None,
+    tracing: TracerProvider | None = None,
+) -> FastAPI:
     """A gateway app; its runtime is built at startup unless one is given (tests). Without
     settings (a worker process of `serve --workers`), it reads the SLUICEGATE_* environment
     and configures logging as `serve` does."""
@@ -42,13 +49,17 @@ def create_app(settings: Settings | None = None, *, runtime: Runtime | None = No
         settings = Settings()
         configure_logging(settings)
 
+    provider = tracing or tracer_provider(settings)
+
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        app.state.runtime = runtime or Runtime(settings)
+        app.state.runtime = runtime or Runtime(settings, tracer_provider=provider)
         try:
             yield
         finally:
             app.state.runtime.close()
+            if provider is not None:
+                provider.shutdown()  # sends the spans still batched
 
     app = FastAPI(
         title="Sluicegate",
@@ -60,6 +71,7 @@ def create_app(settings: Settings | None = None, *, runtime: Runtime | None = No
     app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
     app.add_middleware(RequestLog)  # outermost: it times and logs every answer, errors too
     install_error_handlers(app)
+    instrument(app, provider)
     install_openapi(app, authenticated_principal)
     app.include_router(decisions.router)
     app.include_router(reviews.router)

@@ -12,6 +12,7 @@ import re
 from dataclasses import dataclass
 from datetime import timedelta
 
+from opentelemetry.sdk.trace import TracerProvider
 from sqlalchemy import Connection
 
 from policy.backends import BackendOptions, backends_for
@@ -39,6 +40,7 @@ from service.slack.interactions import SlackInteractions
 from service.slack.notifier import SlackNotifier, slack_web_client
 from service.store.database import database_engine, migrate, writable
 from service.store.notifications import Listener
+from service.tracing import tracer_of
 from service.webhooks.destinations import Destinations
 from service.webhooks.outbox import enqueue_review_resolved
 from service.webhooks.sender import WebhookSender
@@ -107,8 +109,16 @@ def _on_resolved(connection: Connection, review: Review) -> None:
 class Runtime:
     """Everything one gateway process holds; built at start, closed at stop."""
 
-    def __init__(self, settings: Settings, *, gate: Gate | None = None) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        *,
+        gate: Gate | None = None,
+        tracer_provider: TracerProvider | None = None,
+    ) -> None:
         self.settings = settings
+        # Spans of a decision's steps (service/tracing.py); records nothing when off.
+        self.tracer = tracer_of(tracer_provider)
         self.signing_key = signing_key(settings)  # first: a missing key stops the start cleanly
         self.database = database_engine(settings.database_url)
         migrate(self.database)
@@ -136,6 +146,7 @@ class Runtime:
             self.permits,
             database=self.database,
             shadow=self.shadow,
+            tracer=self.tracer,
         )
         self.watch = ResolutionWatch()
         self.decisions = DecisionWatch(

@@ -86,6 +86,10 @@ class Settings(BaseSettings):
     # Candidate rule packs, one folder each, that authors and auditors may replay against the
     # log by name (`POST /v1/rules/impact`); unset: the API has none (the CLI takes a path).
     candidates_dir: Path | None = None
+    # OpenTelemetry traces (service/tracing.py): an OTLP/HTTP collector's base URL, e.g.
+    # http://127.0.0.1:4318; unset, nothing is traced.
+    otel_endpoint: HttpUrl | None = None
+    otel_service_name: str = Field(default="sluicegate", min_length=1, max_length=100)
     # How often a gateway looks for a shadow run started or stopped (`rules shadow`), in s.
     shadow_tick_seconds: float = Field(default=2.0, gt=0, le=60)
     # Slack approvals (docs/slack.md): the app's signing secret verifies what Slack sends to

@@ -16,6 +16,7 @@ from service.api.dependencies import (
     DeskDep,
     PackDep,
     PermitsDep,
+    TracerDep,
 )
 from service.api.errors_doc import error_responses
 from service.api.openapi import PROPOSAL_REF
@@ -76,9 +77,12 @@ MAX_WAIT_SECONDS = 60
     },
     summary="Ask the gate before acting",
 )
-async def create_decision(request: Request, decider: DeciderDep, agent: AgentDep) -> Response:
+async def create_decision(
+    request: Request, decider: DeciderDep, tracer: TracerDep, agent: AgentDep
+) -> Response:
     """Decide a proposal; the answer comes only after its audit record is committed."""
-    proposal = parse_proposal(await request.body())
+    with tracer.start_as_current_span("decision.parse"):
+        proposal = parse_proposal(await request.body())
     recorded = await decider.decide(proposal, agent)
     setattr(request.state, DECISION_ID, recorded.decision_id)
     # The stored JSON is the answer: returned as is, it never differs from what was recorded.

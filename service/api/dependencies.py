@@ -13,6 +13,7 @@ from typing import Annotated
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from fastapi import Depends, Request
+from opentelemetry import trace
 from sqlalchemy import Engine
 
 from policy.rule_pack import RulePack
@@ -66,6 +67,7 @@ BundleDep = Annotated[PublishedBundle, Depends(_part("bundle"))]
 AuthenticatorDep = Annotated[KeyAuthenticator, Depends(_part("authenticator"))]
 DestinationsDep = Annotated[Destinations, Depends(_part("destinations"))]
 PermitsDep = Annotated[PermitSigner, Depends(_part("permits"))]
+TracerDep = Annotated[trace.Tracer, Depends(_part("tracer"))]
 
 
 async def authenticated_principal(request: Request, authenticator: AuthenticatorDep) -> Principal:

@@ -10,6 +10,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 import uuid_utils
+from opentelemetry import trace
 from sqlalchemy import Engine
 
 from policy.budgets import Charge, over_budget
@@ -57,7 +58,9 @@ class Decider:
         *,
         database: Engine,
         shadow: ShadowEvaluator | None = None,
+        tracer: trace.Tracer | None = None,
     ) -> None:
+        self._tracer = tracer or trace.NoOpTracer()
         self._database = database
         self._shadow = shadow
         self._gate = gate
@@ -70,7 +73,11 @@ class Decider:
         started = time.monotonic()
         if proposal.revises is not None:
             await asyncio.to_thread(check_revision, self._database, proposal, principal)
-        decision = await self._gate.decide_async(proposal, principal.as_agent())
+        with self._tracer.start_as_current_span("decision.evaluate") as span:
+            span.set_attribute("sluicegate.action_type", proposal.action.type)
+            decision = await self._gate.decide_async(proposal, principal.as_agent())
+            span.set_attribute("sluicegate.outcome", decision.outcome.value)
+            span.set_attribute("sluicegate.policy_revision", decision.policy.revision)
         recorded_at = datetime.now(UTC)
         document = proposal.document()
         request_digest = digest(document)  # once: the event and the idempotency check share it
@@ -85,7 +92,9 @@ class Decider:
                 return self._record(asked, instead)
 
             record = replace(record, budget=BudgetClaim(charges, over))
-        recorded = await asyncio.wrap_future(self._writer.submit(record))
+        with self._tracer.start_as_current_span("decision.record") as span:
+            recorded = await asyncio.wrap_future(self._writer.submit(record))
+            span.set_attribute("sluicegate.replayed", recorded.replayed)
         if not recorded.replayed:
             self._metrics.decisions.labels(decision.outcome.value).inc()
             self._metrics.latency.observe(time.monotonic() - started)
