@@ -90,6 +90,9 @@ class Settings(BaseSettings):
     # http://127.0.0.1:4318; unset, nothing is traced.
     otel_endpoint: HttpUrl | None = None
     otel_service_name: str = Field(default="sluicegate", min_length=1, max_length=100)
+    # The share of requests traced (0 to 1): tracing every one costs about a third of the
+    # throughput over HTTP (docs/performance.md); a tenth costs little.
+    otel_sample_ratio: float = Field(default=1.0, ge=0, le=1)
     # How often a gateway looks for a shadow run started or stopped (`rules shadow`), in s.
     shadow_tick_seconds: float = Field(default=2.0, gt=0, le=60)
     # Slack approvals (docs/slack.md): the app's signing secret verifies what Slack sends to

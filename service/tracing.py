@@ -17,6 +17,7 @@ from opentelemetry.instrumentation.fastapi import FastAPIInstrumentor
 from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import BatchSpanProcessor, SimpleSpanProcessor, SpanExporter
+from opentelemetry.sdk.trace.sampling import ParentBased, TraceIdRatioBased
 
 from service.settings import Settings
 
@@ -33,7 +34,9 @@ def tracer_provider(
     if settings.otel_endpoint is None and exporter is None:
         return None
     provider = TracerProvider(
-        resource=Resource.create({"service.name": settings.otel_service_name})
+        resource=Resource.create({"service.name": settings.otel_service_name}),
+        # A share of traces (whole traces: a caller's sampled trace is always kept).
+        sampler=ParentBased(TraceIdRatioBased(settings.otel_sample_ratio)),
     )
     if exporter is not None:
         provider.add_span_processor(SimpleSpanProcessor(exporter))
@@ -47,7 +50,13 @@ def instrument(app: FastAPI, provider: TracerProvider | None) -> None:
     """Trace every request of the app with the provider (nothing when tracing is off)."""
     if provider is None:
         return
-    FastAPIInstrumentor.instrument_app(app, tracer_provider=provider, excluded_urls=UNTRACED)
+    FastAPIInstrumentor.instrument_app(
+        app,
+        tracer_provider=provider,
+        excluded_urls=UNTRACED,
+        # One span per request, not three: ASGI's receive and send events are noise here.
+        exclude_spans=["receive", "send"],
+    )
 
 
 def tracer_of(provider: TracerProvider | None) -> trace.Tracer:
