@@ -54,7 +54,11 @@ def history(tmp_path: Path) -> Iterator[History]:
     candidates = tmp_path / "candidates"
     candidates.mkdir()
     settings = Settings(
-        database_url=f"sqlite:///{tmp_path / 'gate.db'}", rules=RULES, candidates_dir=candidates
+        database_url=f"sqlite:///{tmp_path / 'gate.db'}",
+        rules=RULES,
+        candidates_dir=candidates,
+        # The recorded history must be the rules' answers, not a busy machine's time-outs.
+        decision_budget_ms=5000,
     )
     with TestClient(create_app(settings)) as client:
         yield History(client, candidates)

@@ -46,6 +46,8 @@ from service.webhooks.outbox import enqueue_review_resolved
 from service.webhooks.sender import WebhookSender
 
 log = logging.getLogger(__name__)
+# The time box of a replayed evaluation, in ms (the longest the settings allow).
+REPLAY_BUDGET_MS = 10_000
 # A candidate pack's folder name under SLUICEGATE_CANDIDATES_DIR.
 CANDIDATE_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")
 
@@ -73,8 +75,11 @@ def build_gate(settings: Settings, pack: RulePack) -> Gate:
 
 def replay_gate(settings: Settings, pack: RulePack) -> Gate:
     """A gate over the pack on the embedded engine, whatever the gateway uses: replays
-    (rules impact) need no sidecar serving the candidate."""
-    return build_gate(settings.model_copy(update={"rego_backend": "rego-embedded"}), pack)
+    (rules impact, shadow) need no sidecar serving the candidate. Nobody waits on a replay,
+    so it gets the longest time box: a busy machine must not turn an evaluation into a
+    fail-closed answer and report it as a change."""
+    replaying = {"rego_backend": "rego-embedded", "decision_budget_ms": REPLAY_BUDGET_MS}
+    return build_gate(settings.model_copy(update=replaying), pack)
 
 
 def candidate_pack(settings: Settings, name: str) -> RulePack:

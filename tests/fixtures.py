@@ -14,12 +14,14 @@ from typing import Any
 import pytest
 from fastapi.routing import APIRoute, iter_route_contexts
 from fastapi.testclient import TestClient
+from pydantic import SecretStr
 
 from policy.context import Agent
 from policy.gate import Gate
 from policy.opa_bundle import write_bundle_dir
 from policy.rule_pack import RulePack, load_rule_pack
 from service.app import create_app
+from service.audit.signing import new_private_pem
 from service.auth.keys import create_key
 from service.auth.roles import Role
 from service.runtime import Runtime, build_gate
@@ -28,6 +30,8 @@ from tests.opa_sidecar import OpaProcess
 from tests.postgres import PostgresCluster, postgres_cluster
 
 RULES = bundled_rules()
+# One audit signing key for the session's gateways (a PostgreSQL store needs one given).
+_AUDIT_PEM = new_private_pem()
 # The routed proposal most review and audit tests start from: irreversible money over the
 # autonomous limit in production, so tier 3 and a finance-approvers review.
 REFUND: dict[str, Any] = {
@@ -119,9 +123,15 @@ def pack_copy(tmp_path: Path) -> Path:
     return target
 
 
-@pytest.fixture
-def settings(tmp_path: Path) -> Settings:
-    return Settings(database_url=f"sqlite:///{tmp_path / 'gate.db'}", rules=RULES)
+@pytest.fixture(params=["sqlite", "postgresql"])
+def settings(request: pytest.FixtureRequest, tmp_path: Path) -> Settings:
+    """A gateway's settings on each store: every test built on `settings`, `client` or
+    `runtime` runs on SQLite and on PostgreSQL."""
+    if request.param == "sqlite":
+        url = f"sqlite:///{tmp_path / 'gate.db'}"
+    else:
+        url = request.getfixturevalue("postgres").database()
+    return Settings(database_url=url, rules=RULES, audit_signing_key=SecretStr(_AUDIT_PEM))
 
 
 @pytest.fixture

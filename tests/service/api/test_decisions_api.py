@@ -1,26 +1,59 @@
-"""The decisions API through the real app and a real SQLite file."""
+"""The decisions API through the real app, on SQLite and on PostgreSQL."""
 
 from __future__ import annotations
 
 import asyncio
 import itertools
 import json
-import sqlite3
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 import pytest
 from fastapi.testclient import TestClient
+from sqlalchemy import Connection, text
 
 from service.audit.event import chain_hash
 from service.auth.roles import Role
 from service.runtime import Runtime
 from service.settings import Settings
+from service.store.database import database_engine
 from tests.fixtures import REFUND, bearer
 
 DRAFT = {"action": {"type": "email.customer.draft", "environment": "sandbox"}}
 
 
-def _db(settings: Settings) -> sqlite3.Connection:
-    return sqlite3.connect(settings.database_url.removeprefix("sqlite:///"))
+@contextmanager
+def _db(settings: Settings) -> Iterator[Connection]:
+    """A connection of its own: it sees only what the gateway committed."""
+    engine = database_engine(settings.database_url)
+    try:
+        with engine.begin() as connection:
+            yield connection
+    finally:
+        engine.dispose()
+
+
+def _count(db: Connection, query: str) -> int:
+    return int(db.execute(text(query)).scalar_one())
+
+
+# A store that refuses to record decisions: SQLite's and PostgreSQL's way of saying so.
+_REFUSE = {
+    "sqlite": [
+        "CREATE TRIGGER refuse BEFORE INSERT ON audit_events "
+        "BEGIN SELECT RAISE(ABORT, 'disk full'); END"
+    ],
+    "postgresql": [
+        "CREATE FUNCTION refuse() RETURNS trigger AS $$ BEGIN RAISE EXCEPTION 'disk full'; END "
+        "$$ LANGUAGE plpgsql",
+        "CREATE TRIGGER refuse BEFORE INSERT ON audit_events "
+        "FOR EACH ROW EXECUTE FUNCTION refuse()",
+    ],
+}
+_ALLOW = {
+    "sqlite": ["DROP TRIGGER refuse"],
+    "postgresql": ["DROP TRIGGER refuse ON audit_events", "DROP FUNCTION refuse()"],
+}
 
 
 def test_refund_over_the_limit_goes_to_finance(
@@ -45,9 +78,12 @@ def test_every_answer_has_its_committed_audit_record(
     ]
     with _db(settings) as db:  # a separate connection sees only what was committed
         rows = db.execute(
-            "SELECT seq, decision_id, prev_hash, hash, event, kind FROM audit_events ORDER BY seq"
-        ).fetchall()
-        stored = db.execute("SELECT count(*) FROM decisions").fetchone()[0]
+            text(
+                "SELECT seq, decision_id, prev_hash, hash, event, kind FROM audit_events "
+                "ORDER BY seq"
+            )
+        ).all()
+        stored = _count(db, "SELECT count(*) FROM decisions")
     assert stored == 3
     decisions = [r for r in rows if r[5] == "decision"]  # the chain also records key creation
     assert [(r[0], r[1], r[3]) for r in decisions] == [
@@ -64,22 +100,19 @@ def test_every_answer_has_its_committed_audit_record(
 def test_no_decision_without_its_record(
     client: TestClient, agent_headers: dict[str, str], settings: Settings
 ) -> None:
+    dialect = settings.database_url.split(":")[0].split("+")[0]
     with _db(settings) as db:
-        db.execute(
-            "CREATE TRIGGER refuse BEFORE INSERT ON audit_events "
-            "BEGIN SELECT RAISE(ABORT, 'disk full'); END"
-        )
+        for statement in _REFUSE[dialect]:
+            db.execute(text(statement))
     response = client.post("/v1/decisions", json=DRAFT, headers=agent_headers)
     assert response.status_code == 503
     assert response.json()["error"]["code"] == "audit_unavailable"
     assert "decision_id" not in response.text
     with _db(settings) as db:  # the decision row of the failed batch was rolled back too
-        assert db.execute("SELECT count(*) FROM decisions").fetchone()[0] == 0
-        assert (
-            db.execute("SELECT count(*) FROM audit_events WHERE kind = 'decision'").fetchone()[0]
-            == 0
-        )
-        db.execute("DROP TRIGGER refuse")
+        assert _count(db, "SELECT count(*) FROM decisions") == 0
+        assert _count(db, "SELECT count(*) FROM audit_events WHERE kind = 'decision'") == 0
+        for statement in _ALLOW[dialect]:
+            db.execute(text(statement))
     assert client.post("/v1/decisions", json=DRAFT, headers=agent_headers).status_code == 201
 
 
@@ -136,10 +169,7 @@ def test_bad_bodies_get_a_stable_4xx(
     assert response.status_code == status
     assert response.json()["error"]["code"] == code
     with _db(settings) as db:
-        assert (
-            db.execute("SELECT count(*) FROM audit_events WHERE kind = 'decision'").fetchone()[0]
-            == 0
-        )
+        assert _count(db, "SELECT count(*) FROM audit_events WHERE kind = 'decision'") == 0
 
 
 def test_authentication_and_roles(client: TestClient, runtime: Runtime) -> None:
