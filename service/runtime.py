@@ -171,15 +171,16 @@ class Runtime:
         )
         self.board = ReviewBoard(self.database, self.pack)
         self.destinations = Destinations([str(n) for n in settings.webhook_allowed_networks])
+        self.webhooks = WebhookSender(
+            self.database,
+            backoff_seconds=settings.webhook_backoff_seconds,
+            timeout_seconds=settings.webhook_timeout_seconds,
+            tick_seconds=settings.webhook_tick_seconds,
+            destinations=self.destinations,
+        )
         self._workers: tuple[Worker, ...] = (
             sla_clock(self.desk, tick_seconds=settings.sla_tick_seconds),
-            WebhookSender(
-                self.database,
-                backoff_seconds=settings.webhook_backoff_seconds,
-                timeout_seconds=settings.webhook_timeout_seconds,
-                tick_seconds=settings.webhook_tick_seconds,
-                destinations=self.destinations,
-            ),
+            self.webhooks,
             self.shadow,
             Periodic(
                 "audit-checkpoints",
@@ -189,14 +190,20 @@ class Runtime:
         )
         self.slack = self._slack(settings)
         if self.database.dialect.name == "postgresql":  # other replicas' resolutions, at once
-            self._workers += (Listener(self.database, RESOLVED_CHANNEL, self.watch.resolved),)
+            self._workers += (Listener(self.database, RESOLVED_CHANNEL, self._resolved),)
         for worker in self._workers:
             worker.start()
         log.info("gateway ready: rules %s, backend %s", self.pack.revision, settings.rego_backend)
 
     def _after_resolved(self, review: Review) -> None:
-        """After a review resolved: wake its long polls and update its Slack message."""
-        self.watch.resolved(review.decision_id)
+        """After a review resolved here."""
+        self._resolved(review.decision_id)
+
+    def _resolved(self, decision_id: str) -> None:
+        """A review resolved, here or (heard by NOTIFY) on another gateway: wake its long
+        polls, send its webhooks and update its Slack message now, not at the next tick."""
+        self.watch.resolved(decision_id)
+        self.webhooks.wake()
         if self._slack_notifier is not None:
             self._slack_notifier.wake()
 

@@ -51,6 +51,10 @@ class WebhookSender:
         """Start sending."""
         self._thread.start()
 
+    def wake(self) -> None:
+        """Send now (a review just resolved, here or on another gateway), not at the tick."""
+        self._thread.wake()
+
     def stop(self) -> None:
         """Stop after the attempt in flight."""
         self._thread.stop()

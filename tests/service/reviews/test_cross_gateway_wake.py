@@ -8,6 +8,10 @@ import queue
 
 from pydantic import SecretStr
 from sqlalchemy import text
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
 
 from policy.proposal import Proposal
 from service.audit.signing import new_private_pem
@@ -17,7 +21,9 @@ from service.runtime import Runtime
 from service.settings import Settings
 from service.store.database import database_engine
 from service.store.notifications import Listener, announce
+from service.webhooks.registry import WebhookCreate, register
 from tests.fixtures import REFUND, RULES
+from tests.loopback import serving_app
 from tests.postgres import PostgresCluster
 
 
@@ -82,3 +88,48 @@ def test_an_approval_on_one_gateway_wakes_a_long_poll_on_another(
     finally:
         approving.close()
         polling.close()
+
+
+def test_an_approval_on_one_gateway_sends_its_webhook_from_another_at_once(
+    postgres: PostgresCluster,
+) -> None:
+    received: queue.Queue[bytes] = queue.Queue()
+
+    async def hook(request: Request) -> Response:
+        received.put(await request.body())
+        return Response(status_code=204)
+
+    receiver = Starlette(routes=[Route("/hook", hook, methods=["POST"])])
+    settings = Settings(
+        database_url=postgres.database(),
+        rules=RULES,
+        audit_signing_key=SecretStr(new_private_pem()),
+        webhook_allowed_networks=("127.0.0.0/8",),
+        webhook_tick_seconds=60,  # only a wake-up can send it within the test
+    )
+    approving, sending = Runtime(settings), Runtime(settings)
+    approving.webhooks.stop()  # the approving gateway cannot send: the other one must
+    try:
+        agent, _ = create_key(approving.database, name="bot", role=Role.AGENT, scopes=["*"])
+        fiona, _ = create_key(
+            approving.database, name="fiona", role=Role.REVIEWER, scopes=["group:finance-approvers"]
+        )
+        with serving_app(receiver) as url:
+            register(
+                approving.database,
+                approving.destinations,
+                agent,
+                WebhookCreate(url=f"{url}/hook"),
+            )
+            recorded = asyncio.run(approving.decider.decide(Proposal.model_validate(REFUND), agent))
+            with approving.database.connect() as connection:
+                review_id = connection.execute(
+                    text("SELECT id FROM review_tasks WHERE decision_id = :d"),
+                    {"d": recorded.decision_id},
+                ).scalar_one()
+            approving.desk.approve(review_id, fiona)
+            body = received.get(timeout=20)  # well before the other gateway's 60 s tick
+        assert recorded.decision_id.encode() in body
+    finally:
+        approving.close()
+        sending.close()
