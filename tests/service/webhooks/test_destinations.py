@@ -98,6 +98,7 @@ def test_registration_refuses_a_metadata_address(gateway: Any) -> None:
 
 def test_delivery_checks_again_and_never_connects(gateway: Any) -> None:
     client, runtime = gateway
+    runtime.webhooks.stop()  # the sender below, with its stub resolver, is the only one
     agent = bearer(runtime, Role.AGENT, ["*"])
     client.post("/v1/webhooks", json={"url": "https://public.example/h"}, headers=agent)
     decided = client.post("/v1/decisions", json=REFUND, headers=agent).json()
