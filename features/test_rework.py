@@ -5,7 +5,6 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -16,8 +15,10 @@ from service.app import create_app
 from service.auth.keys import create_key
 from service.auth.roles import Role
 from service.settings import Settings
-from tests.fixtures import REFUND, RULES, RegoBackend
+from tests.fixtures import AUDIT_KEY, REFUND, RULES, RegoBackend
 
+# On both stores: the fixture's store parameter must be known when the scenarios are collected.
+pytestmark = pytest.mark.usefixtures("desk")
 scenarios("rework.feature")
 
 
@@ -56,9 +57,9 @@ class Desk:
 
 
 @pytest.fixture
-def desk(tmp_path: Path) -> Iterator[Desk]:
+def desk(database_url: str) -> Iterator[Desk]:
     settings = Settings(
-        database_url=f"sqlite:///{tmp_path / 'gate.db'}", rules=RULES, ui_cookie_secure=False
+        database_url=database_url, audit_signing_key=AUDIT_KEY, rules=RULES, ui_cookie_secure=False
     )
     with TestClient(create_app(settings)) as client:
         yield Desk(client)

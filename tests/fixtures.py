@@ -31,7 +31,7 @@ from tests.postgres import PostgresCluster, postgres_cluster
 
 RULES = bundled_rules()
 # One audit signing key for the session's gateways (a PostgreSQL store needs one given).
-_AUDIT_PEM = new_private_pem()
+AUDIT_KEY = SecretStr(new_private_pem())
 # The routed proposal most review and audit tests start from: irreversible money over the
 # autonomous limit in production, so tier 3 and a finance-approvers review.
 REFUND: dict[str, Any] = {
@@ -131,7 +131,7 @@ def settings(request: pytest.FixtureRequest, tmp_path: Path) -> Settings:
         url = f"sqlite:///{tmp_path / 'gate.db'}"
     else:
         url = request.getfixturevalue("postgres").database()
-    return Settings(database_url=url, rules=RULES, audit_signing_key=SecretStr(_AUDIT_PEM))
+    return Settings(database_url=url, rules=RULES, audit_signing_key=AUDIT_KEY)
 
 
 @pytest.fixture

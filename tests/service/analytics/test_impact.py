@@ -27,7 +27,7 @@ from service.settings import Settings
 from service.store.database import writing
 from service.store.tables import AuditEventRow
 from service.store.utc import utc_now
-from tests.fixtures import RULES
+from tests.fixtures import AUDIT_KEY, RULES
 
 _events = AuditEventRow.__table__  # type: ignore[attr-defined]
 READS_THE_MASKED_LABEL = '''
@@ -45,8 +45,8 @@ def no_outside_email(given: RuleInput) -> Verdict | None:
 
 
 @pytest.fixture
-def runtime(tmp_path: Path) -> Iterator[Runtime]:
-    built = Runtime(Settings(database_url=f"sqlite:///{tmp_path / 'gate.db'}", rules=RULES))
+def runtime(database_url: str) -> Iterator[Runtime]:
+    built = Runtime(Settings(database_url=database_url, audit_signing_key=AUDIT_KEY, rules=RULES))
     yield built
     built.close()
 

@@ -4,16 +4,16 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
+from sqlalchemy import text
 
 from service.app import create_app
 from service.auth.roles import Role
 from service.settings import Settings
-from tests.fixtures import RULES, bearer
+from tests.fixtures import AUDIT_KEY, RULES, bearer
 
 
 def _refund(environment: str, work_type: str = "billing-dispute") -> dict[str, Any]:
@@ -47,8 +47,8 @@ class History:
 
 
 @pytest.fixture
-def history(tmp_path: Path) -> Iterator[History]:
-    settings = Settings(database_url=f"sqlite:///{tmp_path / 'gate.db'}", rules=RULES)
+def history(database_url: str) -> Iterator[History]:
+    settings = Settings(database_url=database_url, audit_signing_key=AUDIT_KEY, rules=RULES)
     with TestClient(create_app(settings)) as client:
         runtime = client.app.state.runtime  # type: ignore[attr-defined]
         agent = bearer(runtime, Role.AGENT, ["*"])
@@ -83,9 +83,9 @@ def history(tmp_path: Path) -> Iterator[History]:
         )
         expired = decide(_refund("production", "chargeback"))
         with runtime.database.begin() as connection:
-            connection.exec_driver_sql(
-                "UPDATE review_tasks SET due_at = '2000-01-01 00:00:00' WHERE id = ?",
-                (expired["review"]["id"],),
+            connection.execute(
+                text("UPDATE review_tasks SET due_at = '2000-01-01 00:00:00' WHERE id = :id"),
+                {"id": expired["review"]["id"]},
             )
         runtime.desk.apply_timeouts()
         sampled = decide(_refund("sandbox"))  # tier 3 in sandbox: sampled, always picked

@@ -21,13 +21,13 @@ from service.audit.signing import load_public_pem, new_private_pem, public_pem
 from service.auth.roles import Role
 from service.cli.main import app as cli
 from service.settings import Settings
-from tests.fixtures import REFUND, RULES, bearer
+from tests.fixtures import AUDIT_KEY, REFUND, RULES, bearer
 
 
 @pytest.fixture
-def pack_bytes(tmp_path: Path) -> tuple[bytes, str, Settings]:
+def pack_bytes(database_url: str) -> tuple[bytes, str, Settings]:
     """A pack over the last hour: three decisions and two review steps."""
-    settings = Settings(database_url=f"sqlite:///{tmp_path / 'gate.db'}", rules=RULES)
+    settings = Settings(database_url=database_url, audit_signing_key=AUDIT_KEY, rules=RULES)
     with TestClient(create_app(settings)) as client:
         runtime = client.app.state.runtime  # type: ignore[attr-defined]
         agent = bearer(runtime, Role.AGENT, ["*"])
@@ -113,6 +113,7 @@ def test_the_cli_writes_and_verifies_a_pack(
 ) -> None:
     _, public, settings = pack_bytes
     monkeypatch.setenv("SLUICEGATE_DATABASE_URL", settings.database_url)
+    monkeypatch.setenv("SLUICEGATE_AUDIT_SIGNING_KEY", AUDIT_KEY.get_secret_value())
     out = tmp_path / "pack.zip"
     key = tmp_path / "key.pem"
     key.write_text(public)

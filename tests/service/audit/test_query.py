@@ -8,7 +8,6 @@ import io
 import json
 from collections.abc import Iterator
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -20,7 +19,7 @@ from service.auth.keys import create_key
 from service.auth.roles import Role
 from service.cli.main import app as cli
 from service.settings import Settings
-from tests.fixtures import REFUND, RULES, bearer
+from tests.fixtures import AUDIT_KEY, REFUND, RULES, bearer
 
 DRAFT: dict[str, Any] = {"action": {"type": "email.customer.draft", "environment": "sandbox"}}
 
@@ -43,8 +42,8 @@ class Audited:
 
 
 @pytest.fixture
-def audited(tmp_path: Path) -> Iterator[Audited]:
-    settings = Settings(database_url=f"sqlite:///{tmp_path / 'gate.db'}", rules=RULES)
+def audited(database_url: str) -> Iterator[Audited]:
+    settings = Settings(database_url=database_url, audit_signing_key=AUDIT_KEY, rules=RULES)
     with TestClient(create_app(settings)) as client:
         runtime = client.app.state.runtime  # type: ignore[attr-defined]
         first, first_key = create_key(runtime.database, name="a1", role=Role.AGENT, scopes=["*"])

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
 from fastapi.testclient import TestClient
@@ -10,7 +9,7 @@ from fastapi.testclient import TestClient
 from service.app import create_app
 from service.auth.roles import Role
 from service.settings import Settings
-from tests.fixtures import REFUND, RULES, bearer
+from tests.fixtures import AUDIT_KEY, REFUND, RULES, bearer
 
 WORK_ITEM = {"id": "WI-300", "type": "billing-dispute"}
 STRIPE_REFUND: dict[str, Any] = {
@@ -28,8 +27,8 @@ NOTE: dict[str, Any] = {
 }
 
 
-def test_a_work_items_trace_and_what_would_be_rolled_back(tmp_path: Path) -> None:
-    settings = Settings(database_url=f"sqlite:///{tmp_path / 'gate.db'}", rules=RULES)
+def test_a_work_items_trace_and_what_would_be_rolled_back(database_url: str) -> None:
+    settings = Settings(database_url=database_url, audit_signing_key=AUDIT_KEY, rules=RULES)
     with TestClient(create_app(settings)) as client:
         runtime = client.app.state.runtime  # type: ignore[attr-defined]
         agent = bearer(runtime, Role.AGENT, ["*"])

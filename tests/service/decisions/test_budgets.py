@@ -24,6 +24,7 @@ from service.settings import Settings
 from service.store.database import writing
 from service.store.tables import BudgetEntryRow
 from service.store.utc import utc_now
+from tests.fixtures import AUDIT_KEY
 
 _entries = BudgetEntryRow.__table__  # type: ignore[attr-defined]
 BUDGETS = {
@@ -35,9 +36,11 @@ BUDGETS = {
 
 
 @pytest.fixture
-def runtime(tmp_path: Path, pack_copy: Path) -> Iterator[Runtime]:
+def runtime(database_url: str, pack_copy: Path) -> Iterator[Runtime]:
     (pack_copy / "data" / "budgets.yaml").write_text(yaml.safe_dump(BUDGETS))
-    built = Runtime(Settings(database_url=f"sqlite:///{tmp_path / 'gate.db'}", rules=pack_copy))
+    built = Runtime(
+        Settings(database_url=database_url, audit_signing_key=AUDIT_KEY, rules=pack_copy)
+    )
     yield built
     built.close()
 

@@ -23,12 +23,12 @@ from service.cli.main import app
 from service.decisions.shadow import ShadowReport, shadow_report, start_run, stop_run
 from service.runtime import Runtime
 from service.settings import Settings
-from tests.fixtures import RULES
+from tests.fixtures import AUDIT_KEY, RULES
 
 
 @pytest.fixture
-def runtime(tmp_path: Path) -> Iterator[Runtime]:
-    built = Runtime(Settings(database_url=f"sqlite:///{tmp_path / 'gate.db'}", rules=RULES))
+def runtime(database_url: str) -> Iterator[Runtime]:
+    built = Runtime(Settings(database_url=database_url, audit_signing_key=AUDIT_KEY, rules=RULES))
     yield built
     built.close()
 
