@@ -5,14 +5,18 @@ was spent, in the transaction that records the decision (service/decisions/budge
 from __future__ import annotations
 
 import math
+from collections.abc import Iterable
 from dataclasses import dataclass
 from fnmatch import fnmatchcase
 
 from policy.decision import Reason
+from policy.outcome import Outcome, most_severe
 from policy.pack_data import Budget, BudgetScope, PackData
 from policy.proposal import Proposal
 
 COUNT_UNIT = "actions"
+# A budget's verdict is named `budget.<name>`: the store decides it, not the rules.
+BUDGET_RULE_PREFIX = "budget."
 
 
 @dataclass(frozen=True)
@@ -86,7 +90,14 @@ def over_budget(data: PackData, charge: Charge, spent: float) -> Reason:
             f"{window}; {charge.amount:,.2f} more would pass the limit of "
             f"{charge.limit:,.2f} {charge.unit}"
         )
-    return Reason(rule=f"budget.{charge.budget}", outcome=budget.when_exceeded, message=message)
+    rule = f"{BUDGET_RULE_PREFIX}{charge.budget}"
+    return Reason(rule=rule, outcome=budget.when_exceeded, message=message)
+
+
+def rules_outcome(verdicts: Iterable[tuple[str, Outcome]]) -> Outcome | None:
+    """The most severe outcome of the rules' own verdicts (rule, outcome), budgets' left
+    out: what replays and shadow runs compare, since budgets depend on the store."""
+    return most_severe(o for rule, o in verdicts if not rule.startswith(BUDGET_RULE_PREFIX))
 
 
 def _duration(seconds: float) -> str:

@@ -21,6 +21,7 @@ as recorded (masked by the pack) and the scopes of the agent's key.
 
 from __future__ import annotations
 
+import copy
 import json
 import math
 from collections import Counter, defaultdict, deque
@@ -32,12 +33,13 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from sqlalchemy import Engine, select
 
+from policy.budgets import BUDGET_RULE_PREFIX, rules_outcome
 from policy.budgets import charges as budget_charges
 from policy.context import Agent
 from policy.decision import Decision
 from policy.gate import Gate
 from policy.masking import pointer_tokens
-from policy.outcome import Outcome, most_severe
+from policy.outcome import Outcome
 from policy.pack_data import BudgetScope
 from policy.proposal import Proposal
 from service.store.tables import AuditEventRow, PrincipalRow, ReviewTaskRow
@@ -130,13 +132,12 @@ class _Answer:
     @classmethod
     def recorded(cls, decision: dict[str, Any]) -> _Answer:
         """The rules' answer as recorded: budgets' verdicts left out."""
-        reasons = [r for r in decision["reasons"] if not r["rule"].startswith("budget.")]
-        outcome = most_severe(Outcome(r["outcome"]) for r in reasons) or Outcome(
-            decision["outcome"]
-        )
+        verdicts = [(r["rule"], Outcome(r["outcome"])) for r in decision["reasons"]]
+        outcome = rules_outcome(verdicts) or Outcome(decision["outcome"])
         review = decision.get("review")
         queue = review["queue"] if review and outcome is Outcome.ROUTE_TO_HUMAN else None
-        return cls(outcome, queue, frozenset((r["rule"], r["outcome"]) for r in reasons))
+        kept = {(rule, o.value) for rule, o in verdicts if not rule.startswith(BUDGET_RULE_PREFIX)}
+        return cls(outcome, queue, frozenset(kept))
 
     def same_as(self, other: _Answer) -> bool:
         return (self.outcome, self.queue) == (other.outcome, other.queue)
@@ -328,7 +329,7 @@ def _replay_of(decision_id: str, at: datetime, event: dict[str, Any]) -> _Replay
 
 def _with_probes(masked: dict[str, Any], erased: list[str]) -> dict[str, Any]:
     """The masked proposal with a probe value where each erased value was."""
-    document = json.loads(json.dumps(masked))
+    document = copy.deepcopy(masked)
     for pointer in erased:
         tokens = pointer_tokens(pointer)
         node: Any = document
@@ -339,7 +340,7 @@ def _with_probes(masked: dict[str, Any], erased: list[str]) -> dict[str, Any]:
             node[int(last)] = PROBE
         else:
             node[last] = PROBE
-    return document  # type: ignore[no-any-return]
+    return document
 
 
 def _owners(database: Engine) -> dict[str, str]:

@@ -25,10 +25,11 @@ from prometheus_client import Counter as MetricCounter
 from pydantic import BaseModel
 from sqlalchemy import Engine, func, insert, select, update
 
+from policy.budgets import rules_outcome as budget_free_outcome
 from policy.context import Agent
 from policy.decision import Decision
 from policy.gate import Gate
-from policy.outcome import Outcome, most_severe
+from policy.outcome import Outcome
 from policy.proposal import Proposal
 from policy.rule_pack import RulePack
 from service.periodic import Periodic
@@ -46,7 +47,7 @@ MAX_EXAMPLES = 20
 
 def rules_outcome(decision: Decision) -> Outcome:
     """The outcome of the rules alone: a budget's verdict left out."""
-    found = most_severe(r.outcome for r in decision.reasons if not r.rule.startswith("budget."))
+    found = budget_free_outcome((r.rule, r.outcome) for r in decision.reasons)
     return found or decision.outcome
 
 

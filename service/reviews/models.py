@@ -51,10 +51,24 @@ class IncidentCause(StrEnum):
     POLICY_GAP = "policy_gap"
     OTHER = "other"
 
+    @property
+    def label(self) -> str:
+        """What a reviewer picks from (the review page, the Slack modal)."""
+        return _CAUSE_LABELS[self]
+
     @classmethod
     def named(cls, value: object) -> IncidentCause | None:
         """The cause a form or a Slack modal named; None for anything else."""
         return cls(str(value)) if value in {cause.value for cause in cls} else None
+
+
+_CAUSE_LABELS = {
+    IncidentCause.AMBIGUOUS_SPEC: "The spec or instructions were ambiguous",
+    IncidentCause.MODEL_ERROR: "The agent's model made a mistake",
+    IncidentCause.MISSING_CONTEXT: "The agent lacked context it needed",
+    IncidentCause.POLICY_GAP: "The rules should have caught it",
+    IncidentCause.OTHER: "Something else",
+}
 
 
 class Approval(BaseModel):

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from service.reviews.models import ReviewPacket, ReviewState
+from service.reviews.models import IncidentCause, ReviewPacket, ReviewState
 
 APPROVE = "sluicegate_approve"
 REJECT = "sluicegate_reject"
@@ -18,13 +18,6 @@ NOTE_BLOCK = "note"
 NOTE_INPUT = "note_input"
 CAUSE_BLOCK = "cause"
 CAUSE_INPUT = "cause_input"
-CAUSES = {
-    "ambiguous_spec": "The spec was ambiguous",
-    "model_error": "The agent's model erred",
-    "missing_context": "The agent lacked context",
-    "policy_gap": "The rules should have caught it",
-    "other": "Something else",
-}
 _MAX_CHANGES = 20
 
 
@@ -180,13 +173,13 @@ def reject_modal(review_id: str, channel: str, ts: str) -> dict[str, Any]:
                 "element": {
                     "type": "static_select",
                     "action_id": CAUSE_INPUT,
-                    "initial_option": _option("other"),
-                    "options": [_option(value) for value in CAUSES],
+                    "initial_option": _option(IncidentCause.OTHER),
+                    "options": [_option(cause) for cause in IncidentCause],
                 },
             },
         ],
     }
 
 
-def _option(value: str) -> dict[str, Any]:
-    return {"text": {"type": "plain_text", "text": CAUSES[value]}, "value": value}
+def _option(cause: IncidentCause) -> dict[str, Any]:
+    return {"text": {"type": "plain_text", "text": cause.label}, "value": cause.value}

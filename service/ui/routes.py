@@ -190,7 +190,7 @@ def _review(
         "can_act": may_review(session.principal, queue) and packet.state in _OPEN,
         "blocking": packet.kind is ReviewKind.BLOCKING,
         "verdicts": list(PostHocVerdict),
-        "causes": CAUSE_LABELS,
+        "causes": list(IncidentCause),
         "notice": notice,
         "error": error,
     }
@@ -250,15 +250,6 @@ async def review_step(
             request, board, pack, session, review_id, error=str(exc), status_code=exc.status
         )
     return RedirectResponse(f"/ui/reviews/{review_id}?done={review.state.value}", SEE_OTHER)
-
-
-CAUSE_LABELS = {
-    IncidentCause.AMBIGUOUS_SPEC: "The spec or instructions were ambiguous",
-    IncidentCause.MODEL_ERROR: "The agent's model made a mistake",
-    IncidentCause.MISSING_CONTEXT: "The agent lacked context it needed",
-    IncidentCause.POLICY_GAP: "The rules should have caught it",
-    IncidentCause.OTHER: "Something else",
-}
 
 
 def _local(path: str) -> str:
