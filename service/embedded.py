@@ -5,21 +5,25 @@ the same rules, the same audit record committed before the answer, the same idem
 The caller names the agent; there is no key to check, so whoever can call this can act as
 any agent it names. Agents that are separate programs use the HTTP API and their own key.
 
-    gate = open_gate(database_url="sqlite:///sluicegate.db")
-    decision = await gate.adecide({"action": {...}}, agent="billing-bot")
-    gate.close()
+    with open_gate(database_url="sqlite:///gate.db", rules="rules") as gate:
+        answer = gate.decide({"action": {...}}, agent="billing-bot")         # from plain code
+        answer = await gate.adecide({"action": {...}}, agent="billing-bot")  # from async code
+
+The answer is the JSON answer of `POST /v1/decisions` as a dict. A proposal the API would
+refuse raises the error the API would answer with (`ServiceError`, with its stable `code`).
 """
 
 from __future__ import annotations
 
 import asyncio
+import json
 import threading
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from policy.decision import Decision
-from policy.proposal import Proposal
+from service.api.proposal_body import proposal_from
+from service.api.strict_json import check_value
 from service.auth.keys import create_key
 from service.auth.principals import Principal, acting_as
 from service.auth.roles import Role
@@ -36,16 +40,19 @@ class EmbeddedGate:
         self._agents: dict[str, Principal] = {}
         self._lock = threading.Lock()
 
-    async def adecide(self, proposal: Mapping[str, Any] | Proposal, *, agent: str) -> Decision:
-        """Decide and record, as `POST /v1/decisions` does for this agent's key."""
-        checked = proposal if isinstance(proposal, Proposal) else Proposal.model_validate(proposal)
+    async def adecide(self, proposal: Mapping[str, Any], *, agent: str) -> dict[str, Any]:
+        """Decide and record, as `POST /v1/decisions` does for this agent's key; the answer
+        comes once its record is committed."""
+        check_value(proposal)
+        checked = proposal_from(proposal)
         principal = self._agents.get(agent)
         if principal is None:
             principal = await asyncio.to_thread(self._agent, agent)
         recorded = await self._runtime.decider.decide(checked, principal)
-        return Decision.model_validate_json(recorded.body)
+        answer: dict[str, Any] = json.loads(recorded.body)
+        return answer
 
-    def decide(self, proposal: Mapping[str, Any] | Proposal, *, agent: str) -> Decision:
+    def decide(self, proposal: Mapping[str, Any], *, agent: str) -> dict[str, Any]:
         """`adecide` for code without an event loop."""
         return asyncio.run(self.adecide(proposal, agent=agent))
 
@@ -66,6 +73,12 @@ class EmbeddedGate:
     def close(self) -> None:
         """Stop the workers, drain the writer, close the store."""
         self._runtime.close()
+
+    def __enter__(self) -> EmbeddedGate:
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self.close()
 
 
 def open_gate(

@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
+from typing import Any
+
 from pydantic import ValidationError
+from pydantic_core import ErrorDetails
 
 from policy.proposal import Proposal
 from service.errors import InvalidJson, TooDeeplyNested, ValidationFailed
@@ -20,5 +24,17 @@ def parse_proposal(body: bytes) -> Proposal:
                 if "recursion limit" in error["msg"]:
                     raise TooDeeplyNested() from None
                 raise InvalidJson(f"the body is not valid JSON: {error['msg']}") from None
-        details = [{"loc": list(e["loc"]), "msg": e["msg"], "type": e["type"]} for e in errors]
-        raise ValidationFailed(details=details) from None
+        raise _failed(errors) from None
+
+
+def proposal_from(value: Mapping[str, Any]) -> Proposal:
+    """Validate a proposal already parsed (a caller in process), with the same errors."""
+    try:
+        return Proposal.model_validate(value)
+    except ValidationError as exc:
+        raise _failed(exc.errors(include_url=False, include_input=False)) from None
+
+
+def _failed(errors: Sequence[ErrorDetails]) -> ValidationFailed:
+    details = [{"loc": list(e["loc"]), "msg": e["msg"], "type": e["type"]} for e in errors]
+    return ValidationFailed(details=details)

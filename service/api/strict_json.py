@@ -91,11 +91,17 @@ def parse_strict(raw: bytes) -> Any:
         raise TooDeeplyNested() from None
     except (ValueError, UnicodeDecodeError) as exc:
         raise InvalidJson(f"the body is not valid JSON: {exc}") from None
+    check_value(value)
+    return value
+
+
+def check_value(value: Any) -> None:
+    """Refuse, as `parse_strict` would, a value already parsed (a caller in process): no NUL,
+    no integer beyond the double range, no NaN or Infinity, nothing nested without end."""
     try:
         _walk(value, ())
     except RecursionError:
         raise TooDeeplyNested() from None
-    return value
 
 
 def _refuse_nul_in_parameters(request: Request) -> None:
