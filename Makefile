@@ -66,6 +66,10 @@ bench: $(VENV)/.synced tools
 	$(BIN)/python -m bench.cli_startup
 	$(BIN)/python -m bench.crash_safety
 	$(BIN)/python -m bench.pack_growth
+	$(BIN)/python -m bench.review_wait --postgres auto
+	@# In process beside tollgate's durable tower, when the peers harness is next to the project.
+	@if [ -f ../shared/peers/compare.sh ]; then bash ../shared/peers/compare.sh "$(CURDIR)/$(VENV)"; \
+	else echo "peers: ../shared/peers/compare.sh not found, in-process comparison not run"; fi
 
 clean:
 	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache

@@ -4,21 +4,25 @@ Two cases, one run: (same) the agent polls the gateway the reviewer approves on,
 the poll at once; (other) two gateway processes share one SQLite store, the agent polls one
 and the reviewer approves on the other, so the poll learns of it by re-reading the store
 (every `SLUICEGATE_LONG_POLL_RECHECK_SECONDS`, 0.5 s). Prints p50, p90 and max in
-milliseconds. Usage: `.venv/bin/python -m bench.review_wait` (ROUNDS=40 by default).
+milliseconds. Usage: `.venv/bin/python -m bench.review_wait` (ROUNDS=100 by default).
 
-With `--postgres URL` (an empty database) it also runs the other-gateway case on PostgreSQL,
-where the approving gateway's NOTIFY wakes the poll on the other at once.
+With `--postgres URL` (an empty database) it also runs both cases on PostgreSQL, where the
+approving gateway's NOTIFY wakes the poll on the other at once; `--postgres auto` (what
+`make bench` passes) starts a throwaway cluster from Debian's server binaries, as the tests
+do, and says so when there are none.
 """
 
 from __future__ import annotations
 
 import argparse
+import glob
+import math
 import os
 import statistics
 import tempfile
 import threading
 import time
-from contextlib import ExitStack
+from contextlib import AbstractContextManager, ExitStack
 from pathlib import Path
 
 import httpx
@@ -31,8 +35,9 @@ from service.settings import Settings
 from service.store.database import database_engine, migrate
 from tests.fixtures import REFUND
 from tests.loopback import serving
+from tests.postgres import PostgresCluster, postgres_cluster
 
-ROUNDS = int(os.environ.get("ROUNDS", "40"))
+ROUNDS = int(os.environ.get("ROUNDS", "100"))
 
 
 def _one(agent: httpx.Client, reviewer: httpx.Client) -> float:
@@ -54,10 +59,13 @@ def _one(agent: httpx.Client, reviewer: httpx.Client) -> float:
 
 def _report(name: str, latencies: list[float]) -> None:
     ordered = sorted(latencies)
-    p90 = ordered[int(len(ordered) * 0.9) - 1]
+
+    def rank(q: float) -> float:  # nearest rank
+        return ordered[max(0, math.ceil(len(ordered) * q) - 1)]
+
     print(
-        f"{name:<32} p50 {statistics.median(ordered):7.1f} ms   p90 {p90:7.1f} ms   "
-        f"max {ordered[-1]:7.1f} ms   (n={len(ordered)})"
+        f"{name:<32} p50 {statistics.median(ordered):7.1f} ms   p90 {rank(0.9):7.1f} ms   "
+        f"p99 {rank(0.99):7.1f} ms   max {ordered[-1]:7.1f} ms   (n={len(ordered)})"
     )
 
 
@@ -67,8 +75,23 @@ def main() -> None:
     postgres = parser.parse_args().postgres
     with tempfile.TemporaryDirectory() as folder:
         _cases(f"sqlite:///{Path(folder) / 'gate.db'}", "SQLite")
-    if postgres:
+    if postgres == "auto":
+        try:
+            cluster = _throwaway_cluster()
+        except Exception as exc:  # no server binaries: the figure is missing, and says why
+            print(f"PostgreSQL: not measured ({exc})")
+            return
+        with cluster as running:
+            _cases(running.database(), "PostgreSQL")
+    elif postgres:
         _cases(postgres, "PostgreSQL")
+
+
+def _throwaway_cluster() -> AbstractContextManager[PostgresCluster]:
+    """A throwaway PostgreSQL cluster, or an error saying why there is none."""
+    if not glob.glob("/usr/lib/postgresql/*/bin/initdb"):
+        raise RuntimeError("no PostgreSQL server binaries: apt-get install postgresql")
+    return postgres_cluster()
 
 
 def _cases(url: str, store: str) -> None:

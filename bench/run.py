@@ -260,9 +260,14 @@ def main() -> None:
             name: results[f"{name}_c{connections}"]["rps"]
             for name in ("a_bare_fastapi", "b_gate_http", "d_gate_http_opa", "e_opa_alone")
         }
+        p99 = {
+            name: results[f"{name}_c{connections}"]["p99_ms"]
+            for name in ("a_bare_fastapi", "b_gate_http")
+        }
         print(
-            f"concurrency {connections}: b/a {rps['b_gate_http'] / rps['a_bare_fastapi']:.2f}  "
-            f"d/b {rps['d_gate_http_opa'] / rps['b_gate_http']:.2f}  "
+            f"concurrency {connections}: b/a {rps['b_gate_http'] / rps['a_bare_fastapi']:.2f} "
+            f"(goal >= 0.35), p99 b/a {p99['b_gate_http'] / p99['a_bare_fastapi']:.1f}x "
+            f"(goal <= 3)  d/b {rps['d_gate_http_opa'] / rps['b_gate_http']:.2f} (goal >= 0.8)  "
             f"d/e {rps['d_gate_http_opa'] / rps['e_opa_alone']:.2f}"
         )
     in_process = results["f_gate_in_process_opa"]["p50_ms"] / results["c_gate_in_process"]["p50_ms"]

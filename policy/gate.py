@@ -91,8 +91,8 @@ class Gate:
         if isinstance(pending, Decision):
             return pending
         try:
-            waiting = asyncio.wrap_future(pending.future)
-            reasons = await asyncio.wait_for(waiting, timeout=self._time_left(pending))
+            async with asyncio.timeout(self._time_left(pending)):
+                reasons = await asyncio.wrap_future(pending.future)
         except Exception as exc:
             return self._failed(pending, exc)
         return self._finish(pending, reasons)

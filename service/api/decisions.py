@@ -16,7 +16,6 @@ from service.api.dependencies import (
     DeskDep,
     PackDep,
     PermitsDep,
-    TracerDep,
 )
 from service.api.errors_doc import error_responses
 from service.api.openapi import PROPOSAL_REF
@@ -77,11 +76,9 @@ MAX_WAIT_SECONDS = 60
     },
     summary="Ask the gate before acting",
 )
-async def create_decision(
-    request: Request, decider: DeciderDep, tracer: TracerDep, agent: AgentDep
-) -> Response:
+async def create_decision(request: Request, decider: DeciderDep, agent: AgentDep) -> Response:
     """Decide a proposal; the answer comes only after its audit record is committed."""
-    with tracer.start_as_current_span("decision.parse"):
+    with decider.tracer.start_span("decision.parse"):
         proposal = parse_proposal(await request.body())
     recorded = await decider.decide(proposal, agent)
     setattr(request.state, DECISION_ID, recorded.decision_id)

@@ -13,7 +13,6 @@ from typing import Annotated
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from fastapi import Depends, Request
-from opentelemetry import trace
 from sqlalchemy import Engine
 
 from policy.rule_pack import RulePack
@@ -44,11 +43,11 @@ async def _runtime(request: Request) -> Runtime:
 RuntimeDep = Annotated[Runtime, Depends(_runtime)]
 
 
-def _part(name: str) -> Callable[[Runtime], Awaitable[object]]:
+def _part(name: str) -> Callable[[Request], Awaitable[object]]:
     """A dependency giving one named part of the runtime."""
 
-    async def part(runtime: RuntimeDep) -> object:
-        return getattr(runtime, name)
+    async def part(request: Request) -> object:  # not through RuntimeDep: one solve, not two
+        return getattr(request.app.state.runtime, name)
 
     part.__name__ = f"runtime_{name}"
     return part
@@ -67,7 +66,6 @@ BundleDep = Annotated[PublishedBundle, Depends(_part("bundle"))]
 AuthenticatorDep = Annotated[KeyAuthenticator, Depends(_part("authenticator"))]
 DestinationsDep = Annotated[Destinations, Depends(_part("destinations"))]
 PermitsDep = Annotated[PermitSigner, Depends(_part("permits"))]
-TracerDep = Annotated[trace.Tracer, Depends(_part("tracer"))]
 
 
 async def authenticated_principal(request: Request, authenticator: AuthenticatorDep) -> Principal:
