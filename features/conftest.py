@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import shutil
-import sqlite3
 from collections.abc import Iterator
+from contextlib import AbstractContextManager
 from pathlib import Path
 from typing import Any
 
@@ -12,6 +12,7 @@ import pytest
 import yaml
 from fastapi.testclient import TestClient
 from pytest_bdd import given, parsers, then, when
+from sqlalchemy import Connection, text
 
 from policy.context import Agent
 from policy.decision import Decision
@@ -22,7 +23,8 @@ from service.app import create_app
 from service.auth.keys import create_key
 from service.auth.roles import Role
 from service.settings import Settings, bundled_rules
-from tests.fixtures import RegoBackend
+from tests.fixtures import AUDIT_KEY, RegoBackend
+from tests.store_access import refuse_audit_writes, store
 
 EXAMPLES: dict[str, dict[str, Any]] = yaml.safe_load(
     (Path(__file__).parent / "examples.yaml").read_text(encoding="utf-8")
@@ -40,8 +42,9 @@ def proposal_named(name: str, environment: str, **extra: Any) -> dict[str, Any]:
 class World:
     """What a scenario has built so far."""
 
-    def __init__(self, tmp_path: Path, engine: RegoBackend) -> None:
+    def __init__(self, tmp_path: Path, engine: RegoBackend, database_url: str) -> None:
         self.tmp_path = tmp_path
+        self.database_url = database_url  # the store a running gateway uses
         self.backend = engine
         self.rules = bundled_rules()
         self.budget = 0.25
@@ -59,19 +62,21 @@ class World:
         self.rules = target
         return target
 
-    def database(self) -> sqlite3.Connection:
+    def database(self) -> AbstractContextManager[Connection]:
+        """A connection of its own to the gateway's store (committed on leaving)."""
         assert self.settings is not None
-        return sqlite3.connect(self.settings.database_url.removeprefix("sqlite:///"))
+        return store(self.settings.database_url)
 
 
 @pytest.fixture(autouse=True)
-def _on_both_rego_engines(rego_backend: RegoBackend) -> None:
-    """Every scenario runs once on embedded Rego and once on a real OPA server."""
+def _on_both_rego_engines_and_stores(rego_backend: RegoBackend, database_url: str) -> None:
+    """Every scenario runs on embedded Rego and on a real OPA server, each on SQLite and on
+    PostgreSQL (a feature's module narrows what does not apply to it)."""
 
 
 @pytest.fixture
-def world(tmp_path: Path, rego_backend: RegoBackend) -> Iterator[World]:
-    state = World(tmp_path, rego_backend)
+def world(tmp_path: Path, rego_backend: RegoBackend, database_url: str) -> Iterator[World]:
+    state = World(tmp_path, rego_backend, database_url)
     yield state
     if state.client is not None:
         state.client.__exit__(None, None, None)
@@ -182,7 +187,9 @@ def same_selection(world: World) -> None:
 
 @given("a running gateway")
 def running_gateway(world: World) -> None:
-    world.settings = world.backend.settings(database_url=f"sqlite:///{world.tmp_path / 'gate.db'}")
+    world.settings = world.backend.settings(
+        database_url=world.database_url, audit_signing_key=AUDIT_KEY
+    )
     world.client = TestClient(create_app(world.settings))
     world.client.__enter__()
 
@@ -197,11 +204,8 @@ def agent_key(world: World) -> None:
 
 @given("the audit log refuses writes")
 def refuse_writes(world: World) -> None:
-    with world.database() as db:
-        db.execute(
-            "CREATE TRIGGER refuse BEFORE INSERT ON audit_events "
-            "BEGIN SELECT RAISE(ABORT, 'disk full'); END"
-        )
+    assert world.settings is not None
+    refuse_audit_writes(world.settings.database_url)
 
 
 def _ask(world: World, body: dict[str, Any]) -> None:
@@ -254,9 +258,10 @@ def logged_at_seq(world: World) -> None:
     answer = world.responses[-1].json()
     with world.database() as db:
         row = db.execute(
-            "SELECT decision_id, hash FROM audit_events WHERE seq = ?", (answer["audit"]["seq"],)
-        ).fetchone()
-    assert row == (answer["decision_id"], answer["audit"]["hash"])
+            text("SELECT decision_id, hash FROM audit_events WHERE seq = :seq"),
+            {"seq": answer["audit"]["seq"]},
+        ).one()
+    assert tuple(row) == (answer["decision_id"], answer["audit"]["hash"])
 
 
 @then("both answers carry the same decision id")
@@ -269,5 +274,5 @@ def same_decision(world: World) -> None:
 def log_holds(world: World, count: str) -> None:
     wanted = 0 if count == "no" else int(count.replace("one", "1"))
     with world.database() as db:
-        count_sql = "SELECT count(*) FROM audit_events WHERE kind = 'decision'"
-        assert db.execute(count_sql).fetchone()[0] == wanted
+        count_sql = text("SELECT count(*) FROM audit_events WHERE kind = 'decision'")
+        assert db.execute(count_sql).scalar_one() == wanted

@@ -8,7 +8,6 @@ from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import ExitStack
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 import httpx
@@ -76,13 +75,9 @@ class Budgets:
         return {"Authorization": f"Bearer {key}"}
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
-def budgets(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Budgets]:
-    if request.param == "sqlite":
-        url = f"sqlite:///{tmp_path / 'budgets.db'}"
-    else:
-        url = request.getfixturevalue("postgres").database()
-    world = Budgets(url)
+@pytest.fixture
+def budgets(database_url: str) -> Iterator[Budgets]:
+    world = Budgets(database_url)
     yield world
     world.stack.close()
 

@@ -20,7 +20,7 @@ from service.auth.keys import create_key
 from service.auth.roles import Role
 from service.settings import Settings
 from service.store.utc import utc_now
-from tests.fixtures import RULES, RegoBackend
+from tests.fixtures import AUDIT_KEY, RULES, RegoBackend
 
 scenarios("impact.feature")
 CREDITS_USD = (200, 500, 800, 950, 1200, 2500)
@@ -50,11 +50,12 @@ class History:
 
 
 @pytest.fixture
-def history(tmp_path: Path) -> Iterator[History]:
+def history(tmp_path: Path, database_url: str) -> Iterator[History]:
     candidates = tmp_path / "candidates"
     candidates.mkdir()
     settings = Settings(
-        database_url=f"sqlite:///{tmp_path / 'gate.db'}",
+        database_url=database_url,
+        audit_signing_key=AUDIT_KEY,
         rules=RULES,
         candidates_dir=candidates,
         # The recorded history must be the rules' answers, not a busy machine's time-outs.

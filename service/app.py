@@ -27,6 +27,7 @@ from service.api.body_limit import BodyLimit
 from service.api.dependencies import authenticated_principal
 from service.api.error_handlers import install_error_handlers
 from service.api.openapi import install_openapi
+from service.heap import freeze_startup_heap
 from service.request_log import RequestLog, configure_logging
 from service.runtime import Runtime
 from service.settings import Settings
@@ -41,19 +42,24 @@ def create_app(
     *,
     runtime: Runtime | None = None,
     tracing: TracerProvider | None = None,
+    whole_process: bool = False,
 ) -> FastAPI:
     """A gateway app; its runtime is built at startup unless one is given (tests). Without
     settings (a worker process of `serve --workers`), it reads the SLUICEGATE_* environment
-    and configures logging as `serve` does."""
+    and configures logging as `serve` does. An app that is its whole process (`serve`, and
+    each worker) freezes its start-up heap once started (`freeze_startup_heap`)."""
     if settings is None:
         settings = Settings()
         configure_logging(settings)
+        whole_process = True
 
     provider = tracing or tracer_provider(settings)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         app.state.runtime = runtime or Runtime(settings, tracer_provider=provider)
+        if whole_process:
+            freeze_startup_heap()
         try:
             yield
         finally:

@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 from pytest_bdd import given, parsers, then, when
+from sqlalchemy import text, update
 
 from features.conftest import World, proposal_named
 from service.app import create_app
@@ -17,8 +18,12 @@ from service.auth.keys import create_key
 from service.auth.principals import principal_named
 from service.auth.roles import Role
 from service.runtime import Runtime
+from service.store.tables import ReviewTaskRow
+from tests.fixtures import AUDIT_KEY
 
 _SETTLE_SECONDS = 10.0
+
+_tasks = ReviewTaskRow.__table__  # type: ignore[attr-defined]
 
 
 class Desk:
@@ -82,7 +87,7 @@ def _ok(desk: Desk) -> dict[str, Any]:
 @given("a running gateway with review queues")
 def gateway_with_reviews(world: World) -> None:
     world.settings = world.backend.settings(
-        database_url=f"sqlite:///{world.tmp_path / 'gate.db'}", sla_tick_seconds=0.05
+        database_url=world.database_url, audit_signing_key=AUDIT_KEY, sla_tick_seconds=0.05
     )
     world.client = TestClient(create_app(world.settings))
     world.client.__enter__()
@@ -175,9 +180,9 @@ def agent_waits(world: World, desk: Desk) -> None:
 def time_box_runs_out(world: World, desk: Desk) -> None:
     review_id = _review_id(world, desk)
     before = _status(world, desk)["review"]
-    past = (datetime.now(UTC) - timedelta(seconds=1)).replace(tzinfo=None)
+    past = datetime.now(UTC) - timedelta(seconds=1)
     with world.database() as db:
-        db.execute("UPDATE review_tasks SET due_at = ? WHERE id = ?", (str(past), review_id))
+        db.execute(update(_tasks).where(_tasks.c.id == review_id).values(due_at=past))
     deadline = time.monotonic() + _SETTLE_SECONDS
     while time.monotonic() < deadline:  # the SLA clock ticks every 50 ms here
         now = _status(world, desk)["review"]
@@ -244,8 +249,8 @@ def audit_records(world: World, desk: Desk, kind: str) -> None:
         kinds = [
             row[0]
             for row in db.execute(
-                "SELECT kind FROM audit_events WHERE decision_id = ? ORDER BY seq",
-                (desk.decision["decision_id"],),
+                text("SELECT kind FROM audit_events WHERE decision_id = :id ORDER BY seq"),
+                {"id": desk.decision["decision_id"]},
             )
         ]
     assert kinds[0] == "decision"

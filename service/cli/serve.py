@@ -55,7 +55,8 @@ def serve(
         )
     typer.echo(f"Sluicegate on http://{host}:{port}  (API docs: http://{host}:{port}/docs)")
     if workers == 1:
-        uvicorn.run(create_app(settings), host=host, port=port, log_config=None, access_log=False)
+        app = create_app(settings, whole_process=True)
+        uvicorn.run(app, host=host, port=port, log_config=None, access_log=False)
         return
     # Each worker process builds its app from the same SLUICEGATE_* environment; the store
     # was migrated above, once, before any of them starts.

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 from sluicegate_client import (
@@ -20,18 +19,18 @@ from service.auth.keys import create_key
 from service.auth.roles import Role
 from service.settings import Settings
 from service.store.database import database_engine, migrate
-from tests.fixtures import RULES
+from tests.fixtures import AUDIT_KEY, RULES
 from tests.loopback import free_port, serving
 
 
 @pytest.fixture
-def served(tmp_path: Path) -> Iterator[tuple[str, str]]:
-    url = f"sqlite:///{tmp_path / 'client.db'}"
+def served(database_url: str) -> Iterator[tuple[str, str]]:
+    url = database_url
     engine = database_engine(url)
     migrate(engine)
     _, key = create_key(engine, name="client-agent", role=Role.AGENT, scopes=["email.*", "crm.*"])
     engine.dispose()
-    with serving(Settings(database_url=url, rules=RULES)) as base:
+    with serving(Settings(database_url=url, rules=RULES, audit_signing_key=AUDIT_KEY)) as base:
         yield base, key
 
 

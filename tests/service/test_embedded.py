@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-from pathlib import Path
 
 import pytest
 
@@ -12,11 +11,11 @@ from service.auth.keys import create_key
 from service.auth.roles import Role
 from service.embedded import open_gate
 from service.errors import NulCharacter, ValidationFailed
-from tests.fixtures import REFUND, RULES
+from tests.fixtures import AUDIT_KEY, REFUND, RULES
 
 
-def test_decisions_in_process_are_recorded_like_any_other(tmp_path: Path) -> None:
-    with open_gate(database_url=f"sqlite:///{tmp_path / 'gate.db'}", rules=RULES) as gate:
+def test_decisions_in_process_are_recorded_like_any_other(database_url: str) -> None:
+    with open_gate(database_url=database_url, rules=RULES, audit_signing_key=AUDIT_KEY) as gate:
         routed = gate.decide(REFUND, agent="billing-bot")
         again = gate.decide(REFUND | {"idempotency_key": "k1"}, agent="billing-bot")
         replay = asyncio.run(gate.adecide(REFUND | {"idempotency_key": "k1"}, agent="billing-bot"))
@@ -30,8 +29,8 @@ def test_decisions_in_process_are_recorded_like_any_other(tmp_path: Path) -> Non
         assert verified.events == again["audit"]["seq"]  # key, pack activated, 2 decisions
 
 
-def test_the_answer_is_the_json_the_api_answers(tmp_path: Path) -> None:
-    with open_gate(database_url=f"sqlite:///{tmp_path / 'gate.db'}", rules=RULES) as gate:
+def test_the_answer_is_the_json_the_api_answers(database_url: str) -> None:
+    with open_gate(database_url=database_url, rules=RULES, audit_signing_key=AUDIT_KEY) as gate:
         answer = gate.decide(REFUND | {"idempotency_key": "same"}, agent="billing-bot")
         runtime = gate._runtime
     from fastapi.testclient import TestClient
@@ -52,8 +51,8 @@ def test_the_answer_is_the_json_the_api_answers(tmp_path: Path) -> None:
     assert replayed.json() == answer
 
 
-def test_a_proposal_the_api_refuses_is_refused_with_the_same_error(tmp_path: Path) -> None:
-    with open_gate(database_url=f"sqlite:///{tmp_path / 'gate.db'}", rules=RULES) as gate:
+def test_a_proposal_the_api_refuses_is_refused_with_the_same_error(database_url: str) -> None:
+    with open_gate(database_url=database_url, rules=RULES, audit_signing_key=AUDIT_KEY) as gate:
         with pytest.raises(ValidationFailed) as invalid:
             gate.decide({"action": {"environment": "production"}}, agent="billing-bot")
         assert invalid.value.code == "validation_failed"
@@ -61,8 +60,8 @@ def test_a_proposal_the_api_refuses_is_refused_with_the_same_error(tmp_path: Pat
             gate.decide(REFUND | {"justification": "a\x00b"}, agent="billing-bot")
 
 
-def test_a_name_that_is_not_an_agent_is_refused(tmp_path: Path) -> None:
-    with open_gate(database_url=f"sqlite:///{tmp_path / 'gate.db'}", rules=RULES) as gate:
+def test_a_name_that_is_not_an_agent_is_refused(database_url: str) -> None:
+    with open_gate(database_url=database_url, rules=RULES, audit_signing_key=AUDIT_KEY) as gate:
         create_key(gate._runtime.database, name="fiona", role=Role.REVIEWER, scopes=[])
         with pytest.raises(ValueError, match="is a person; only agents hold such keys"):
             gate.decide(REFUND, agent="fiona")

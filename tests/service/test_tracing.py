@@ -3,8 +3,6 @@ and the spans reach an OTLP/HTTP collector."""
 
 from __future__ import annotations
 
-from pathlib import Path
-
 from fastapi.testclient import TestClient
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from starlette.applications import Starlette
@@ -17,7 +15,7 @@ from service.auth.keys import create_key
 from service.auth.roles import Role
 from service.settings import Settings
 from service.tracing import tracer_provider
-from tests.fixtures import REFUND, RULES
+from tests.fixtures import REFUND
 from tests.loopback import serving_app
 
 STEPS = ["decision.parse", "decision.evaluate", "decision.record"]
@@ -31,8 +29,7 @@ def _decide(client: TestClient) -> None:
     assert client.get("/healthz").status_code == 200  # probes are not traced
 
 
-def test_a_decision_is_a_request_span_with_its_steps_as_children(tmp_path: Path) -> None:
-    settings = Settings(database_url=f"sqlite:///{tmp_path / 'gate.db'}", rules=RULES)
+def test_a_decision_is_a_request_span_with_its_steps_as_children(settings: Settings) -> None:
     spans = InMemorySpanExporter()
     provider = tracer_provider(settings, exporter=spans)
     with TestClient(create_app(settings, tracing=provider)) as client:
@@ -53,7 +50,7 @@ def test_a_decision_is_a_request_span_with_its_steps_as_children(tmp_path: Path)
     assert "sg_" not in text
 
 
-def test_spans_reach_an_otlp_collector(tmp_path: Path) -> None:
+def test_spans_reach_an_otlp_collector(settings: Settings) -> None:
     received: list[bytes] = []
 
     async def collect(request: Request) -> Response:
@@ -62,10 +59,8 @@ def test_spans_reach_an_otlp_collector(tmp_path: Path) -> None:
 
     collector = Starlette(routes=[Route("/v1/traces", collect, methods=["POST"])])
     with serving_app(collector) as url:
-        settings = Settings(
-            database_url=f"sqlite:///{tmp_path / 'gate.db'}", rules=RULES, otel_endpoint=url
-        )
-        with TestClient(create_app(settings)) as client:
+        traced = settings.model_copy(update={"otel_endpoint": url})
+        with TestClient(create_app(traced)) as client:
             _decide(client)
         # Leaving the app shut its provider down, which sends what was batched.
     body = b"".join(received)
@@ -73,7 +68,6 @@ def test_spans_reach_an_otlp_collector(tmp_path: Path) -> None:
     assert b"POST /v1/decisions" in body
 
 
-def test_tracing_is_off_by_default(tmp_path: Path) -> None:
-    settings = Settings(database_url=f"sqlite:///{tmp_path / 'gate.db'}", rules=RULES)
+def test_tracing_is_off_by_default(settings: Settings) -> None:
     assert settings.otel_endpoint is None
     assert tracer_provider(settings) is None

@@ -14,18 +14,19 @@ from typer.testing import CliRunner
 from service.cli.main import app
 from service.store.database import database_engine
 from service.store.tables import AuditEventRow
-from tests.fixtures import RULES
+from tests.fixtures import AUDIT_KEY, RULES
 
 _events = AuditEventRow.__table__  # type: ignore[attr-defined]
 runner = CliRunner()
 
 
 @pytest.fixture
-def owned_rules(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+def owned_rules(tmp_path: Path, database_url: str, monkeypatch: pytest.MonkeyPatch) -> Path:
     rules = tmp_path / "rules"
     shutil.copytree(RULES, rules)
     monkeypatch.setenv("SLUICEGATE_RULES", str(rules))
-    monkeypatch.setenv("SLUICEGATE_DATABASE_URL", f"sqlite:///{tmp_path / 'gate.db'}")
+    monkeypatch.setenv("SLUICEGATE_DATABASE_URL", database_url)
+    monkeypatch.setenv("SLUICEGATE_AUDIT_SIGNING_KEY", AUDIT_KEY.get_secret_value())
     # The gateway's start records the pack it decides with; `keys list` opens the store.
     assert runner.invoke(app, ["keys", "list"]).exit_code == 0
     return rules
@@ -39,8 +40,8 @@ def _candidate(tmp_path: Path) -> Path:
     return candidate
 
 
-def _activations(tmp_path: Path) -> list[dict[str, object]]:
-    engine = database_engine(f"sqlite:///{tmp_path / 'gate.db'}")
+def _activations(database_url: str) -> list[dict[str, object]]:
+    engine = database_engine(database_url)
     with engine.connect() as connection:
         rows = connection.execute(
             select(_events.c.event).where(_events.c.kind == "rule_pack_activated")
@@ -50,7 +51,7 @@ def _activations(tmp_path: Path) -> list[dict[str, object]]:
 
 
 def test_a_pack_goes_live_only_after_its_impact_was_computed(
-    tmp_path: Path, owned_rules: Path
+    tmp_path: Path, database_url: str, owned_rules: Path
 ) -> None:
     candidate = _candidate(tmp_path)
     refused = runner.invoke(app, ["rules", "activate", str(candidate)])
@@ -64,16 +65,16 @@ def test_a_pack_goes_live_only_after_its_impact_was_computed(
     assert done.exit_code == 0, done.output
     assert "USD: 500" in (owned_rules / "data" / "limits.yaml").read_text()
     assert "USD: 1000" in (tmp_path / "rules.previous" / "data" / "limits.yaml").read_text()
-    last = _activations(tmp_path)[-1]
+    last = _activations(database_url)[-1]
     assert last["forced"] is False
     assert isinstance(last["impact"], dict)
     assert {"replayed", "changed", "fidelity", "transitions"} <= set(last["impact"])
 
 
-def test_forcing_is_recorded(tmp_path: Path, owned_rules: Path) -> None:
+def test_forcing_is_recorded(tmp_path: Path, database_url: str, owned_rules: Path) -> None:
     done = runner.invoke(app, ["rules", "activate", str(_candidate(tmp_path)), "--force"])
     assert done.exit_code == 0, done.output
-    last = _activations(tmp_path)[-1]
+    last = _activations(database_url)[-1]
     assert last["forced"] is True
     assert last["impact"] is None
 

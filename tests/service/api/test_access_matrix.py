@@ -20,7 +20,7 @@ from service.auth.principals import principal_named
 from service.auth.roles import Role
 from service.runtime import Runtime
 from service.settings import Settings
-from tests.fixtures import REFUND, RULES, api_routes
+from tests.fixtures import AUDIT_KEY, REFUND, RULES, api_routes
 
 ANYONE = {
     "anonymous",
@@ -94,10 +94,13 @@ QUERIES = {"/v1/audit/evidence": {"since": "2000-01-01T00:00:00Z", "until": "210
 
 
 @pytest.fixture
-def world(tmp_path: Any) -> Iterator[tuple[TestClient, dict[str, dict[str, str]], dict[str, str]]]:
+def world(
+    database_url: str, tmp_path: Any
+) -> Iterator[tuple[TestClient, dict[str, dict[str, str]], dict[str, str]]]:
     shutil.copytree(RULES, tmp_path / "candidates" / "default")  # for /v1/rules/impact
     settings = Settings(
-        database_url=f"sqlite:///{tmp_path / 'gate.db'}",
+        database_url=database_url,
+        audit_signing_key=AUDIT_KEY,
         rules=RULES,
         candidates_dir=tmp_path / "candidates",
     )

@@ -12,7 +12,7 @@ from urllib.parse import urlsplit
 import pytest
 
 from service.settings import Settings
-from tests.fixtures import RULES
+from tests.fixtures import AUDIT_KEY, RULES
 from tests.loopback import serving
 
 CLIENTS = 50
@@ -45,8 +45,10 @@ def _post_raw(host: str, port: int, *, chunked: bool) -> str:
 
 
 @pytest.mark.parametrize("http", ["httptools", "h11"])
-def test_fifty_concurrent_oversize_bodies_all_get_their_413(tmp_path: Path, http: str) -> None:
-    settings = Settings(database_url=f"sqlite:///{tmp_path / 'gate.db'}", rules=RULES)
+def test_fifty_concurrent_oversize_bodies_all_get_their_413(
+    database_url: str, tmp_path: Path, http: str
+) -> None:
+    settings = Settings(database_url=database_url, audit_signing_key=AUDIT_KEY, rules=RULES)
     with serving(settings, http=http) as url:
         parts = urlsplit(url)
         host, port = str(parts.hostname), int(parts.port or 0)

@@ -19,7 +19,7 @@ from service.auth.keys import create_key
 from service.auth.roles import Role
 from service.settings import Settings
 from service.store.database import database_engine, migrate
-from tests.fixtures import RULES, bearer
+from tests.fixtures import AUDIT_KEY, RULES, bearer
 from tests.loopback import free_port, serving
 from tests.opa_sidecar import OpaProcess
 
@@ -89,9 +89,8 @@ def _opa_config(gateway_url: str, token: str, target: Path) -> Path:
 
 
 @pytest.fixture
-def deployment(tmp_path: Path) -> Iterator[Deployment]:
+def deployment(tmp_path: Path, database_url: str) -> Iterator[Deployment]:
     """A gateway on the OPA engine in bundle mode, and OPA fed by it; started like production."""
-    database_url = f"sqlite:///{tmp_path / 'gate.db'}"
     engine = database_engine(database_url)
     migrate(engine)
     _, sidecar_key = create_key(engine, name="opa-sidecar", role=Role.SIDECAR, scopes=[])
@@ -100,6 +99,7 @@ def deployment(tmp_path: Path) -> Iterator[Deployment]:
     opa_port = free_port()
     settings = Settings(
         database_url=database_url,
+        audit_signing_key=AUDIT_KEY,
         rules=RULES,
         rego_backend="opa",
         opa_url=f"http://127.0.0.1:{opa_port}",

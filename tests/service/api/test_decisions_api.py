@@ -5,8 +5,7 @@ from __future__ import annotations
 import asyncio
 import itertools
 import json
-from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager
 
 import pytest
 from fastapi.testclient import TestClient
@@ -16,44 +15,18 @@ from service.audit.event import chain_hash
 from service.auth.roles import Role
 from service.runtime import Runtime
 from service.settings import Settings
-from service.store.database import database_engine
 from tests.fixtures import REFUND, bearer
+from tests.store_access import allow_audit_writes, refuse_audit_writes, store
 
 DRAFT = {"action": {"type": "email.customer.draft", "environment": "sandbox"}}
 
 
-@contextmanager
-def _db(settings: Settings) -> Iterator[Connection]:
-    """A connection of its own: it sees only what the gateway committed."""
-    engine = database_engine(settings.database_url)
-    try:
-        with engine.begin() as connection:
-            yield connection
-    finally:
-        engine.dispose()
+def _db(settings: Settings) -> AbstractContextManager[Connection]:
+    return store(settings.database_url)
 
 
 def _count(db: Connection, query: str) -> int:
     return int(db.execute(text(query)).scalar_one())
-
-
-# A store that refuses to record decisions: SQLite's and PostgreSQL's way of saying so.
-_REFUSE = {
-    "sqlite": [
-        "CREATE TRIGGER refuse BEFORE INSERT ON audit_events "
-        "BEGIN SELECT RAISE(ABORT, 'disk full'); END"
-    ],
-    "postgresql": [
-        "CREATE FUNCTION refuse() RETURNS trigger AS $$ BEGIN RAISE EXCEPTION 'disk full'; END "
-        "$$ LANGUAGE plpgsql",
-        "CREATE TRIGGER refuse BEFORE INSERT ON audit_events "
-        "FOR EACH ROW EXECUTE FUNCTION refuse()",
-    ],
-}
-_ALLOW = {
-    "sqlite": ["DROP TRIGGER refuse"],
-    "postgresql": ["DROP TRIGGER refuse ON audit_events", "DROP FUNCTION refuse()"],
-}
 
 
 def test_refund_over_the_limit_goes_to_finance(
@@ -100,10 +73,7 @@ def test_every_answer_has_its_committed_audit_record(
 def test_no_decision_without_its_record(
     client: TestClient, agent_headers: dict[str, str], settings: Settings
 ) -> None:
-    dialect = settings.database_url.split(":")[0].split("+")[0]
-    with _db(settings) as db:
-        for statement in _REFUSE[dialect]:
-            db.execute(text(statement))
+    refuse_audit_writes(settings.database_url)
     response = client.post("/v1/decisions", json=DRAFT, headers=agent_headers)
     assert response.status_code == 503
     assert response.json()["error"]["code"] == "audit_unavailable"
@@ -111,8 +81,7 @@ def test_no_decision_without_its_record(
     with _db(settings) as db:  # the decision row of the failed batch was rolled back too
         assert _count(db, "SELECT count(*) FROM decisions") == 0
         assert _count(db, "SELECT count(*) FROM audit_events WHERE kind = 'decision'") == 0
-        for statement in _ALLOW[dialect]:
-            db.execute(text(statement))
+    allow_audit_writes(settings.database_url)
     assert client.post("/v1/decisions", json=DRAFT, headers=agent_headers).status_code == 201
 
 

@@ -5,18 +5,20 @@ from __future__ import annotations
 
 import json
 import logging
-import sqlite3
 from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
+from sqlalchemy import select, text
+from sqlmodel import SQLModel
 
 from policy.proposal import Proposal
 from service.app import create_app
 from service.audit.event import digest
 from service.auth.roles import Role
 from service.settings import Settings
-from tests.fixtures import RULES, bearer
+from service.store.database import database_engine
+from tests.fixtures import AUDIT_KEY, RULES, bearer
 
 PLANTED = "planted-7f3a91@customer.example"
 PROPOSAL = {
@@ -32,9 +34,11 @@ PROPOSAL = {
 }
 
 
-def test_a_masked_value_is_found_nowhere(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+def test_a_masked_value_is_found_nowhere(
+    database_url: str, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
     caplog.set_level(logging.DEBUG)
-    settings = Settings(database_url=f"sqlite:///{tmp_path / 'gate.db'}", rules=RULES)
+    settings = Settings(database_url=database_url, audit_signing_key=AUDIT_KEY, rules=RULES)
     read_back: list[str] = []
     with TestClient(create_app(settings)) as client:
         runtime = client.app.state.runtime  # type: ignore[attr-defined]
@@ -56,13 +60,24 @@ def test_a_masked_value_is_found_nowhere(tmp_path: Path, caplog: pytest.LogCaptu
             read_back.append(response.text)
         assert packet.json()["proposal"]["labels"] == {"tenant": "acme"}
 
-    stored = b"".join(path.read_bytes() for path in tmp_path.glob("gate.db*"))
-    assert PLANTED.encode() not in stored
+    database = database_engine(database_url)
+    with database.connect() as connection:
+        every_row = [
+            repr(tuple(row))
+            for table in SQLModel.metadata.sorted_tables
+            for row in connection.execute(select(table))
+        ]
+        (event,) = connection.execute(
+            text("SELECT event FROM audit_events WHERE kind = 'decision'")
+        ).one()
+    database.dispose()
+    assert not any(PLANTED in row for row in every_row)
+    if database_url.startswith("sqlite"):  # the file itself, free pages and WAL included
+        stored = b"".join(path.read_bytes() for path in tmp_path.glob("gate.db*"))
+        assert PLANTED.encode() not in stored
     assert PLANTED not in caplog.text
     assert not any(PLANTED in text for text in read_back)
 
-    with sqlite3.connect(tmp_path / "gate.db") as db:
-        (event,) = db.execute("SELECT event FROM audit_events WHERE kind = 'decision'").fetchone()
     recorded = json.loads(event)
     assert recorded["erased"] == ["/labels/customer_email"]
     # The digest is of the unmasked proposal: evidence kept elsewhere can still be matched.

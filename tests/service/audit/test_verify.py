@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import sqlite3
 from collections.abc import Callable
-from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
+from sqlalchemy import text
 from typer.testing import CliRunner
 
 from service.app import create_app
@@ -20,7 +19,7 @@ from service.cli.main import app as cli
 from service.runtime import Runtime
 from service.settings import Settings
 from service.store.database import database_engine
-from tests.fixtures import REFUND, RULES, bearer
+from tests.fixtures import AUDIT_KEY, REFUND, RULES, bearer
 
 # The pack activation, an agent key, three decisions, a reviewer key, a claim, an approval
 # and a rejection.
@@ -28,9 +27,9 @@ HEAD = 9
 
 
 @pytest.fixture
-def recorded(tmp_path: Path) -> Settings:
+def recorded(database_url: str) -> Settings:
     """A log of six events, signed at its head when the gateway stopped."""
-    settings = Settings(database_url=f"sqlite:///{tmp_path / 'gate.db'}", rules=RULES)
+    settings = Settings(database_url=database_url, rules=RULES, audit_signing_key=AUDIT_KEY)
     with TestClient(create_app(settings)) as client:
         runtime = client.app.state.runtime  # type: ignore[attr-defined]
         agent = bearer(runtime, Role.AGENT, ["*"])
@@ -54,22 +53,26 @@ def _verify(settings: Settings) -> dict[str, object]:
 
 
 def _sql(settings: Settings, *statements: str) -> None:
-    with sqlite3.connect(settings.database_url.removeprefix("sqlite:///")) as db:
+    database = database_engine(settings.database_url)
+    with database.begin() as connection:
         for statement in statements:
-            db.execute(statement)
+            connection.execute(text(statement))
+    database.dispose()
 
 
 def _forge_last_event(settings: Settings) -> None:
     """Rewrite the head's event and recompute its hash, as an operator covering tracks would."""
-    with sqlite3.connect(settings.database_url.removeprefix("sqlite:///")) as db:
-        (prev_hash,) = db.execute(
-            f"SELECT prev_hash FROM audit_events WHERE seq = {HEAD}"
-        ).fetchone()
+    database = database_engine(settings.database_url)
+    with database.begin() as connection:
+        (prev_hash,) = connection.execute(
+            text("SELECT prev_hash FROM audit_events WHERE seq = :seq"), {"seq": HEAD}
+        ).one()
         forged = canonical({"kind": "review_rejected", "forged": True})
-        db.execute(
-            "UPDATE audit_events SET event = ?, hash = ? WHERE seq = ?",
-            (forged.decode(), chain_hash(prev_hash, forged), HEAD),
+        connection.execute(
+            text("UPDATE audit_events SET event = :event, hash = :hash WHERE seq = :seq"),
+            {"event": forged.decode(), "hash": chain_hash(prev_hash, forged), "seq": HEAD},
         )
+    database.dispose()
 
 
 def test_an_untouched_log_verifies(recorded: Settings) -> None:
@@ -105,7 +108,7 @@ TAMPERING: dict[str, tuple[Callable[[Settings], None], int, str]] = {
     ),
     "rewrite the tail": (_forge_last_event, HEAD, "rewritten"),
     "forge a checkpoint": (
-        lambda s: _sql(s, "UPDATE audit_checkpoints SET hash = 'sha256:' || hex(randomblob(32))"),
+        lambda s: _sql(s, f"UPDATE audit_checkpoints SET hash = 'sha256:{'ab' * 32}'"),
         HEAD,
         "not signed",
     ),
@@ -126,6 +129,7 @@ def test_the_cli_verifies_and_fails_on_a_broken_log(
     recorded: Settings, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("SLUICEGATE_DATABASE_URL", recorded.database_url)
+    monkeypatch.setenv("SLUICEGATE_AUDIT_SIGNING_KEY", AUDIT_KEY.get_secret_value())
     runner = CliRunner()
     ok = runner.invoke(cli, ["audit", "verify"])
     assert ok.exit_code == 0, ok.output
@@ -159,8 +163,10 @@ def test_a_gateway_never_signs_a_chain_that_was_tampered_with(recorded: Settings
         assert checkpoint_head(runtime.database, runtime.signing_key) is None
         _sql(recorded, f"UPDATE audit_events SET hash = 'sha256:00' WHERE seq = {after}")
         assert checkpoint_head(runtime.database, runtime.signing_key) is None
-    with sqlite3.connect(recorded.database_url.removeprefix("sqlite:///")) as db:
-        assert db.execute("SELECT max(seq) FROM audit_checkpoints").fetchone() == (HEAD,)
+    database = database_engine(recorded.database_url)
+    with database.connect() as connection:
+        assert connection.execute(text("SELECT max(seq) FROM audit_checkpoints")).one() == (HEAD,)
+    database.dispose()
 
 
 def test_a_large_float_in_a_proposal_still_verifies(

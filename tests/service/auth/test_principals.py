@@ -5,7 +5,6 @@ gateway within a second."""
 from __future__ import annotations
 
 import json
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -84,9 +83,9 @@ def _create(*args: str) -> str:
 
 
 def test_keys_are_listed_and_revoked_by_id_or_by_name(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    database_url: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    url = f"sqlite:///{tmp_path / 'keys.db'}"
+    url = database_url
     monkeypatch.setenv("SLUICEGATE_DATABASE_URL", url)
     old = _create("--role", "reviewer", "--name", "fiona", "--scope", FINANCE[0])
     new = _create("--role", "reviewer", "--name", "fiona", "--scope", FINANCE[0])
@@ -105,7 +104,8 @@ def test_keys_are_listed_and_revoked_by_id_or_by_name(
 
     revoked = runner.invoke(cli, ["keys", "revoke", "--id", rows[0]["id"]])
     assert revoked.exit_code == 0, revoked.output
-    authenticator = KeyAuthenticator(database_engine(url), ttl=0)
+    database = database_engine(url)
+    authenticator = KeyAuthenticator(database, ttl=0)
     assert authenticator.authenticate(old) is None
     still = authenticator.authenticate(new)
     assert still is not None  # the person's other key still works
@@ -120,6 +120,7 @@ def test_keys_are_listed_and_revoked_by_id_or_by_name(
         "id", "name", "role", "scopes", "owner", "created_at", "revoked_at"
     ]  # fmt: skip
     assert len(text_listing) == 4
+    database.dispose()
 
 
 class Ticking:

@@ -18,22 +18,24 @@ runner = CliRunner()
 
 
 def test_keys_create_prints_the_secret_last(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    database_url: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    url = f"sqlite:///{tmp_path / 'cli.db'}"
+    url = database_url
     monkeypatch.setenv("SLUICEGATE_DATABASE_URL", url)
     result = runner.invoke(
         app, ["keys", "create", "--role", "agent", "--name", "bot", "--scope", "crm.*"]
     )
     assert result.exit_code == 0, result.output
     secret = result.output.strip().splitlines()[-1]
-    principal = KeyAuthenticator(database_engine(url), ttl=0).authenticate(secret)
+    database = database_engine(url)
+    principal = KeyAuthenticator(database, ttl=0).authenticate(secret)
+    database.dispose()
     assert principal is not None
     assert (principal.role, principal.scopes) == (Role.AGENT, ("crm.*",))
 
 
-def test_an_agent_key_needs_a_scope(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("SLUICEGATE_DATABASE_URL", f"sqlite:///{tmp_path / 'cli.db'}")
+def test_an_agent_key_needs_a_scope(database_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("SLUICEGATE_DATABASE_URL", database_url)
     result = runner.invoke(app, ["keys", "create", "--role", "agent", "--name", "bot"])
     assert result.exit_code == 2
 

@@ -24,7 +24,7 @@ from service.mcp.proxy import permit_meta
 from service.mcp.server import proxy_app
 from service.settings import Settings
 from service.store.database import database_engine, migrate
-from tests.fixtures import RULES
+from tests.fixtures import AUDIT_KEY, RULES
 from tests.loopback import free_port, serving, serving_app
 
 EXAMPLE = Path(__file__).parents[3] / "examples" / "mcp-payments"
@@ -50,9 +50,8 @@ def _serve(app: Any, port: int) -> Iterator[str]:
         yield f"{url}/mcp"
 
 
-def _gate_store(tmp_path: Path) -> tuple[str, str, str]:
+def _gate_store(url: str) -> tuple[str, str, str]:
     """A migrated store with the agent's and the reviewer's keys: (url, agent, reviewer)."""
-    url = f"sqlite:///{tmp_path / 'gate.db'}"
     database = database_engine(url)
     migrate(database)
     _, agent = create_key(database, name="payments-bot", role=Role.AGENT, scopes=["*"])
@@ -64,12 +63,13 @@ def _gate_store(tmp_path: Path) -> tuple[str, str, str]:
 
 
 @pytest.fixture
-def world(tmp_path: Path) -> Iterator[dict[str, Any]]:
-    url, agent, reviewer = _gate_store(tmp_path)
+def world(database_url: str, tmp_path: Path) -> Iterator[dict[str, Any]]:
+    url, agent, reviewer = _gate_store(database_url)
     calls = tmp_path / "calls.txt"
     calls.touch()
     gate_port = free_port()
-    with serving(Settings(database_url=url, rules=RULES), port=gate_port) as gate:
+    settings = Settings(database_url=url, rules=RULES, audit_signing_key=AUDIT_KEY)
+    with serving(settings, port=gate_port) as gate:
         config = _config(gate, free_port(), calls)
         for proxy in _serve(proxy_app(config), config.listen.port):
             yield {
@@ -225,8 +225,10 @@ def test_the_example_target_refuses_a_refund_without_a_permit(tmp_path: Path) ->
     assert not calls.exists() or calls.read_text() == ""
 
 
-def test_a_restarted_proxy_still_forwards_an_approved_call_once(tmp_path: Path) -> None:
-    url, agent, reviewer = _gate_store(tmp_path)
+def test_a_restarted_proxy_still_forwards_an_approved_call_once(
+    database_url: str, tmp_path: Path
+) -> None:
+    url, agent, reviewer = _gate_store(database_url)
     calls = tmp_path / "calls.txt"
     calls.touch()
 
@@ -234,7 +236,7 @@ def test_a_restarted_proxy_still_forwards_an_approved_call_once(tmp_path: Path) 
         async with _session(proxy, agent) as client:
             return await client.call_tool("refund", REFUND)
 
-    with serving(Settings(database_url=url, rules=RULES)) as gate:
+    with serving(Settings(database_url=url, rules=RULES, audit_signing_key=AUDIT_KEY)) as gate:
         config = _config(gate, free_port(), calls).model_copy(
             update={"held_calls_file": tmp_path / "held.db"}
         )

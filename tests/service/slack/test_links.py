@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import pytest
 from sqlalchemy import text
@@ -20,9 +19,9 @@ runner = CliRunner()
 
 
 def test_the_cli_links_a_person_and_the_chain_records_it(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    database_url: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    url = f"sqlite:///{tmp_path / 'links.db'}"
+    url = database_url
     monkeypatch.setenv("SLUICEGATE_DATABASE_URL", url)
     database = database_engine(url)
     migrate(database)
@@ -58,8 +57,8 @@ def test_the_cli_links_a_person_and_the_chain_records_it(
     database.dispose()
 
 
-def test_revoking_the_persons_keys_ends_their_slack_approvals(tmp_path: Path) -> None:
-    database = database_engine(f"sqlite:///{tmp_path / 'links.db'}")
+def test_revoking_the_persons_keys_ends_their_slack_approvals(database_url: str) -> None:
+    database = database_engine(database_url)
     migrate(database)
     create_key(database, name="ana", role=Role.REVIEWER, scopes=["group:finance-approvers"])
     link_slack_user(database, "ana", "U0ANA")

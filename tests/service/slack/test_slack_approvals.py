@@ -34,7 +34,7 @@ from service.slack.messages import (
     REJECT_NOTE,
 )
 from service.store.database import database_engine, migrate
-from tests.fixtures import REFUND, RULES
+from tests.fixtures import AUDIT_KEY, REFUND, RULES
 from tests.loopback import serving
 from tests.service.slack.fake_slack import CHANNEL_ID, FakeSlack, fake_slack
 
@@ -73,15 +73,14 @@ class Gateway:
 
 
 @pytest.fixture
-def gateway(tmp_path: Path) -> Iterator[Gateway]:
-    with _served(tmp_path, RULES) as served:
+def gateway(database_url: str) -> Iterator[Gateway]:
+    with _served(database_url, RULES) as served:
         yield served
 
 
 @contextmanager
-def _served(tmp_path: Path, rules: Path) -> Iterator[Gateway]:
+def _served(url: str, rules: Path) -> Iterator[Gateway]:
     """A gateway with a Slack app, its people linked, in front of a fake Slack."""
-    url = f"sqlite:///{tmp_path / 'slack.db'}"
     engine = database_engine(url)
     migrate(engine)
     group = ["group:finance-approvers"]
@@ -101,6 +100,7 @@ def _served(tmp_path: Path, rules: Path) -> Iterator[Gateway]:
     with fake_slack() as (slack, api_url):
         settings = Settings(
             database_url=url,
+            audit_signing_key=AUDIT_KEY,
             rules=rules,
             sla_tick_seconds=0.2,
             slack_signing_secret=SECRET,
@@ -311,12 +311,12 @@ def test_a_review_resolved_elsewhere_updates_its_message(gateway: Gateway) -> No
 
 
 @pytest.mark.integration
-def test_a_review_that_times_out_updates_its_message(tmp_path: Path, pack_copy: Path) -> None:
+def test_a_review_that_times_out_updates_its_message(database_url: str, pack_copy: Path) -> None:
     queues = pack_copy / "data" / "queues.yaml"
     finance = 'slack_channel: "#finance-approvals"\n  sla: PT4H'
     assert finance in queues.read_text()
     queues.write_text(queues.read_text().replace(finance, finance.replace("PT4H", "PT3S")))
-    with _served(tmp_path, pack_copy) as gateway:
+    with _served(database_url, pack_copy) as gateway:
         decision_id, _ = gateway.routed("slack-expires")
         gateway.slack.wait_for("chat.postMessage")
         update = json.dumps(gateway.slack.wait_for("chat.update")[0]["blocks"])

@@ -18,7 +18,7 @@ from service.auth.roles import Role
 from service.settings import Settings
 from service.store.database import database_engine, migrate
 from tests.browser import ARTIFACTS, chromium
-from tests.fixtures import REFUND, RULES
+from tests.fixtures import AUDIT_KEY, REFUND, RULES
 from tests.loopback import serving
 
 pytestmark = pytest.mark.integration
@@ -62,9 +62,10 @@ def _sign_in_with_the_keyboard(page: Page, base: str, key: str) -> None:
 
 
 def test_a_reviewer_approves_in_the_browser_and_the_waiting_agent_hears_at_once(
+    database_url: str,
     tmp_path: Path,
 ) -> None:
-    settings = Settings(database_url=f"sqlite:///{tmp_path / 'gate.db'}", rules=RULES)
+    settings = Settings(database_url=database_url, audit_signing_key=AUDIT_KEY, rules=RULES)
     agent_key, reviewer_key = _keys(settings)
     ARTIFACTS.mkdir(exist_ok=True)
     with (
@@ -119,8 +120,10 @@ def test_a_reviewer_approves_in_the_browser_and_the_waiting_agent_hears_at_once(
         assert heard["at"] - approved_at < 1.0
 
 
-def test_forms_without_the_session_csrf_token_are_refused(tmp_path: Path) -> None:
-    settings = Settings(database_url=f"sqlite:///{tmp_path / 'gate.db'}", rules=RULES)
+def test_forms_without_the_session_csrf_token_are_refused(
+    database_url: str, tmp_path: Path
+) -> None:
+    settings = Settings(database_url=database_url, audit_signing_key=AUDIT_KEY, rules=RULES)
     agent_key, reviewer_key = _keys(settings)
     with serving(settings) as base, chromium() as browser:
         decision = httpx.post(
@@ -140,8 +143,8 @@ def test_forms_without_the_session_csrf_token_are_refused(tmp_path: Path) -> Non
         expect(page.locator("#review-state")).to_have_text("pending")
 
 
-def test_an_auditor_sees_throughput_charts(tmp_path: Path) -> None:
-    settings = Settings(database_url=f"sqlite:///{tmp_path / 'gate.db'}", rules=RULES)
+def test_an_auditor_sees_throughput_charts(database_url: str) -> None:
+    settings = Settings(database_url=database_url, audit_signing_key=AUDIT_KEY, rules=RULES)
     agent_key, reviewer_key = _keys(settings)
     engine = database_engine(settings.database_url)
     _, auditor_key = create_key(engine, name="audrey", role=Role.AUDITOR, scopes=[])
@@ -195,14 +198,15 @@ def test_an_auditor_sees_throughput_charts(tmp_path: Path) -> None:
         expect(flow.get_by_role("row", name="billing-dispute")).to_be_visible()
 
 
-def test_an_author_sees_impact_and_shadow_reports(tmp_path: Path) -> None:
+def test_an_author_sees_impact_and_shadow_reports(database_url: str, tmp_path: Path) -> None:
     candidates = tmp_path / "candidates"
     candidate = candidates / "usd-500"
     shutil.copytree(RULES, candidate)
     limits = candidate / "data" / "limits.yaml"
     limits.write_text(limits.read_text().replace("USD: 1000", "USD: 500"))
     settings = Settings(
-        database_url=f"sqlite:///{tmp_path / 'gate.db'}",
+        database_url=database_url,
+        audit_signing_key=AUDIT_KEY,
         rules=RULES,
         candidates_dir=candidates,
         shadow_tick_seconds=0.1,

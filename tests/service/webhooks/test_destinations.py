@@ -20,7 +20,7 @@ from service.settings import Settings
 from service.store.tables import WebhookDeliveryRow
 from service.webhooks.destinations import Destinations
 from service.webhooks.sender import WebhookSender
-from tests.fixtures import REFUND, RULES, bearer
+from tests.fixtures import AUDIT_KEY, REFUND, RULES, bearer
 
 # What a hostile or careless DNS answer may say.
 ANSWERS = {
@@ -75,8 +75,8 @@ def test_an_operator_may_allow_a_network_and_the_request_is_pinned() -> None:
 
 
 @pytest.fixture
-def gateway(tmp_path: Any) -> Any:
-    settings = Settings(database_url=f"sqlite:///{tmp_path / 'gate.db'}", rules=RULES)
+def gateway(database_url: str, tmp_path: Any) -> Any:
+    settings = Settings(database_url=database_url, audit_signing_key=AUDIT_KEY, rules=RULES)
     with TestClient(create_app(settings)) as client:
         runtime: Runtime = client.app.state.runtime  # type: ignore[attr-defined]
         runtime.destinations = Destinations(resolver=stub_resolver)
@@ -130,9 +130,10 @@ def test_delivery_checks_again_and_never_connects(gateway: Any) -> None:
     assert "non-public" in delivery.last_error
 
 
-def test_metrics_can_require_a_key(tmp_path: Any) -> None:
+def test_metrics_can_require_a_key(database_url: str) -> None:
     settings = Settings(
-        database_url=f"sqlite:///{tmp_path / 'gate.db'}",
+        database_url=database_url,
+        audit_signing_key=AUDIT_KEY,
         rules=RULES,
         metrics_key=SecretStr("m-key"),
     )
