@@ -111,7 +111,7 @@ def crash_rounds(database_url: str, rounds: int = ROUNDS) -> CrashReport:
                 decided = set(connection.execute(select(DecisionRow.decision_id)).scalars())  # type: ignore[call-overload]
                 audited = set(
                     connection.execute(
-                        select(AuditEventRow.decision_id).where(AuditEventRow.kind == "decision")  # type: ignore[call-overload,arg-type]
+                        select(AuditEventRow.decision_id).where(AuditEventRow.kind == "decision")  # type: ignore[call-overload]
                     ).scalars()
                 )
             report.lost += [d for d in acknowledged if d not in decided or d not in audited]

@@ -15,19 +15,19 @@ do, and says so when there are none.
 from __future__ import annotations
 
 import argparse
-import glob
 import math
 import os
 import statistics
 import tempfile
 import threading
 import time
-from contextlib import AbstractContextManager, ExitStack
+from contextlib import ExitStack
 from pathlib import Path
 
 import httpx
 from pydantic import SecretStr
 
+from bench.postgres import throwaway_cluster
 from service.audit.signing import new_private_pem
 from service.auth.keys import create_key
 from service.auth.roles import Role
@@ -35,7 +35,6 @@ from service.settings import Settings
 from service.store.database import database_engine, migrate
 from tests.fixtures import REFUND
 from tests.loopback import serving
-from tests.postgres import PostgresCluster, postgres_cluster
 
 ROUNDS = int(os.environ.get("ROUNDS", "100"))
 
@@ -77,7 +76,7 @@ def main() -> None:
         _cases(f"sqlite:///{Path(folder) / 'gate.db'}", "SQLite")
     if postgres == "auto":
         try:
-            cluster = _throwaway_cluster()
+            cluster = throwaway_cluster(durable=False)  # wake-ups, not commits
         except Exception as exc:  # no server binaries: the figure is missing, and says why
             print(f"PostgreSQL: not measured ({exc})")
             return
@@ -85,13 +84,6 @@ def main() -> None:
             _cases(running.database(), "PostgreSQL")
     elif postgres:
         _cases(postgres, "PostgreSQL")
-
-
-def _throwaway_cluster() -> AbstractContextManager[PostgresCluster]:
-    """A throwaway PostgreSQL cluster, or an error saying why there is none."""
-    if not glob.glob("/usr/lib/postgresql/*/bin/initdb"):
-        raise RuntimeError("no PostgreSQL server binaries: apt-get install postgresql")
-    return postgres_cluster()
 
 
 def _cases(url: str, store: str) -> None:

@@ -2,8 +2,10 @@
 
 (a) bare FastAPI, (b) the gate over HTTP on embedded Rego, (c) the gate in process on embedded
 Rego, (d) the gate over HTTP on an OPA sidecar, (e) OPA alone on the same input (the floor for
-d), (f) the gate in process on OPA. Servers run as uvicorn with the same settings (one process,
-loopback, no access log); load comes from wrk in a separate process at concurrency 32 and 64.
+d), (f) the gate in process on OPA; then, when PostgreSQL's server binaries are here, (g) bare
+FastAPI and (h) the gate on PostgreSQL, as one and as two worker processes. Servers run as
+uvicorn with the same settings (one process unless said, loopback, no access log); load comes
+from wrk in a separate process at concurrency 32 and 64.
 Prints throughput and p50/p99 for each and the ratios. Usage: `make bench` (needs `wrk`:
 apt-get install wrk, and `opa`: `make tools`).
 """
@@ -23,11 +25,13 @@ from pathlib import Path
 
 import httpx
 
+from bench.postgres import throwaway_cluster
 from policy.assessment import assess
 from policy.context import Agent, EvaluationContext
 from policy.opa_bundle import write_bundle_dir
 from policy.proposal import Proposal
 from policy.rule_pack import load_rule_pack
+from service.audit.signing import new_private_pem
 from service.auth.keys import create_key
 from service.auth.roles import Role
 from service.runtime import build_gate
@@ -170,17 +174,58 @@ def _opa_input(rules: Path) -> dict[str, object]:
 
 
 def _gateway_runs(
-    results: dict[str, dict[str, float]], name: str, env: dict[str, str], key: str, tmp: Path
+    results: dict[str, dict[str, float]],
+    name: str,
+    env: dict[str, str],
+    key: str,
+    tmp: Path,
+    *,
+    target: tuple[str, ...] = ("--factory", "service.app:create_app"),
+    connections: tuple[int, ...] = CONCURRENCY,
 ) -> None:
     port = _port()
-    server = _serve(["--factory", "service.app:create_app"], port, env)
+    server = _serve(list(target), port, env)
     try:
-        for connections in CONCURRENCY:
+        for count in connections:
             url = f"http://127.0.0.1:{port}/v1/decisions"
-            results[f"{name}_c{connections}"] = _load(url, PROPOSAL, key, connections, tmp)
+            results[f"{name}_c{count}"] = _load(url, PROPOSAL, key, count, tmp)
     finally:
         server.terminate()
         server.wait(timeout=10)
+
+
+def _scale_out_runs(results: dict[str, dict[str, float]], workdir: Path) -> None:
+    """(g) bare FastAPI and (h) the gate on PostgreSQL (fsync on), each as 1 and 2 uvicorn
+    worker processes: what a second process buys on this machine (`serve --workers`)."""
+    try:
+        cluster = throwaway_cluster()
+    except RuntimeError as exc:
+        print(f"scale-out: not measured ({exc})")
+        return
+    with cluster as postgres:
+        url = postgres.database()
+        key = agent_key(url)
+        env = {"SLUICEGATE_DATABASE_URL": url, "SLUICEGATE_AUDIT_SIGNING_KEY": new_private_pem()}
+        for workers in (1, 2):
+            processes = ("--workers", str(workers))
+            _gateway_runs(
+                results,
+                f"g_bare_fastapi_{workers}w",
+                {},
+                key,
+                workdir,
+                target=("bench.bare_app:app", *processes),
+                connections=(32,),
+            )
+            _gateway_runs(
+                results,
+                f"h_gate_http_postgres_{workers}w",
+                env,
+                key,
+                workdir,
+                target=("--factory", "service.app:create_app", *processes),
+                connections=(32,),
+            )
 
 
 def main() -> None:
@@ -252,6 +297,7 @@ def main() -> None:
         finally:
             opa.terminate()
             opa.wait(timeout=10)
+        _scale_out_runs(results, workdir)
     for name, figures in results.items():
         shown = "  ".join(f"{k}={v:,.2f}" for k, v in figures.items())
         print(f"{name:26} {shown}")
@@ -272,6 +318,14 @@ def main() -> None:
         )
     in_process = results["f_gate_in_process_opa"]["p50_ms"] / results["c_gate_in_process"]["p50_ms"]
     print(f"in process, p50 latency OPA / embedded: {in_process:.2f}")
+    if "h_gate_http_postgres_2w_c32" in results:
+        for workers in (1, 2):
+            gate_rps = results[f"h_gate_http_postgres_{workers}w_c32"]["rps"]
+            bare_rps = results[f"g_bare_fastapi_{workers}w_c32"]["rps"]
+            print(f"PostgreSQL, {workers} worker process(es), c32: h/g {gate_rps / bare_rps:.2f}")
+        two = results["h_gate_http_postgres_2w_c32"]["rps"]
+        one = results["h_gate_http_postgres_1w_c32"]["rps"]
+        print(f"PostgreSQL, the gate with 2 workers / 1 worker: {two / one:.2f}")
 
 
 if __name__ == "__main__":

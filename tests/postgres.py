@@ -77,8 +77,9 @@ class PostgresCluster:
 
 
 @contextmanager
-def postgres_cluster() -> Iterator[PostgresCluster]:
-    """Start a cluster in a temporary folder; stop and delete it afterwards."""
+def postgres_cluster(*, durable: bool = False) -> Iterator[PostgresCluster]:
+    """Start a cluster in a temporary folder; stop and delete it afterwards. Tests run it
+    without fsync; a benchmark that compares durable commits asks for `durable`."""
     binaries = _server_bin()
     folder = Path(tempfile.mkdtemp(prefix="sluicegate-pg-"))
     data = folder / "data"
@@ -93,7 +94,9 @@ def postgres_cluster() -> Iterator[PostgresCluster]:
         check=True,
         capture_output=True,
     )
-    options = f"-p {port} -k {folder} -c listen_addresses=127.0.0.1 -c fsync=off"
+    options = f"-p {port} -k {folder} -c listen_addresses=127.0.0.1"
+    if not durable:
+        options += " -c fsync=off"
     subprocess.run(
         _as_postgres([*ctl, "-o", options, "-l", str(folder / "server.log"), "start"]),
         check=True,
