@@ -117,9 +117,9 @@ class Gate:
         blocker = out_of_scope(action_type, agent.scopes) or unknown_action(action_type, entry)
         if blocker is not None or entry is None:
             return self._unassessed(decision_id, blocker)
-        missing = missing_fields(proposal.document(), entry)
         assessment = assess(proposal, entry, self.pack.data.limits)
         context = EvaluationContext(proposal=proposal, assessment=assessment, agent=agent)
+        missing = missing_fields(context.document["proposal"], entry)  # the rules' document
         if missing is not None:
             return self._decision(decision_id, context, [], (missing,))
         concerns = tuple(

@@ -28,15 +28,18 @@ def _escape(token: str) -> str:
 
 
 def mask(document: dict[str, Any], pointers: Iterable[str]) -> tuple[dict[str, Any], list[str]]:
-    """A copy of the document without the masked values, and the pointers actually erased."""
-    masked = copy.deepcopy(document)
+    """The document without the masked values, and the pointers actually erased. The document
+    is left as it is: containers on an erased path are copied, everything else is shared."""
+    masked: Any = document
     erased: list[str] = []
     for pointer in pointers:
-        _erase(masked, pointer_tokens(pointer), "", erased)
+        masked = _without(masked, pointer_tokens(pointer), "", erased)
     return masked, sorted(set(erased))
 
 
-def _erase(node: Any, tokens: list[str], at: str, erased: list[str]) -> None:
+def _without(node: Any, tokens: list[str], at: str, erased: list[str]) -> Any:
+    """The node without the values `tokens` reach: itself when nothing is erased, else a
+    shallow copy with the erased fields removed (objects) or set to null (arrays)."""
     head, rest = tokens[0], tokens[1:]
     if isinstance(node, dict):
         keys: list[Any] = list(node) if head == WILDCARD else [head] if head in node else []
@@ -48,14 +51,21 @@ def _erase(node: Any, tokens: list[str], at: str, erased: list[str]) -> None:
             else ([int(head)] if head.isdigit() and int(head) < count else [])
         )
     else:
-        return
+        return node
+    copied: Any = None
     for key in keys:
         path = f"{at}/{_escape(str(key))}"
         if rest:
-            _erase(node[key], rest, path, erased)
-        elif isinstance(node, dict):
-            del node[key]
-            erased.append(path)
+            child = _without(node[key], rest, path, erased)
+            if child is node[key]:
+                continue
+            copied = copied if copied is not None else copy.copy(node)
+            copied[key] = child
+            continue
+        copied = copied if copied is not None else copy.copy(node)
+        if isinstance(copied, dict):
+            del copied[key]
         else:
-            node[key] = None
-            erased.append(path)
+            copied[key] = None
+        erased.append(path)
+    return node if copied is None else copied

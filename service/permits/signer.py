@@ -52,7 +52,9 @@ def action_digest(action: Any, changes: Any) -> str:
 
 def proposed_action(proposal: Proposal) -> tuple[dict[str, Any], list[Any]]:
     """The action and changes as the agent proposed them (fields it did not send left out)."""
-    sent = proposal.model_dump(mode="json", by_alias=True, exclude_unset=True)
+    sent = proposal.model_dump(
+        mode="json", by_alias=True, exclude_unset=True, include={"action", "changes"}
+    )
     return sent["action"], sent.get("changes", [])
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 from typing import Any
 
 import pytest
@@ -39,6 +40,19 @@ def test_escapes_an_opa_style_prefix_and_array_items() -> None:
     assert "a/b" not in masked["labels"]
     assert masked["changes"][1] is None
     assert erased == ["/changes/1", "/labels/a~1b"]
+
+
+def test_the_original_is_never_changed_whatever_is_erased() -> None:
+    before = copy.deepcopy(PROPOSAL)
+    paths = ["/changes/*/from", "/changes/1", "/labels/*", "/action/type"]
+    masked, erased = mask(PROPOSAL, paths)
+    assert PROPOSAL == before
+    assert masked == {
+        "action": {},
+        "changes": [{"record": "contact/1", "field": "email", "to": "b@x.io"}, None],
+        "labels": {},
+    }
+    assert len(erased) == 6
 
 
 def test_paths_that_match_nothing_erase_nothing() -> None:
