@@ -46,7 +46,7 @@ def test_the_original_is_never_changed_whatever_is_erased() -> None:
     before = copy.deepcopy(PROPOSAL)
     paths = ["/changes/*/from", "/changes/1", "/labels/*", "/action/type"]
     masked, erased = mask(PROPOSAL, paths)
-    assert PROPOSAL == before
+    assert before == PROPOSAL
     assert masked == {
         "action": {},
         "changes": [{"record": "contact/1", "field": "email", "to": "b@x.io"}, None],
