@@ -9,7 +9,7 @@ OPA_VERSION := v1.22.2
 OPA_DIR := $(CURDIR)/.tools/opa-$(OPA_VERSION)
 export PATH := $(OPA_DIR):$(PATH)
 
-.PHONY: run test tools lint typecheck format hadolint bench clean
+.PHONY: run test tools lint typecheck format hadolint bench profile clean
 
 $(BIN)/uv:
 	$(PYTHON) -m venv $(VENV)
@@ -70,6 +70,10 @@ bench: $(VENV)/.synced tools
 	@# In process beside tollgate's durable tower, when the peers harness is next to the project.
 	@if [ -f ../shared/peers/compare.sh ]; then bash ../shared/peers/compare.sh "$(CURDIR)/$(VENV)"; \
 	else echo "peers: ../shared/peers/compare.sh not found, in-process comparison not run"; fi
+
+# Where a request's Python time goes, under load (py-spy; writes .bench/profile.svg).
+profile: $(VENV)/.synced
+	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/python -m bench.profile_http
 
 clean:
 	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache
