@@ -10,9 +10,9 @@ Two ways for the sidecar to hold the pack:
   only reports bundle revisions). When OPA loses the pack (a restart), the engine pushes again.
 
 Any failure raises the `EngineError` subclass that names it; the gate turns that into a
-fail-closed decision. A decision is one POST on a kept-alive connection from a pool as large
-as the gate's worker threads: urllib3 directly, because `requests` (under opa-python-client)
-costs about twice the Python time per call, held under the GIL (docs/performance.md).
+fail-closed decision. A decision is one POST on a kept-alive connection from a thread-safe
+pool: urllib3 directly, because `requests` (under opa-python-client) costs about twice the
+Python time per call, held under the GIL (docs/performance.md).
 """
 
 from __future__ import annotations
@@ -52,8 +52,8 @@ _PUSHED_PACKAGE = "sluicegate_gateway"
 # wait for backoff within its budget, so it gets no retries.
 _ADMIN_RETRIES = 2
 _ADMIN_TIMEOUT_SECONDS = 10.0
-# Kept-alive decision connections; as many as the gate's worker threads (more are opened when
-# needed and closed after use).
+# Kept-alive decision connections: at least the gate's evaluation threads (4 by default); a
+# thread that finds none idle opens one more, closed after use.
 _POOL_SIZE = 8
 
 
