@@ -113,7 +113,15 @@ def agent_key(database_url: str) -> str:
     return key
 
 
-def _load(url: str, body: object, key: str, connections: int, workdir: Path) -> dict[str, float]:
+def _load(
+    url: str,
+    body: object,
+    key: str,
+    connections: int,
+    workdir: Path,
+    *,
+    duration: str = DURATION,
+) -> dict[str, float]:
     script = workdir / "post.lua"
     script.write_text(LUA.replace("{body}", json.dumps(body)).replace("{key}", key))
     # Warm up, then measure.
@@ -121,7 +129,7 @@ def _load(url: str, body: object, key: str, connections: int, workdir: Path) -> 
         ["wrk", "-t1", "-c8", "-d2s", "-s", str(script), url], capture_output=True, check=True
     )
     out = subprocess.run(
-        ["wrk", "-t2", f"-c{connections}", f"-d{DURATION}", "--latency", "-s", str(script), url],
+        ["wrk", "-t2", f"-c{connections}", f"-d{duration}", "--latency", "-s", str(script), url],
         capture_output=True,
         text=True,
         check=True,

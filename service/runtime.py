@@ -184,7 +184,7 @@ class Runtime:
             self.shadow,
             Periodic(
                 "audit-checkpoints",
-                lambda: checkpoint_head(self.database, self.signing_key),
+                lambda: checkpoint_head(self.database, self.signing_key, paced=True),
                 seconds=settings.audit_checkpoint_seconds,
             ),
         )

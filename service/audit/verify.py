@@ -23,7 +23,8 @@ from service.audit.signing import key_id, signature_valid
 from service.store.tables import AuditEventRow
 
 _events = AuditEventRow.__table__  # type: ignore[attr-defined]
-_BATCH = 5_000
+# Rows fetched at a time when streaming the chain.
+BATCH = 5_000
 
 
 class ChainLink(NamedTuple):
@@ -144,11 +145,13 @@ def _verdict(
 
 
 @contextmanager
-def stored_links(connection: Connection, *, after_seq: int = 0) -> Iterator[Iterable[ChainLink]]:
-    """The stored events after `after_seq`, in seq order, streamed in batches; the cursor
-    (server-side on PostgreSQL) is closed on leaving, however far it was read."""
+def stored_links(
+    connection: Connection, *, after_seq: int = 0, batch: int = BATCH
+) -> Iterator[Iterable[ChainLink]]:
+    """The stored events after `after_seq`, in seq order, streamed `batch` rows at a time; the
+    cursor (server-side on PostgreSQL) is closed on leaving, however far it was read."""
     columns = (_events.c.seq, _events.c.prev_hash, _events.c.hash, _events.c.event)
-    result: Any = connection.execution_options(yield_per=_BATCH).execute(
+    result: Any = connection.execution_options(yield_per=batch).execute(
         select(*columns).where(_events.c.seq > after_seq).order_by(_events.c.seq)
     )
     try:

@@ -16,6 +16,7 @@ from service.audit.signing import signing_key
 from service.audit.verify import verify_store
 from service.auth.roles import Role
 from service.cli.main import app as cli
+from service.embedded import open_gate
 from service.runtime import Runtime
 from service.settings import Settings
 from service.store.database import database_engine
@@ -151,7 +152,10 @@ def test_only_auditors_and_admins_verify(recorded: Settings) -> None:
         assert key.startswith("-----BEGIN PUBLIC KEY-----")
 
 
-def test_a_gateway_never_signs_a_chain_that_was_tampered_with(recorded: Settings) -> None:
+@pytest.mark.parametrize("paced", [False, True], ids=["at-stop", "periodic"])
+def test_a_gateway_never_signs_a_chain_that_was_tampered_with(
+    recorded: Settings, paced: bool
+) -> None:
     with TestClient(create_app(recorded)) as client:
         runtime = client.app.state.runtime  # type: ignore[attr-defined]
         agent = bearer(runtime, Role.AGENT, ["*"])
@@ -160,9 +164,9 @@ def test_a_gateway_never_signs_a_chain_that_was_tampered_with(recorded: Settings
             recorded,
             f"UPDATE audit_events SET event = replace(event, '5000', '1') WHERE seq = {after}",
         )
-        assert checkpoint_head(runtime.database, runtime.signing_key) is None
+        assert checkpoint_head(runtime.database, runtime.signing_key, paced=paced) is None
         _sql(recorded, f"UPDATE audit_events SET hash = 'sha256:00' WHERE seq = {after}")
-        assert checkpoint_head(runtime.database, runtime.signing_key) is None
+        assert checkpoint_head(runtime.database, runtime.signing_key, paced=paced) is None
     database = database_engine(recorded.database_url)
     with database.connect() as connection:
         assert connection.execute(text("SELECT max(seq) FROM audit_checkpoints")).one() == (HEAD,)
@@ -177,3 +181,24 @@ def test_a_large_float_in_a_proposal_still_verifies(
     huge = REFUND | {"changes": [{"record": "r", "field": "f", "to": 1e20}]}
     assert client.post("/v1/decisions", json=huge, headers=agent_headers).status_code == 201
     assert verify_store(runtime.database, runtime.signing_key.public_key()).ok
+
+
+def test_a_periodic_checkpoint_rests_between_runs_and_signs_the_same_head(
+    database_url: str,
+) -> None:
+    # More events than one paced run (50): it rests between runs, and verifies all of them.
+    with open_gate(
+        database_url=database_url,
+        rules=RULES,
+        audit_signing_key=AUDIT_KEY,
+        audit_checkpoint_seconds=86_400,  # no periodic checkpoint during the test
+    ) as gate:
+        for index in range(120):
+            gate.decide(REFUND | {"justification": f"case {index}"}, agent="billing-bot")
+        runtime = gate._runtime
+        signed = checkpoint_head(runtime.database, runtime.signing_key, paced=True)
+        assert signed is not None
+        assert verify_store(runtime.database, runtime.signing_key.public_key()).head_seq == (
+            signed.seq
+        )
+        assert signed.seq > 120
