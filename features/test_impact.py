@@ -3,7 +3,6 @@ candidates folder, and `POST /v1/rules/impact` as an author calls it."""
 
 from __future__ import annotations
 
-import shutil
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -11,7 +10,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import yaml
 from fastapi.testclient import TestClient
 from pytest_bdd import given, parsers, scenarios, then, when
 
@@ -20,7 +18,7 @@ from service.auth.keys import create_key
 from service.auth.roles import Role
 from service.settings import Settings
 from service.store.utc import utc_now
-from tests.fixtures import AUDIT_KEY, RULES, RegoBackend
+from tests.fixtures import AUDIT_KEY, RULES, RegoBackend, pack_with_usd_limit
 
 scenarios("impact.feature")
 CREDITS_USD = (200, 500, 800, 950, 1200, 2500)
@@ -96,12 +94,7 @@ def author(history: History) -> None:
 @when(parsers.parse("the author replays the day with the USD autonomous limit at {limit:d}"))
 def replay(history: History, limit: int) -> None:
     name = f"usd-{limit}"
-    pack = history.candidates / name
-    shutil.copytree(RULES, pack)
-    limits_file = pack / "data" / "limits.yaml"
-    limits = yaml.safe_load(limits_file.read_text())
-    limits["autonomous_limit"]["USD"] = limit
-    limits_file.write_text(yaml.safe_dump(limits))
+    pack_with_usd_limit(history.candidates / name, limit)
     now = utc_now()
     body = {
         "candidate": name,

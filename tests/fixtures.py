@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 from fastapi.routing import APIRoute, iter_route_contexts
 from fastapi.testclient import TestClient
 from pydantic import SecretStr
@@ -118,8 +119,23 @@ def any_agent() -> Agent:
 @pytest.fixture
 def pack_copy(tmp_path: Path) -> Path:
     """A writable copy of the default pack, for tests that add or break rules."""
-    target = tmp_path / "rules"
+    return copy_of_pack(tmp_path / "rules")
+
+
+def copy_of_pack(target: Path) -> Path:
+    """A writable copy of the default pack at `target`."""
     shutil.copytree(RULES, target, ignore=shutil.ignore_patterns("__pycache__"))
+    return target
+
+
+def pack_with_usd_limit(target: Path, limit: int) -> Path:
+    """A copy of the default pack at `target` whose autonomous USD limit is `limit`: the
+    candidate that impact, shadow and activation tests compare with the default."""
+    copy_of_pack(target)
+    limits_file = target / "data" / "limits.yaml"
+    limits = yaml.safe_load(limits_file.read_text())
+    limits["autonomous_limit"]["USD"] = limit
+    limits_file.write_text(yaml.safe_dump(limits))
     return target
 
 

@@ -14,7 +14,7 @@ from typer.testing import CliRunner
 from service.cli.main import app
 from service.store.database import database_engine
 from service.store.tables import AuditEventRow
-from tests.fixtures import AUDIT_KEY, RULES
+from tests.fixtures import AUDIT_KEY, RULES, pack_with_usd_limit
 
 _events = AuditEventRow.__table__  # type: ignore[attr-defined]
 runner = CliRunner()
@@ -33,11 +33,7 @@ def owned_rules(tmp_path: Path, database_url: str, monkeypatch: pytest.MonkeyPat
 
 
 def _candidate(tmp_path: Path) -> Path:
-    candidate = tmp_path / "candidate"
-    shutil.copytree(RULES, candidate)
-    limits = candidate / "data" / "limits.yaml"
-    limits.write_text(limits.read_text().replace("USD: 1000", "USD: 500"))
-    return candidate
+    return pack_with_usd_limit(tmp_path / "candidate", 500)
 
 
 def _activations(database_url: str) -> list[dict[str, object]]:

@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import itertools
 import json
-from contextlib import AbstractContextManager
 
 import pytest
 from fastapi.testclient import TestClient
@@ -19,10 +18,6 @@ from tests.fixtures import REFUND, bearer
 from tests.store_access import allow_audit_writes, refuse_audit_writes, store
 
 DRAFT = {"action": {"type": "email.customer.draft", "environment": "sandbox"}}
-
-
-def _db(settings: Settings) -> AbstractContextManager[Connection]:
-    return store(settings.database_url)
 
 
 def _count(db: Connection, query: str) -> int:
@@ -49,7 +44,7 @@ def test_every_answer_has_its_committed_audit_record(
         client.post("/v1/decisions", json=body, headers=agent_headers).json()
         for body in (REFUND, DRAFT, REFUND)
     ]
-    with _db(settings) as db:  # a separate connection sees only what was committed
+    with store(settings.database_url) as db:  # a separate connection sees only what was committed
         rows = db.execute(
             text(
                 "SELECT seq, decision_id, prev_hash, hash, event, kind FROM audit_events "
@@ -78,7 +73,9 @@ def test_no_decision_without_its_record(
     assert response.status_code == 503
     assert response.json()["error"]["code"] == "audit_unavailable"
     assert "decision_id" not in response.text
-    with _db(settings) as db:  # the decision row of the failed batch was rolled back too
+    with store(
+        settings.database_url
+    ) as db:  # the decision row of the failed batch was rolled back too
         assert _count(db, "SELECT count(*) FROM decisions") == 0
         assert _count(db, "SELECT count(*) FROM audit_events WHERE kind = 'decision'") == 0
     allow_audit_writes(settings.database_url)
@@ -137,7 +134,7 @@ def test_bad_bodies_get_a_stable_4xx(
     response = client.post("/v1/decisions", content=body, headers=agent_headers)
     assert response.status_code == status
     assert response.json()["error"]["code"] == code
-    with _db(settings) as db:
+    with store(settings.database_url) as db:
         assert _count(db, "SELECT count(*) FROM audit_events WHERE kind = 'decision'") == 0
 
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import shutil
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -23,7 +22,7 @@ from service.cli.main import app
 from service.decisions.shadow import ShadowReport, shadow_report, start_run, stop_run
 from service.runtime import Runtime
 from service.settings import Settings
-from tests.fixtures import AUDIT_KEY, RULES
+from tests.fixtures import AUDIT_KEY, RULES, pack_with_usd_limit
 
 
 @pytest.fixture
@@ -35,11 +34,7 @@ def runtime(database_url: str) -> Iterator[Runtime]:
 
 @pytest.fixture
 def lower_limit(tmp_path: Path) -> Path:
-    candidate = tmp_path / "usd-500"
-    shutil.copytree(RULES, candidate)
-    limits = candidate / "data" / "limits.yaml"
-    limits.write_text(limits.read_text().replace("USD: 1000", "USD: 500"))
-    return candidate
+    return pack_with_usd_limit(tmp_path / "usd-500", 500)
 
 
 def _credit(runtime: Runtime, agent: Principal, value: int) -> str:

@@ -3,7 +3,6 @@ agent's long poll, waiting on the same gateway over HTTP, returns the approval."
 
 from __future__ import annotations
 
-import shutil
 import threading
 import time
 from pathlib import Path
@@ -18,7 +17,7 @@ from service.auth.roles import Role
 from service.settings import Settings
 from service.store.database import database_engine, migrate
 from tests.browser import ARTIFACTS, chromium
-from tests.fixtures import AUDIT_KEY, REFUND, RULES
+from tests.fixtures import AUDIT_KEY, REFUND, RULES, pack_with_usd_limit
 from tests.loopback import serving
 
 pytestmark = pytest.mark.integration
@@ -200,10 +199,7 @@ def test_an_auditor_sees_throughput_charts(database_url: str) -> None:
 
 def test_an_author_sees_impact_and_shadow_reports(database_url: str, tmp_path: Path) -> None:
     candidates = tmp_path / "candidates"
-    candidate = candidates / "usd-500"
-    shutil.copytree(RULES, candidate)
-    limits = candidate / "data" / "limits.yaml"
-    limits.write_text(limits.read_text().replace("USD: 1000", "USD: 500"))
+    pack_with_usd_limit(candidates / "usd-500", 500)
     settings = Settings(
         database_url=database_url,
         audit_signing_key=AUDIT_KEY,
