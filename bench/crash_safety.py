@@ -27,10 +27,11 @@ from sqlalchemy import select
 
 from bench.run import agent_key, started
 from service.audit.signing import new_private_pem, signing_key
+from service.audit.tables import AuditEventRow
 from service.audit.verify import verify_store
+from service.decisions.tables import DecisionRow
 from service.settings import Settings
 from service.store.database import database_engine
-from service.store.tables import AuditEventRow, DecisionRow
 from tests.fixtures import REFUND
 from tests.loopback import free_port
 

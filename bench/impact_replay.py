@@ -33,13 +33,12 @@ from policy.proposal import Proposal
 from policy.rule_pack import load_rule_pack
 from service.analytics.impact import replay_impact
 from service.audit.event import decision_event
+from service.audit.tables import AUDIT_EVENTS
 from service.runtime import replay_gate
 from service.settings import Settings, bundled_rules
 from service.store.database import database_engine, migrate
-from service.store.tables import AuditEventRow
 from service.store.utc import utc_now
 
-_events = AuditEventRow.__table__  # type: ignore[attr-defined]
 TYPES = [
     ("billing.invoice.adjust", True),
     ("payments.refund.issue", True),
@@ -113,10 +112,10 @@ def _fill(url: str, events: int, distinct: int) -> None:
                 }
             )
             if len(batch) == 5000:
-                connection.execute(insert(_events), batch)
+                connection.execute(insert(AUDIT_EVENTS), batch)
                 batch.clear()
         if batch:
-            connection.execute(insert(_events), batch)
+            connection.execute(insert(AUDIT_EVENTS), batch)
     database.dispose()
 
 

@@ -17,13 +17,11 @@ from service.app import create_app
 from service.auth.keys import create_key
 from service.auth.principals import principal_named
 from service.auth.roles import Role
+from service.reviews.tables import REVIEW_TASKS
 from service.runtime import Runtime
-from service.store.tables import ReviewTaskRow
 from tests.fixtures import AUDIT_KEY
 
 _SETTLE_SECONDS = 10.0
-
-_tasks = ReviewTaskRow.__table__  # type: ignore[attr-defined]
 
 
 class Desk:
@@ -182,7 +180,7 @@ def time_box_runs_out(world: World, desk: Desk) -> None:
     before = _status(world, desk)["review"]
     past = datetime.now(UTC) - timedelta(seconds=1)
     with world.database() as db:
-        db.execute(update(_tasks).where(_tasks.c.id == review_id).values(due_at=past))
+        db.execute(update(REVIEW_TASKS).where(REVIEW_TASKS.c.id == review_id).values(due_at=past))
     deadline = time.monotonic() + _SETTLE_SECONDS
     while time.monotonic() < deadline:  # the SLA clock ticks every 50 ms here
         now = _status(world, desk)["review"]

@@ -42,11 +42,10 @@ from policy.masking import pointer_tokens
 from policy.outcome import Outcome
 from policy.pack_data import BudgetScope
 from policy.proposal import Proposal
-from service.store.tables import AuditEventRow, PrincipalRow, ReviewTaskRow
+from service.audit.tables import AUDIT_EVENTS
+from service.auth.tables import PRINCIPALS
+from service.reviews.tables import REVIEW_TASKS
 
-_events = AuditEventRow.__table__  # type: ignore[attr-defined]
-_tasks = ReviewTaskRow.__table__  # type: ignore[attr-defined]
-_principals = PrincipalRow.__table__  # type: ignore[attr-defined]
 MAX_LISTED = 20
 PROBE = "sluicegate-masked-value-probe"
 _SPENDING = frozenset({Outcome.ALLOW, Outcome.SAMPLE})
@@ -286,13 +285,13 @@ def _recorded(
     database: Engine, since: datetime, until: datetime
 ) -> Iterator[_Replay | Unreplayable]:
     query = (
-        select(_events.c.decision_id, _events.c.recorded_at, _events.c.event)
+        select(AUDIT_EVENTS.c.decision_id, AUDIT_EVENTS.c.recorded_at, AUDIT_EVENTS.c.event)
         .where(
-            _events.c.kind == "decision",
-            _events.c.recorded_at >= since,
-            _events.c.recorded_at < until,
+            AUDIT_EVENTS.c.kind == "decision",
+            AUDIT_EVENTS.c.recorded_at >= since,
+            AUDIT_EVENTS.c.recorded_at < until,
         )
-        .order_by(_events.c.seq)
+        .order_by(AUDIT_EVENTS.c.seq)
     )
     with database.connect() as connection:
         rows = connection.execution_options(stream_results=True, yield_per=2000).execute(query)
@@ -345,7 +344,7 @@ def _with_probes(masked: dict[str, Any], erased: list[str]) -> dict[str, Any]:
 
 def _owners(database: Engine) -> dict[str, str]:
     with database.connect() as connection:
-        rows = connection.execute(select(_principals.c.id, _principals.c.owner_id)).all()
+        rows = connection.execute(select(PRINCIPALS.c.id, PRINCIPALS.c.owner_id)).all()
     return {str(row.id): str(row.owner_id or row.id) for row in rows}
 
 
@@ -353,11 +352,11 @@ def _resolved(database: Engine, since: datetime, until: datetime) -> Counter[str
     """Reviews people resolved per queue in the window."""
     with database.connect() as connection:
         rows = connection.execute(
-            select(_tasks.c.queue).where(
-                _tasks.c.resolved_by.is_not(None),
-                _tasks.c.state.in_(_RESOLVED_BY_PEOPLE),
-                _tasks.c.resolved_at >= since,
-                _tasks.c.resolved_at < until,
+            select(REVIEW_TASKS.c.queue).where(
+                REVIEW_TASKS.c.resolved_by.is_not(None),
+                REVIEW_TASKS.c.state.in_(_RESOLVED_BY_PEOPLE),
+                REVIEW_TASKS.c.resolved_at >= since,
+                REVIEW_TASKS.c.resolved_at < until,
             )
         ).all()
     return Counter(str(row.queue) for row in rows)

@@ -11,10 +11,9 @@ from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metri
 from prometheus_client.registry import Collector
 from sqlalchemy import Engine, and_, func, or_, select
 
-from service.store.tables import ReviewTaskRow
+from service.reviews.tables import REVIEW_TASKS
 from service.store.utc import utc_now
 
-_tasks = ReviewTaskRow.__table__  # type: ignore[attr-defined]
 # From a fast embedded decision (about 1 ms) to a slow one waiting on its group commit.
 _LATENCY_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5)
 
@@ -37,9 +36,9 @@ class _QueueCollector(Collector):
         now = utc_now()
         with self._database.connect() as connection:
             rows = connection.execute(
-                select(_tasks.c.queue, func.count(), func.min(_tasks.c.created_at))
-                .where(_tasks.c.state == "open", _tasks.c.kind == "blocking")
-                .group_by(_tasks.c.queue)
+                select(REVIEW_TASKS.c.queue, func.count(), func.min(REVIEW_TASKS.c.created_at))
+                .where(REVIEW_TASKS.c.state == "open", REVIEW_TASKS.c.kind == "blocking")
+                .group_by(REVIEW_TASKS.c.queue)
             ).all()
         for queue, count, first in rows:  # min() keeps the column's type: an aware datetime
             depth.add_metric([queue], count)
@@ -60,13 +59,15 @@ class _IncidentCollector(Collector):
             "Rejected actions and sampled actions that should not have happened, by cause",
             labels=["cause"],
         )
-        rejected = and_(_tasks.c.kind == "blocking", _tasks.c.state == "rejected")
-        found = and_(_tasks.c.kind == "post_hoc", _tasks.c.verdict == "should_not_have_happened")
+        rejected = and_(REVIEW_TASKS.c.kind == "blocking", REVIEW_TASKS.c.state == "rejected")
+        found = and_(
+            REVIEW_TASKS.c.kind == "post_hoc", REVIEW_TASKS.c.verdict == "should_not_have_happened"
+        )
         with self._database.connect() as connection:
             rows = connection.execute(
-                select(_tasks.c.cause, func.count())
+                select(REVIEW_TASKS.c.cause, func.count())
                 .where(or_(rejected, found))
-                .group_by(_tasks.c.cause)
+                .group_by(REVIEW_TASKS.c.cause)
             ).all()
         by_cause: dict[str, int] = {}
         for cause, count in rows:  # records from before causes existed count as other

@@ -19,13 +19,12 @@ from typing import Any, Literal
 from pydantic import BaseModel
 from sqlalchemy import Connection, Engine, and_, select
 
+from service.audit.tables import AUDIT_EVENTS
 from service.decisions.status import ActionStatus, status_of
+from service.decisions.tables import DECISIONS
+from service.reviews.tables import REVIEW_TASKS
 from service.reviews.tasks import OPEN
-from service.store.tables import AuditEventRow, DecisionRow, ReviewTaskRow
 
-_decisions = DecisionRow.__table__  # type: ignore[attr-defined]
-_events = AuditEventRow.__table__  # type: ignore[attr-defined]
-_tasks = ReviewTaskRow.__table__  # type: ignore[attr-defined]
 GroupBy = Literal["action_type", "work_item_type"]
 FINAL = frozenset(
     {
@@ -153,28 +152,31 @@ def throughput(
 def _actions(
     connection: Connection, since: datetime, until: datetime, group_by: GroupBy
 ) -> list[_Action]:
-    window = and_(_decisions.c.created_at >= since, _decisions.c.created_at < until)
+    window = and_(DECISIONS.c.created_at >= since, DECISIONS.c.created_at < until)
     rows = connection.execute(
         select(
-            _decisions.c.decision_id,
-            _decisions.c.action_type,
-            _decisions.c.outcome,
-            _decisions.c.created_at,
-            _decisions.c.lifecycle_status,
-            _decisions.c.lifecycle_at,
-            _decisions.c.agent_duration_ms,
-            _events.c.event,
+            DECISIONS.c.decision_id,
+            DECISIONS.c.action_type,
+            DECISIONS.c.outcome,
+            DECISIONS.c.created_at,
+            DECISIONS.c.lifecycle_status,
+            DECISIONS.c.lifecycle_at,
+            DECISIONS.c.agent_duration_ms,
+            AUDIT_EVENTS.c.event,
         )
         .join(
-            _events,
-            and_(_events.c.decision_id == _decisions.c.decision_id, _events.c.kind == "decision"),
+            AUDIT_EVENTS,
+            and_(
+                AUDIT_EVENTS.c.decision_id == DECISIONS.c.decision_id,
+                AUDIT_EVENTS.c.kind == "decision",
+            ),
         )
         .where(window)
     ).all()
     tasks: dict[str, list[Any]] = defaultdict(list)
     for task in connection.execute(
-        select(_tasks)
-        .join(_decisions, _decisions.c.decision_id == _tasks.c.decision_id)
+        select(REVIEW_TASKS)
+        .join(DECISIONS, DECISIONS.c.decision_id == REVIEW_TASKS.c.decision_id)
         .where(window)
     ).all():
         tasks[task.decision_id].append(task)

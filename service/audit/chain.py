@@ -18,10 +18,8 @@ from sqlalchemy import Connection, insert, select, text
 from policy.decision import AuditRef
 from service.audit.event import EVENT_VERSION, GENESIS_HASH, canonical, chain_hash
 from service.audit.index import index_columns, rules_named
-from service.store.tables import AuditEventRow, AuditRuleRow
+from service.audit.tables import AUDIT_EVENTS, AUDIT_RULES
 
-_events = AuditEventRow.__table__  # type: ignore[attr-defined]
-_rules = AuditRuleRow.__table__  # type: ignore[attr-defined]
 # Any constant works; it names "the audit chain head" among PostgreSQL advisory locks.
 _CHAIN_LOCK = 0x5B1C_E6A7
 
@@ -56,7 +54,7 @@ def append(connection: Connection, events: Sequence[ChainEvent]) -> list[AuditRe
     if not events:
         return []
     head = connection.execute(
-        select(_events.c.seq, _events.c.hash).order_by(_events.c.seq.desc()).limit(1)
+        select(AUDIT_EVENTS.c.seq, AUDIT_EVENTS.c.hash).order_by(AUDIT_EVENTS.c.seq.desc()).limit(1)
     ).first()
     seq, prev_hash = (int(head[0]), str(head[1])) if head else (0, GENESIS_HASH)
     refs: list[AuditRef] = []
@@ -82,9 +80,9 @@ def append(connection: Connection, events: Sequence[ChainEvent]) -> list[AuditRe
         rules.extend({"rule": rule, "seq": seq} for rule in rules_named(event.document))
         refs.append(AuditRef(seq=seq, hash=this_hash))
         prev_hash = this_hash
-    connection.execute(insert(_events), rows)
+    connection.execute(insert(AUDIT_EVENTS), rows)
     if rules:
-        connection.execute(insert(_rules), rules)
+        connection.execute(insert(AUDIT_RULES), rules)
     return refs
 
 

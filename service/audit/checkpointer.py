@@ -22,14 +22,12 @@ from sqlalchemy.exc import IntegrityError
 from service.audit.checkpoints import Checkpoint, signed_document
 from service.audit.event import GENESIS_HASH
 from service.audit.signing import key_id, sign
+from service.audit.tables import AUDIT_CHECKPOINTS, AUDIT_EVENTS
 from service.audit.verify import BATCH, ChainLink, stored_links, verify
 from service.store.database import writing
-from service.store.tables import AuditCheckpointRow, AuditEventRow
 from service.store.utc import utc_now
 
 log = logging.getLogger(__name__)
-_checkpoints = AuditCheckpointRow.__table__  # type: ignore[attr-defined]
-_events = AuditEventRow.__table__  # type: ignore[attr-defined]
 # Paced: events verified between rests (about 4 ms of work), and rows fetched at a time.
 _PACE_EVENTS = 50
 
@@ -52,12 +50,14 @@ def checkpoint_head(
     (a serving process's periodic checkpoint) verifies at half speed, resting between runs."""
     with database.connect() as connection:
         last = connection.execute(
-            select(_checkpoints.c.seq, _checkpoints.c.hash).order_by(_checkpoints.c.seq.desc())
+            select(AUDIT_CHECKPOINTS.c.seq, AUDIT_CHECKPOINTS.c.hash).order_by(
+                AUDIT_CHECKPOINTS.c.seq.desc()
+            )
         ).first()
         after = (int(last.seq), str(last.hash)) if last else (0, GENESIS_HASH)
         if last is not None:
             still = connection.execute(
-                select(_events.c.hash).where(_events.c.seq == last.seq)
+                select(AUDIT_EVENTS.c.hash).where(AUDIT_EVENTS.c.seq == last.seq)
             ).scalar()
             if still != last.hash:
                 log.error("audit chain no longer matches its checkpoint at seq %d", last.seq)
@@ -84,7 +84,7 @@ def checkpoint_head(
     )
     try:
         with writing(database) as connection:
-            connection.execute(insert(_checkpoints), [checkpoint.model_dump()])
+            connection.execute(insert(AUDIT_CHECKPOINTS), [checkpoint.model_dump()])
     except IntegrityError:
         return None
     return checkpoint

@@ -9,9 +9,7 @@ from pydantic import BaseModel
 from sqlalchemy import Connection, Engine, select
 
 from service.audit.event import canonical
-from service.store.tables import AuditCheckpointRow
-
-_checkpoints = AuditCheckpointRow.__table__  # type: ignore[attr-defined]
+from service.audit.tables import AUDIT_CHECKPOINTS
 
 
 class Checkpoint(BaseModel):
@@ -44,8 +42,8 @@ def stored_checkpoints(
     connection: Connection, *, since: datetime | None = None
 ) -> list[Checkpoint]:
     """Every checkpoint in seq order (or those signed since a time)."""
-    query = select(_checkpoints).order_by(_checkpoints.c.seq)
+    query = select(AUDIT_CHECKPOINTS).order_by(AUDIT_CHECKPOINTS.c.seq)
     if since is not None:
-        query = query.where(_checkpoints.c.signed_at >= since)
+        query = query.where(AUDIT_CHECKPOINTS.c.signed_at >= since)
     rows: list[Any] = list(connection.execute(query).all())
     return [Checkpoint.model_validate(row, from_attributes=True) for row in rows]

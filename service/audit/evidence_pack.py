@@ -31,12 +31,10 @@ from policy.opa_bundle import bundle_archive
 from policy.rule_pack import RulePack
 from service.audit.checkpoints import Checkpoint
 from service.audit.signing import key_id, load_public_pem, public_pem, sign, signature_valid
+from service.audit.tables import AUDIT_CHECKPOINTS, AUDIT_EVENTS
 from service.audit.verify import ChainLink, verify
-from service.store.tables import AuditCheckpointRow, AuditEventRow
 from service.store.utc import utc_now
 
-_events = AuditEventRow.__table__  # type: ignore[attr-defined]
-_checkpoints = AuditCheckpointRow.__table__  # type: ignore[attr-defined]
 PACK_VERSION = 1
 
 
@@ -67,21 +65,21 @@ def build_pack(
     with database.connect() as connection:
         rows = connection.execute(
             select(
-                _events.c.seq,
-                _events.c.prev_hash,
-                _events.c.hash,
-                _events.c.event,
-                _events.c.policy_revision,
+                AUDIT_EVENTS.c.seq,
+                AUDIT_EVENTS.c.prev_hash,
+                AUDIT_EVENTS.c.hash,
+                AUDIT_EVENTS.c.event,
+                AUDIT_EVENTS.c.policy_revision,
             )
-            .where(_events.c.recorded_at >= since, _events.c.recorded_at < until)
-            .order_by(_events.c.seq)
+            .where(AUDIT_EVENTS.c.recorded_at >= since, AUDIT_EVENTS.c.recorded_at < until)
+            .order_by(AUDIT_EVENTS.c.seq)
         ).all()
         first = rows[0].seq if rows else 0
         last = rows[-1].seq if rows else 0
         checkpoints = connection.execute(
-            select(_checkpoints)
-            .where(_checkpoints.c.seq >= first, _checkpoints.c.seq <= last)
-            .order_by(_checkpoints.c.seq)
+            select(AUDIT_CHECKPOINTS)
+            .where(AUDIT_CHECKPOINTS.c.seq >= first, AUDIT_CHECKPOINTS.c.seq <= last)
+            .order_by(AUDIT_CHECKPOINTS.c.seq)
         ).all()
     links = b"".join(
         json.dumps(

@@ -11,11 +11,10 @@ from sqlalchemy import Engine, select
 
 from policy.rule_pack import RulePack
 from service.audit.chain import record
+from service.audit.tables import AUDIT_EVENTS
 from service.store.database import writing
-from service.store.tables import AuditEventRow
 from service.store.utc import utc_now
 
-_events = AuditEventRow.__table__  # type: ignore[attr-defined]
 KIND = "rule_pack_activated"
 IMPACT_KIND = "rules_impact_computed"
 
@@ -33,9 +32,9 @@ def record_activation(
     `forced` when it was told to go without one)."""
     with writing(database) as connection:
         last = connection.execute(
-            select(_events.c.policy_revision)
-            .where(_events.c.kind == KIND)
-            .order_by(_events.c.seq.desc())
+            select(AUDIT_EVENTS.c.policy_revision)
+            .where(AUDIT_EVENTS.c.kind == KIND)
+            .order_by(AUDIT_EVENTS.c.seq.desc())
             .limit(1)
         ).scalar()
         if last == pack.revision:
@@ -68,9 +67,9 @@ def recent_impact(
     longer than `within` ago; None when there is none."""
     with database.connect() as connection:
         rows = connection.execute(
-            select(_events.c.event, _events.c.recorded_at)
-            .where(_events.c.kind == IMPACT_KIND, _events.c.policy_revision == candidate)
-            .order_by(_events.c.seq.desc())
+            select(AUDIT_EVENTS.c.event, AUDIT_EVENTS.c.recorded_at)
+            .where(AUDIT_EVENTS.c.kind == IMPACT_KIND, AUDIT_EVENTS.c.policy_revision == candidate)
+            .order_by(AUDIT_EVENTS.c.seq.desc())
             .limit(20)
         ).all()
     for raw, recorded_at in rows:

@@ -16,12 +16,10 @@ from typing import Any
 from pydantic import BaseModel, Field
 from sqlalchemy import Connection, Engine, Select, select
 
+from service.audit.tables import AUDIT_EVENTS, AUDIT_RULES
 from service.errors import InvalidCursor
-from service.store.tables import AuditEventRow, AuditRuleRow
 from service.store.utc import UtcMoment
 
-_events = AuditEventRow.__table__  # type: ignore[attr-defined]
-_rules = AuditRuleRow.__table__  # type: ignore[attr-defined]
 MAX_PAGE = 1000
 _STREAM_BATCH = 2000
 
@@ -83,7 +81,7 @@ def _after(cursor: str | None) -> int:
 
 def selection(wanted: EventFilter, after_seq: int = 0) -> Select[Any]:
     """The query for matching events after `after_seq`, in seq order."""
-    query = select(_events).where(_events.c.seq > after_seq)
+    query = select(AUDIT_EVENTS).where(AUDIT_EVENTS.c.seq > after_seq)
     equal = {
         "agent_id": wanted.agent_id,
         "action_type": wanted.action_type,
@@ -97,16 +95,18 @@ def selection(wanted: EventFilter, after_seq: int = 0) -> Select[Any]:
     }
     for column, value in equal.items():
         if value is not None:
-            query = query.where(_events.c[column] == value)
+            query = query.where(AUDIT_EVENTS.c[column] == value)
     if wanted.since is not None:
-        query = query.where(_events.c.recorded_at >= wanted.since)
+        query = query.where(AUDIT_EVENTS.c.recorded_at >= wanted.since)
     if wanted.until is not None:
-        query = query.where(_events.c.recorded_at < wanted.until)
+        query = query.where(AUDIT_EVENTS.c.recorded_at < wanted.until)
     if wanted.rule is not None:
         query = query.where(
-            _events.c.seq.in_(select(_rules.c.seq).where(_rules.c.rule == wanted.rule))
+            AUDIT_EVENTS.c.seq.in_(
+                select(AUDIT_RULES.c.seq).where(AUDIT_RULES.c.rule == wanted.rule)
+            )
         )
-    return query.order_by(_events.c.seq)
+    return query.order_by(AUDIT_EVENTS.c.seq)
 
 
 def event_of_row(row: Any) -> AuditEvent:

@@ -9,12 +9,11 @@ from pydantic import BaseModel
 from sqlalchemy import Engine, or_, select
 
 from service.audit.query import AuditEvent, EventFilter, event_of_row, selection
+from service.audit.tables import AUDIT_EVENTS
 from service.decisions.status import ActionStatus
+from service.decisions.tables import DECISIONS
 from service.errors import NotFound
-from service.store.tables import AuditEventRow, DecisionRow
 
-_events = AuditEventRow.__table__  # type: ignore[attr-defined]
-_decisions = DecisionRow.__table__  # type: ignore[attr-defined]
 _ROLLBACK_STATUSES = (ActionStatus.EXECUTED.value, ActionStatus.VERIFIED.value)
 MAX_CANDIDATES = 10_000
 
@@ -65,17 +64,20 @@ _RESOLVING = {"review_approved", "review_rejected", "review_expired"}
 
 def trace(database: Engine, work_item: str) -> Trace:
     """The work item's decisions and everything that happened to them, oldest first."""
-    decisions = _events.alias("work_item_decisions")  # not correlated with the outer query
+    decisions = AUDIT_EVENTS.alias("work_item_decisions")  # not correlated with the outer query
     decision_ids = select(decisions.c.decision_id).where(
         decisions.c.work_item_id == work_item, decisions.c.kind == "decision"
     )
     with database.connect() as connection:
         rows = connection.execute(
-            select(_events)
+            select(AUDIT_EVENTS)
             .where(
-                or_(_events.c.work_item_id == work_item, _events.c.decision_id.in_(decision_ids))
+                or_(
+                    AUDIT_EVENTS.c.work_item_id == work_item,
+                    AUDIT_EVENTS.c.decision_id.in_(decision_ids),
+                )
             )
-            .order_by(_events.c.seq)
+            .order_by(AUDIT_EVENTS.c.seq)
         ).all()
     if not rows:
         raise NotFound(f"no events for work item {work_item}")
@@ -122,11 +124,9 @@ def rollback_candidates(database: Engine, wanted: EventFilter) -> list[RollbackC
     decisions_only = wanted.model_copy(update={"kind": "decision"})
     query = (
         selection(decisions_only)
-        .add_columns(
-            _decisions.c.lifecycle_status, _decisions.c.lifecycle_at, _decisions.c.artifact
-        )
-        .join(_decisions, _decisions.c.decision_id == _events.c.decision_id)
-        .where(_decisions.c.lifecycle_status.in_(_ROLLBACK_STATUSES))
+        .add_columns(DECISIONS.c.lifecycle_status, DECISIONS.c.lifecycle_at, DECISIONS.c.artifact)
+        .join(DECISIONS, DECISIONS.c.decision_id == AUDIT_EVENTS.c.decision_id)
+        .where(DECISIONS.c.lifecycle_status.in_(_ROLLBACK_STATUSES))
         .limit(MAX_CANDIDATES)
     )
     with database.connect() as connection:

@@ -20,9 +20,8 @@ from sqlalchemy import Connection, Engine, select
 from service.audit.checkpoints import Checkpoint, stored_checkpoints
 from service.audit.event import GENESIS_HASH, MAX_SAFE_INTEGER, canonical, chain_hash
 from service.audit.signing import key_id, signature_valid
-from service.store.tables import AuditEventRow
+from service.audit.tables import AUDIT_EVENTS
 
-_events = AuditEventRow.__table__  # type: ignore[attr-defined]
 # Rows fetched at a time when streaming the chain.
 BATCH = 5_000
 
@@ -150,9 +149,14 @@ def stored_links(
 ) -> Iterator[Iterable[ChainLink]]:
     """The stored events after `after_seq`, in seq order, streamed `batch` rows at a time; the
     cursor (server-side on PostgreSQL) is closed on leaving, however far it was read."""
-    columns = (_events.c.seq, _events.c.prev_hash, _events.c.hash, _events.c.event)
+    columns = (
+        AUDIT_EVENTS.c.seq,
+        AUDIT_EVENTS.c.prev_hash,
+        AUDIT_EVENTS.c.hash,
+        AUDIT_EVENTS.c.event,
+    )
     result: Any = connection.execution_options(yield_per=batch).execute(
-        select(*columns).where(_events.c.seq > after_seq).order_by(_events.c.seq)
+        select(*columns).where(AUDIT_EVENTS.c.seq > after_seq).order_by(AUDIT_EVENTS.c.seq)
     )
     try:
         yield (ChainLink(int(row[0]), str(row[1]), str(row[2]), str(row[3])) for row in result)

@@ -15,16 +15,15 @@ from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from service.audit.chain import ChainEvent, append, lock_chain
 from service.decisions import budgets, idempotency
 from service.decisions.record import DecisionRecord, Recorded
+from service.decisions.tables import DECISIONS
 from service.errors import AuditUnavailable
+from service.reviews.tables import REVIEW_TASKS
 from service.store.database import writing
-from service.store.tables import DecisionRow, ReviewTaskRow
 from service.store.utc import utc_now
 
 log = logging.getLogger(__name__)
 
 _STOP = object()
-_tasks = ReviewTaskRow.__table__  # type: ignore[attr-defined]
-_decisions = DecisionRow.__table__  # type: ignore[attr-defined]
 
 
 @dataclass
@@ -138,10 +137,10 @@ class AuditWriter:
             ]
             if fresh:
                 rows = [_decision_row(r, b) for r, b in zip(fresh, bodies, strict=True)]
-                connection.execute(insert(_decisions), rows)
+                connection.execute(insert(DECISIONS), rows)
                 tasks = [r.review_task for r in fresh if r.review_task is not None]
                 if tasks:
-                    connection.execute(insert(_tasks), tasks)
+                    connection.execute(insert(REVIEW_TASKS), tasks)
         return [
             Recorded(
                 decision_id=fresh[step.index].decision.decision_id,

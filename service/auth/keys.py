@@ -20,12 +20,10 @@ from sqlalchemy.orm import aliased
 from service.audit.chain import record
 from service.auth.principals import Principal, PrincipalKind
 from service.auth.roles import Role
+from service.auth.tables import API_KEYS, PRINCIPALS
 from service.store.database import writing
-from service.store.tables import ApiKeyRow, PrincipalRow
 from service.store.utc import utc_now
 
-_principals = PrincipalRow.__table__  # type: ignore[attr-defined]
-_keys = ApiKeyRow.__table__  # type: ignore[attr-defined]
 # Keys read `sg_<key id>_<secret>`: the key id finds the row, the whole key is hashed.
 KEY_PREFIX = "sg"
 # The longest a revoked key may still be honoured by a gateway that saw it recently.
@@ -76,7 +74,7 @@ def create_key(
             "key_hash": secret_hash(key),
             "created_at": now,
         }
-        connection.execute(insert(_keys), [row])
+        connection.execute(insert(API_KEYS), [row])
         # One event says both: the key, and the principal it belongs to (new or not).
         public = {k: row[k] for k in ("id", "role", "scopes")}
         record(connection, "key_created", now=now, body={"key": public, "principal": principal})
@@ -90,7 +88,7 @@ def _principal_for(
     connection: Connection, name: str, kind: PrincipalKind, owner_id: str | None, now: datetime
 ) -> dict[str, Any]:
     """The principal named `name` as an audit event shows it, created when new."""
-    found = connection.execute(select(_principals).where(_principals.c.name == name)).first()
+    found = connection.execute(select(PRINCIPALS).where(PRINCIPALS.c.name == name)).first()
     if found is None:
         principal: dict[str, Any] = {
             "id": str(uuid_utils.uuid7()),
@@ -98,7 +96,7 @@ def _principal_for(
             "kind": kind.value,
             "owner_id": owner_id,
         }
-        connection.execute(insert(_principals), [principal | {"created_at": now}])
+        connection.execute(insert(PRINCIPALS), [principal | {"created_at": now}])
         return principal | {"new": True}
     if found.kind != kind.value:
         raise ValueError(f"{name!r} is a {found.kind}; only {kind.value}s hold such keys")
@@ -116,22 +114,26 @@ def _principal_for(
 def revoke_key(database: Engine, key_id: str) -> bool:
     """Revoke one key; the principal's other keys keep working. False when there is no such
     live key."""
-    return bool(_revoke(database, _keys.c.id == key_id))
+    return bool(_revoke(database, API_KEYS.c.id == key_id))
 
 
 def revoke_keys_of(database: Engine, principal_id: str) -> int:
     """Revoke every live key of a principal; how many were revoked."""
-    return _revoke(database, _keys.c.principal_id == principal_id)
+    return _revoke(database, API_KEYS.c.principal_id == principal_id)
 
 
 def _revoke(database: Engine, which: Any) -> int:
     now = utc_now()
     with writing(database) as connection:
         revoked = connection.execute(
-            select(_keys.c.id, _keys.c.principal_id).where(which, _keys.c.revoked_at.is_(None))
+            select(API_KEYS.c.id, API_KEYS.c.principal_id).where(
+                which, API_KEYS.c.revoked_at.is_(None)
+            )
         ).all()
         for key in revoked:
-            connection.execute(update(_keys).where(_keys.c.id == key.id).values(revoked_at=now))
+            connection.execute(
+                update(API_KEYS).where(API_KEYS.c.id == key.id).values(revoked_at=now)
+            )
             record(
                 connection,
                 "key_revoked",
@@ -143,18 +145,18 @@ def _revoke(database: Engine, which: Any) -> int:
 
 def list_keys(database: Engine) -> list[KeyListing]:
     """Every key, live and revoked, oldest first."""
-    owners = aliased(_principals)
+    owners = aliased(PRINCIPALS)
     with database.connect() as connection:
         rows = connection.execute(
             select(
-                _keys,
-                _principals.c.name,
-                _principals.c.kind,
+                API_KEYS,
+                PRINCIPALS.c.name,
+                PRINCIPALS.c.kind,
                 owners.c.name.label("owner"),
             )
-            .join(_principals, _principals.c.id == _keys.c.principal_id)
-            .outerjoin(owners, owners.c.id == _principals.c.owner_id)
-            .order_by(_keys.c.created_at, _keys.c.id)
+            .join(PRINCIPALS, PRINCIPALS.c.id == API_KEYS.c.principal_id)
+            .outerjoin(owners, owners.c.id == PRINCIPALS.c.owner_id)
+            .order_by(API_KEYS.c.created_at, API_KEYS.c.id)
         ).all()
     return [
         KeyListing(
@@ -181,9 +183,15 @@ def principal_of_key(connection: Connection, key_id: str) -> Principal | None:
 def _live_key(connection: Connection, key_id: str) -> tuple[str, Principal] | None:
     """A live key's stored hash and the principal it acts as, in one query."""
     row = connection.execute(
-        select(_keys.c.key_hash, _keys.c.role, _keys.c.scopes, _principals.c.id, _principals.c.name)
-        .join(_principals, _principals.c.id == _keys.c.principal_id)
-        .where(_keys.c.id == key_id, _keys.c.revoked_at.is_(None))
+        select(
+            API_KEYS.c.key_hash,
+            API_KEYS.c.role,
+            API_KEYS.c.scopes,
+            PRINCIPALS.c.id,
+            PRINCIPALS.c.name,
+        )
+        .join(PRINCIPALS, PRINCIPALS.c.id == API_KEYS.c.principal_id)
+        .where(API_KEYS.c.id == key_id, API_KEYS.c.revoked_at.is_(None))
     ).first()
     if row is None:
         return None

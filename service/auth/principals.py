@@ -10,10 +10,7 @@ from sqlmodel import Session
 
 from policy.context import Agent
 from service.auth.roles import Role
-from service.store.tables import ApiKeyRow, PrincipalRow
-
-_principals = PrincipalRow.__table__  # type: ignore[attr-defined]
-_keys = ApiKeyRow.__table__  # type: ignore[attr-defined]
+from service.auth.tables import API_KEYS, PRINCIPALS, PrincipalRow
 
 
 class PrincipalKind(StrEnum):
@@ -49,7 +46,7 @@ def principal_named(database: Engine, name: str) -> str:
     """The id of the principal with this name; LookupError when there is none."""
     with database.connect() as connection:
         found: str | None = connection.execute(
-            select(_principals.c.id).where(_principals.c.name == name)
+            select(PRINCIPALS.c.id).where(PRINCIPALS.c.name == name)
         ).scalar()
     if found is None:
         raise LookupError(f"no principal is named {name!r}")
@@ -61,14 +58,16 @@ def acting_as(database: Engine, name: str, role: Role) -> Principal:
     when it has none."""
     with database.connect() as connection:
         row = connection.execute(
-            select(_principals.c.id, _principals.c.name, _keys.c.id.label("key_id"), _keys.c.scopes)
-            .join(_keys, _keys.c.principal_id == _principals.c.id)
-            .where(
-                _principals.c.name == name,
-                _keys.c.role == role.value,
-                _keys.c.revoked_at.is_(None),
+            select(
+                PRINCIPALS.c.id, PRINCIPALS.c.name, API_KEYS.c.id.label("key_id"), API_KEYS.c.scopes
             )
-            .order_by(_keys.c.created_at)
+            .join(API_KEYS, API_KEYS.c.principal_id == PRINCIPALS.c.id)
+            .where(
+                PRINCIPALS.c.name == name,
+                API_KEYS.c.role == role.value,
+                API_KEYS.c.revoked_at.is_(None),
+            )
+            .order_by(API_KEYS.c.created_at)
         ).first()
     if row is None:
         raise LookupError(f"{name!r} holds no live {role.value} key")

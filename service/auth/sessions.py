@@ -13,15 +13,14 @@ from sqlalchemy import Engine, delete, insert, select
 from service.auth.keys import KeyAuthenticator, principal_of_key, secret_hash
 from service.auth.principals import Principal
 from service.auth.roles import Role
+from service.auth.tables import UI_SESSIONS
 from service.store.database import writing
-from service.store.tables import UiSessionRow
 from service.store.utc import utc_now
 
 COOKIE = "sg_session"
 LOGIN_CSRF_COOKIE = "sg_login_csrf"
 # Who may sign in: reviewers work queues, auditors read them.
 UI_ROLES = frozenset({Role.REVIEWER, Role.AUDITOR, Role.AUTHOR})
-_sessions = UiSessionRow.__table__  # type: ignore[attr-defined]
 
 
 @dataclass(frozen=True)
@@ -47,9 +46,9 @@ def sign_in(database: Engine, principal: Principal, *, hours: float) -> str:
     token = secrets.token_urlsafe(32)
     now = utc_now()
     with writing(database) as connection:
-        connection.execute(delete(_sessions).where(_sessions.c.expires_at <= now))
+        connection.execute(delete(UI_SESSIONS).where(UI_SESSIONS.c.expires_at <= now))
         connection.execute(
-            insert(_sessions),
+            insert(UI_SESSIONS),
             [
                 {
                     "token_hash": secret_hash(token),
@@ -70,7 +69,7 @@ def session_of(database: Engine, token: str | None) -> UiSession | None:
         return None
     with database.connect() as connection:
         row = connection.execute(
-            select(_sessions).where(_sessions.c.token_hash == secret_hash(token))
+            select(UI_SESSIONS).where(UI_SESSIONS.c.token_hash == secret_hash(token))
         ).first()
         if row is None or row.expires_at <= utc_now():
             return None
@@ -85,7 +84,7 @@ def sign_out(database: Engine, token: str | None) -> None:
     if token:
         with writing(database) as connection:
             connection.execute(
-                delete(_sessions).where(_sessions.c.token_hash == secret_hash(token))
+                delete(UI_SESSIONS).where(UI_SESSIONS.c.token_hash == secret_hash(token))
             )
 
 

@@ -21,13 +21,12 @@ from sqlalchemy import Connection, func, insert, select, update
 from policy.budgets import Charge
 from policy.outcome import Outcome
 from policy.pack_data import BudgetScope
-from service.store.tables import BudgetEntryRow, PrincipalRow
+from service.auth.tables import PRINCIPALS
+from service.decisions.tables import BUDGET_ENTRIES
 
 if TYPE_CHECKING:
     from service.decisions.record import DecisionRecord
 
-_entries = BudgetEntryRow.__table__  # type: ignore[attr-defined]
-_principals = PrincipalRow.__table__  # type: ignore[attr-defined]
 # Outcomes that let the agent act now, and so spend.
 SPENDING = frozenset({Outcome.ALLOW, Outcome.SAMPLE})
 
@@ -102,21 +101,21 @@ def count(
         if not math.isinf(charge.amount)
     ]
     if rows:
-        connection.execute(insert(_entries), rows)
+        connection.execute(insert(BUDGET_ENTRIES), rows)
 
 
 def release(connection: Connection, decision_id: str, now: datetime) -> None:
     """A failed or rolled-back action gives back what it spent."""
     connection.execute(
-        update(_entries)
-        .where(_entries.c.decision_id == decision_id, _entries.c.released_at.is_(None))
+        update(BUDGET_ENTRIES)
+        .where(BUDGET_ENTRIES.c.decision_id == decision_id, BUDGET_ENTRIES.c.released_at.is_(None))
         .values(released_at=now)
     )
 
 
 def _owner_key(connection: Connection, principal_id: str) -> str:
     owner: str | None = connection.execute(
-        select(_principals.c.owner_id).where(_principals.c.id == principal_id)
+        select(PRINCIPALS.c.owner_id).where(PRINCIPALS.c.id == principal_id)
     ).scalar()
     return owner or principal_id
 
@@ -126,15 +125,19 @@ def _scope_key(charge: Charge, principal_id: str, owner_key: str) -> str:
 
 
 def _spent(connection: Connection, charge: Charge, key: str, now: datetime) -> float:
-    column = _entries.c.principal_id if charge.per is BudgetScope.AGENT else _entries.c.owner_key
+    column = (
+        BUDGET_ENTRIES.c.principal_id
+        if charge.per is BudgetScope.AGENT
+        else BUDGET_ENTRIES.c.owner_key
+    )
     since = now - timedelta(seconds=charge.window_seconds)
     total = connection.execute(
-        select(func.coalesce(func.sum(_entries.c.amount), 0.0)).where(
-            _entries.c.budget == charge.budget,
-            _entries.c.unit == charge.unit,
+        select(func.coalesce(func.sum(BUDGET_ENTRIES.c.amount), 0.0)).where(
+            BUDGET_ENTRIES.c.budget == charge.budget,
+            BUDGET_ENTRIES.c.unit == charge.unit,
             column == key,
-            _entries.c.counted_at > since,
-            _entries.c.released_at.is_(None),
+            BUDGET_ENTRIES.c.counted_at > since,
+            BUDGET_ENTRIES.c.released_at.is_(None),
         )
     ).scalar()
     return float(total or 0.0)

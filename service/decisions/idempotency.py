@@ -14,10 +14,8 @@ from dataclasses import dataclass
 from sqlalchemy import Connection, select
 
 from service.decisions.record import DecisionRecord, Recorded
+from service.decisions.tables import DECISIONS
 from service.errors import IdempotencyConflict
-from service.store.tables import DecisionRow
-
-_decisions = DecisionRow.__table__  # type: ignore[attr-defined]
 
 
 @dataclass(frozen=True)
@@ -63,9 +61,9 @@ def _stored_answer(
     if not record.idempotency_key:
         return None
     row = connection.execute(
-        select(_decisions.c.request_digest, _decisions.c.body, _decisions.c.decision_id).where(
-            _decisions.c.principal_id == record.principal_id,
-            _decisions.c.idempotency_key == record.idempotency_key,
+        select(DECISIONS.c.request_digest, DECISIONS.c.body, DECISIONS.c.decision_id).where(
+            DECISIONS.c.principal_id == record.principal_id,
+            DECISIONS.c.idempotency_key == record.idempotency_key,
         )
     ).first()
     if row is None:

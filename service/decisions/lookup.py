@@ -14,13 +14,12 @@ from policy.rule_pack import RulePack
 from service.auth.principals import Principal
 from service.decisions.readers import readable_row
 from service.decisions.status import DecisionStatus, decision_status
+from service.decisions.tables import DECISIONS
 from service.errors import NotFound
 from service.reviews.tasks import as_review, blocking_task_of
 from service.reviews.waiting import ResolutionWatch
-from service.store.tables import DecisionRow
 from service.store.utc import utc_now
 
-_decisions = DecisionRow.__table__  # type: ignore[attr-defined]
 # Whether the caller may see this stored decision row.
 Allowed = Callable[[Connection, Any], bool]
 
@@ -31,7 +30,7 @@ def status_and_row(
     """The decision with the action's status now, and its stored row, if `allowed`;
     `NotFound` otherwise (the same answer as for a decision that does not exist)."""
     row = connection.execute(
-        select(_decisions).where(_decisions.c.decision_id == decision_id)
+        select(DECISIONS).where(DECISIONS.c.decision_id == decision_id)
     ).first()
     if row is None or not allowed(connection, row):
         raise NotFound(f"no decision {decision_id}")

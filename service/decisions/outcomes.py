@@ -26,12 +26,10 @@ from service.auth.principals import Principal
 from service.decisions import budgets
 from service.decisions.lookup import status_and_row
 from service.decisions.status import ActionStatus, DecisionStatus
+from service.decisions.tables import DECISIONS
 from service.errors import OutcomeNotPermitted
 from service.store.database import writing
-from service.store.tables import DecisionRow
 from service.store.utc import utc_now
-
-_decisions = DecisionRow.__table__  # type: ignore[attr-defined]
 
 
 class Reported(StrEnum):
@@ -87,10 +85,10 @@ def report_outcome(
             missing = missing_for_done(entry, report.artifact) if entry else []
             status = _resulting(report, entry is not None and is_done(entry, report.artifact))
             changed = connection.execute(
-                update(_decisions)
+                update(DECISIONS)
                 .where(
-                    _decisions.c.decision_id == decision_id,
-                    _decisions.c.lifecycle_version == row.lifecycle_version,
+                    DECISIONS.c.decision_id == decision_id,
+                    DECISIONS.c.lifecycle_version == row.lifecycle_version,
                 )
                 .values(
                     lifecycle_status=status.value,

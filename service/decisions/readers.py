@@ -11,11 +11,10 @@ from sqlalchemy import Connection, select
 from policy.rule_pack import RulePack
 from service.auth.principals import Principal
 from service.auth.roles import Role
+from service.auth.tables import PRINCIPALS
 from service.reviews.eligibility import may_review
-from service.store.tables import PrincipalRow, ReviewTaskRow
+from service.reviews.tables import REVIEW_TASKS
 
-_principals = PrincipalRow.__table__  # type: ignore[attr-defined]
-_tasks = ReviewTaskRow.__table__  # type: ignore[attr-defined]
 # Roles that read every decision: auditors, and admins, who hold the auditor's rights.
 READ_ANY = frozenset({Role.AUDITOR, Role.ADMIN})
 
@@ -27,14 +26,14 @@ def may_read_decision(
     if principal.role in READ_ANY or principal.id == agent_id:
         return True
     owner = connection.execute(
-        select(_principals.c.owner_id).where(_principals.c.id == agent_id)
+        select(PRINCIPALS.c.owner_id).where(PRINCIPALS.c.id == agent_id)
     ).scalar()
     if owner is not None and owner == principal.id:
         return True
     if principal.role is not Role.REVIEWER:
         return False
     queues = connection.execute(
-        select(_tasks.c.queue).where(_tasks.c.decision_id == decision_id)
+        select(REVIEW_TASKS.c.queue).where(REVIEW_TASKS.c.decision_id == decision_id)
     ).scalars()
     return any(may_review(principal, pack.data.queues.get(queue)) for queue in queues)
 

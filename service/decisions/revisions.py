@@ -8,12 +8,10 @@ import json
 from sqlalchemy import Engine, and_, select
 
 from policy.proposal import Proposal
+from service.audit.tables import AUDIT_EVENTS
 from service.auth.principals import Principal
+from service.decisions.tables import DECISIONS
 from service.errors import InvalidRevision
-from service.store.tables import AuditEventRow, DecisionRow
-
-_decisions = DecisionRow.__table__  # type: ignore[attr-defined]
-_events = AuditEventRow.__table__  # type: ignore[attr-defined]
 
 
 def check_revision(database: Engine, proposal: Proposal, agent: Principal) -> None:
@@ -22,15 +20,15 @@ def check_revision(database: Engine, proposal: Proposal, agent: Principal) -> No
         return
     with database.connect() as connection:
         row = connection.execute(
-            select(_decisions.c.principal_id, _events.c.event)
+            select(DECISIONS.c.principal_id, AUDIT_EVENTS.c.event)
             .join(
-                _events,
+                AUDIT_EVENTS,
                 and_(
-                    _events.c.decision_id == _decisions.c.decision_id,
-                    _events.c.kind == "decision",
+                    AUDIT_EVENTS.c.decision_id == DECISIONS.c.decision_id,
+                    AUDIT_EVENTS.c.kind == "decision",
                 ),
             )
-            .where(_decisions.c.decision_id == proposal.revises)
+            .where(DECISIONS.c.decision_id == proposal.revises)
         ).first()
     if row is None or row.principal_id != agent.id:
         raise InvalidRevision(f"this agent has no decision {proposal.revises} to revise")

@@ -32,14 +32,12 @@ from policy.gate import Gate
 from policy.outcome import Outcome
 from policy.proposal import Proposal
 from policy.rule_pack import RulePack
+from service.candidates.tables import SHADOW_RESULTS, SHADOW_RUNS
 from service.periodic import Periodic
 from service.store.database import writing
-from service.store.tables import ShadowResultRow, ShadowRunRow
 from service.store.utc import utc_now
 
 log = logging.getLogger(__name__)
-_runs = ShadowRunRow.__table__  # type: ignore[attr-defined]
-_results = ShadowResultRow.__table__  # type: ignore[attr-defined]
 QUEUE_SIZE = 1000
 _BATCH = 200
 MAX_EXAMPLES = 20
@@ -86,8 +84,10 @@ def start_run(database: Engine, pack: RulePack, *, started_by: str) -> ShadowRun
         stopped_at=None,
     )
     with writing(database) as connection:
-        connection.execute(update(_runs).where(_runs.c.stopped_at.is_(None)).values(stopped_at=now))
-        connection.execute(insert(_runs), [run.model_dump()])
+        connection.execute(
+            update(SHADOW_RUNS).where(SHADOW_RUNS.c.stopped_at.is_(None)).values(stopped_at=now)
+        )
+        connection.execute(insert(SHADOW_RUNS), [run.model_dump()])
     return run
 
 
@@ -95,16 +95,18 @@ def stop_run(database: Engine) -> bool:
     """Stop the run in progress; False when none was."""
     with writing(database) as connection:
         stopped = connection.execute(
-            update(_runs).where(_runs.c.stopped_at.is_(None)).values(stopped_at=utc_now())
+            update(SHADOW_RUNS)
+            .where(SHADOW_RUNS.c.stopped_at.is_(None))
+            .values(stopped_at=utc_now())
         ).rowcount
     return bool(stopped)
 
 
 def latest_run(database: Engine, *, running: bool = False) -> ShadowRun | None:
     """The run in progress, or (unless `running`) the last one."""
-    query = select(_runs).order_by(_runs.c.started_at.desc()).limit(1)
+    query = select(SHADOW_RUNS).order_by(SHADOW_RUNS.c.started_at.desc()).limit(1)
     if running:
-        query = query.where(_runs.c.stopped_at.is_(None))
+        query = query.where(SHADOW_RUNS.c.stopped_at.is_(None))
     with database.connect() as connection:
         row = connection.execute(query).first()
     return ShadowRun.model_validate(dict(row._mapping)) if row is not None else None
@@ -121,24 +123,28 @@ def shadow_report(database: Engine, run: ShadowRun | None = None) -> ShadowRepor
     with database.connect() as connection:
         rows = connection.execute(
             select(
-                _results.c.action_type,
-                _results.c.active_outcome,
-                _results.c.shadow_outcome,
-                _results.c.agree,
+                SHADOW_RESULTS.c.action_type,
+                SHADOW_RESULTS.c.active_outcome,
+                SHADOW_RESULTS.c.shadow_outcome,
+                SHADOW_RESULTS.c.agree,
                 func.count(),
             )
-            .where(_results.c.run_id == run.id)
+            .where(SHADOW_RESULTS.c.run_id == run.id)
             .group_by(
-                _results.c.action_type,
-                _results.c.active_outcome,
-                _results.c.shadow_outcome,
-                _results.c.agree,
+                SHADOW_RESULTS.c.action_type,
+                SHADOW_RESULTS.c.active_outcome,
+                SHADOW_RESULTS.c.shadow_outcome,
+                SHADOW_RESULTS.c.agree,
             )
         ).all()
         examples = connection.execute(
-            select(_results.c.decision_id, _results.c.active_outcome, _results.c.shadow_outcome)
-            .where(_results.c.run_id == run.id, _results.c.agree.is_(False))
-            .order_by(_results.c.recorded_at.desc())
+            select(
+                SHADOW_RESULTS.c.decision_id,
+                SHADOW_RESULTS.c.active_outcome,
+                SHADOW_RESULTS.c.shadow_outcome,
+            )
+            .where(SHADOW_RESULTS.c.run_id == run.id, SHADOW_RESULTS.c.agree.is_(False))
+            .order_by(SHADOW_RESULTS.c.recorded_at.desc())
             .limit(MAX_EXAMPLES)
         ).all()
     transitions: Counter[str] = Counter()
@@ -300,6 +306,6 @@ class ShadowEvaluator:
             return
         try:
             with writing(self._database) as connection:
-                connection.execute(insert(_results), rows)
+                connection.execute(insert(SHADOW_RESULTS), rows)
         except Exception as exc:  # the store's trouble must not end the shadow thread
             log.warning("shadow: results not recorded: %s", type(exc).__name__)

@@ -31,15 +31,14 @@ from joserfc.jwk import OKPKey
 from sqlalchemy import Engine, insert, select, update
 
 from policy.proposal import Proposal
+from service.permits.tables import PERMIT_KEYS
 from service.store.database import writing
-from service.store.tables import PermitKeyRow
 from service.store.utc import utc_now
 
 # RFC 9864 names the algorithm "Ed25519"; permits say "EdDSA", which every JOSE library
 # verifies today. joserfc warns about the older name: said once, here.
 warnings.filterwarnings("ignore", message="EdDSA is deprecated", category=SecurityWarning)
 ALGORITHM = "EdDSA"
-_keys = PermitKeyRow.__table__  # type: ignore[attr-defined]
 # How often a gateway looks for a key another process added (`permits rotate-key`).
 _RELOAD_SECONDS = 5.0
 
@@ -69,8 +68,12 @@ def rotate_key(database: Engine) -> str:
     )
     now = utc_now()
     with writing(database) as connection:
-        connection.execute(update(_keys).where(_keys.c.retired_at.is_(None)).values(retired_at=now))
-        connection.execute(insert(_keys), [{"kid": kid, "private_pem": pem, "created_at": now}])
+        connection.execute(
+            update(PERMIT_KEYS).where(PERMIT_KEYS.c.retired_at.is_(None)).values(retired_at=now)
+        )
+        connection.execute(
+            insert(PERMIT_KEYS), [{"kid": kid, "private_pem": pem, "created_at": now}]
+        )
     return kid
 
 
@@ -119,9 +122,11 @@ class PermitSigner:
         oldest_live = self._clock() - self._ttl - timedelta(seconds=_RELOAD_SECONDS)
         with self._database.connect() as connection:
             rows = connection.execute(
-                select(_keys.c.kid, _keys.c.private_pem)
-                .where((_keys.c.retired_at.is_(None)) | (_keys.c.retired_at > oldest_live))
-                .order_by(_keys.c.created_at.desc())
+                select(PERMIT_KEYS.c.kid, PERMIT_KEYS.c.private_pem)
+                .where(
+                    (PERMIT_KEYS.c.retired_at.is_(None)) | (PERMIT_KEYS.c.retired_at > oldest_live)
+                )
+                .order_by(PERMIT_KEYS.c.created_at.desc())
             ).all()
         return {"keys": [_jwk(row.private_pem, row.kid).as_dict(private=False) for row in rows]}
 
@@ -141,9 +146,9 @@ class PermitSigner:
     def _newest(self) -> Any:
         with self._database.connect() as connection:
             return connection.execute(
-                select(_keys.c.kid, _keys.c.private_pem)
-                .where(_keys.c.retired_at.is_(None))
-                .order_by(_keys.c.created_at.desc())
+                select(PERMIT_KEYS.c.kid, PERMIT_KEYS.c.private_pem)
+                .where(PERMIT_KEYS.c.retired_at.is_(None))
+                .order_by(PERMIT_KEYS.c.created_at.desc())
             ).first()
 
 

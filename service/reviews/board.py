@@ -11,17 +11,16 @@ from sqlalchemy import Engine, and_, false, or_, select
 
 from policy.decision import Decision
 from policy.rule_pack import RulePack
+from service.audit.tables import AUDIT_EVENTS
 from service.auth.principals import Principal
+from service.decisions.tables import DECISIONS
 from service.errors import NotFound
 from service.reviews.eligibility import may_read
 from service.reviews.models import Review, ReviewKind, ReviewPacket, ReviewState
+from service.reviews.tables import REVIEW_TASKS
 from service.reviews.tasks import OPEN, as_review, task_row
-from service.store.tables import AuditEventRow, DecisionRow, ReviewTaskRow
 from service.store.utc import utc_now
 
-_tasks = ReviewTaskRow.__table__  # type: ignore[attr-defined]
-_events = AuditEventRow.__table__  # type: ignore[attr-defined]
-_decisions = DecisionRow.__table__  # type: ignore[attr-defined]
 MAX_PAGE = 200
 
 
@@ -67,12 +66,12 @@ class ReviewBoard:
         queues = self.visible_queues(principal)
         if queue is not None:
             queues = [q for q in queues if q == queue]
-        query = select(_tasks).where(_tasks.c.queue.in_(queues))
+        query = select(REVIEW_TASKS).where(REVIEW_TASKS.c.queue.in_(queues))
         if kind is not None:
-            query = query.where(_tasks.c.kind == kind.value)
+            query = query.where(REVIEW_TASKS.c.kind == kind.value)
         if state is not None:
             query = query.where(_state_filter(state, now))
-        query = query.order_by(_tasks.c.due_at, _tasks.c.id).limit(min(limit, MAX_PAGE))
+        query = query.order_by(REVIEW_TASKS.c.due_at, REVIEW_TASKS.c.id).limit(min(limit, MAX_PAGE))
         with self._database.connect() as connection:
             rows = connection.execute(query).all()
         return [as_review(row, now) for row in rows]
@@ -93,12 +92,12 @@ class ReviewBoard:
             if row is None:
                 return None
             event = connection.execute(
-                select(_events.c.event).where(
-                    _events.c.decision_id == row.decision_id, _events.c.kind == "decision"
+                select(AUDIT_EVENTS.c.event).where(
+                    AUDIT_EVENTS.c.decision_id == row.decision_id, AUDIT_EVENTS.c.kind == "decision"
                 )
             ).scalar_one()
             body = connection.execute(
-                select(_decisions.c.body).where(_decisions.c.decision_id == row.decision_id)
+                select(DECISIONS.c.body).where(DECISIONS.c.decision_id == row.decision_id)
             ).scalar_one()
         review = as_review(row, now)
         return ReviewPacket(
@@ -113,7 +112,9 @@ class ReviewBoard:
         names = self.visible_queues(principal)
         with self._database.connect() as connection:
             rows = connection.execute(
-                select(_tasks).where(_tasks.c.queue.in_(names), _tasks.c.state == OPEN)
+                select(REVIEW_TASKS).where(
+                    REVIEW_TASKS.c.queue.in_(names), REVIEW_TASKS.c.state == OPEN
+                )
             ).all()
         summaries = []
         for name in names:
@@ -139,9 +140,11 @@ class ReviewBoard:
 
 def _state_filter(state: ReviewState, now: datetime):  # type: ignore[no-untyped-def]
     """The SQL condition for a state; pending and claimed split open reviews by their lease."""
-    live_claim = and_(_tasks.c.claimed_by.is_not(None), _tasks.c.lease_until > now)
+    live_claim = and_(REVIEW_TASKS.c.claimed_by.is_not(None), REVIEW_TASKS.c.lease_until > now)
     if state is ReviewState.PENDING:
-        return and_(_tasks.c.state == OPEN, or_(_tasks.c.claimed_by.is_(None), ~live_claim))
+        return and_(
+            REVIEW_TASKS.c.state == OPEN, or_(REVIEW_TASKS.c.claimed_by.is_(None), ~live_claim)
+        )
     if state is ReviewState.CLAIMED:
-        return and_(_tasks.c.state == OPEN, live_claim)
-    return _tasks.c.state == state.value if state.resolved else false()
+        return and_(REVIEW_TASKS.c.state == OPEN, live_claim)
+    return REVIEW_TASKS.c.state == state.value if state.resolved else false()

@@ -21,6 +21,7 @@ from policy.pack_data import TimeoutAction
 from policy.rule_pack import RulePack
 from service.audit.chain import record
 from service.auth.principals import Principal
+from service.auth.tables import PRINCIPALS
 from service.decisions import budgets
 from service.errors import (
     AlreadyApproved,
@@ -46,13 +47,11 @@ from service.reviews.models import (
     ReviewKind,
     ReviewState,
 )
+from service.reviews.tables import REVIEW_TASKS
 from service.reviews.tasks import OPEN, as_review, blocking_task_of, effective_state, task_row
 from service.store.database import writing
-from service.store.tables import PrincipalRow, ReviewTaskRow
 from service.store.utc import utc_now
 
-_tasks = ReviewTaskRow.__table__  # type: ignore[attr-defined]
-_principals = PrincipalRow.__table__  # type: ignore[attr-defined]
 _UNCLAIMED = {"claimed_by": None, "claimed_by_name": None, "lease_until": None}
 SLA_CLOCK = {"id": "system:sla-clock", "name": "SLA clock", "role": "system"}
 # Called inside the transaction that resolves a review (the webhook outbox writes there).
@@ -257,13 +256,13 @@ class ReviewDesk:
         now = self._clock()
         with self._database.connect() as connection:
             due = connection.execute(
-                select(_tasks.c.id)
+                select(REVIEW_TASKS.c.id)
                 .where(
-                    _tasks.c.state == OPEN,
-                    _tasks.c.kind == ReviewKind.BLOCKING.value,
-                    _tasks.c.due_at <= now,
+                    REVIEW_TASKS.c.state == OPEN,
+                    REVIEW_TASKS.c.kind == ReviewKind.BLOCKING.value,
+                    REVIEW_TASKS.c.due_at <= now,
                 )
-                .order_by(_tasks.c.due_at)
+                .order_by(REVIEW_TASKS.c.due_at)
                 .limit(limit)
             ).all()
         moved = 0
@@ -335,12 +334,12 @@ class ReviewDesk:
             if row is None:
                 raise NotFound(f"no review {review_id}")
             owner_id = connection.execute(
-                select(_principals.c.owner_id).where(_principals.c.id == row.agent_id)
+                select(PRINCIPALS.c.owner_id).where(PRINCIPALS.c.id == row.agent_id)
             ).scalar()
             step = decide(row, now, owner_id)
             changed = connection.execute(
-                update(_tasks)
-                .where(_tasks.c.id == review_id, _tasks.c.version == row.version)
+                update(REVIEW_TASKS)
+                .where(REVIEW_TASKS.c.id == review_id, REVIEW_TASKS.c.version == row.version)
                 .values(**step.changes, version=row.version + 1)
             ).rowcount
             if changed != 1:

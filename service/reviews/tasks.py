@@ -12,9 +12,8 @@ from policy.decision import Decision
 from policy.outcome import Outcome
 from policy.rule_pack import RulePack
 from service.reviews.models import Review, ReviewKind, ReviewState
-from service.store.tables import ReviewTaskRow
+from service.reviews.tables import REVIEW_TASKS
 
-_tasks = ReviewTaskRow.__table__  # type: ignore[attr-defined]
 # A post-hoc review cannot time out into anything: the action already happened.
 NO_TIMEOUT = "none"
 OPEN = "open"
@@ -92,14 +91,15 @@ def as_review(row: Any, now: datetime) -> Review:
 def task_row(connection: Connection, review_id: str, *, lock: bool = False) -> Any:
     """The stored row of a review, or None; `lock` holds the row until the transaction ends
     (`FOR UPDATE` on PostgreSQL; SQLite's write transaction already holds the database)."""
-    query = select(_tasks).where(_tasks.c.id == review_id)
+    query = select(REVIEW_TASKS).where(REVIEW_TASKS.c.id == review_id)
     return connection.execute(query.with_for_update() if lock else query).first()
 
 
 def blocking_task_of(connection: Connection, decision_id: str) -> Any:
     """The blocking review a decision opened, or None."""
     return connection.execute(
-        select(_tasks).where(
-            _tasks.c.decision_id == decision_id, _tasks.c.kind == ReviewKind.BLOCKING.value
+        select(REVIEW_TASKS).where(
+            REVIEW_TASKS.c.decision_id == decision_id,
+            REVIEW_TASKS.c.kind == ReviewKind.BLOCKING.value,
         )
     ).first()

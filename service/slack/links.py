@@ -12,11 +12,10 @@ from sqlalchemy import Engine, select, update
 from service.audit.chain import record
 from service.auth.principals import Principal, PrincipalKind, acting_as
 from service.auth.roles import Role
+from service.auth.tables import PRINCIPALS
 from service.store.database import writing
-from service.store.tables import PrincipalRow
 from service.store.utc import utc_now
 
-_principals = PrincipalRow.__table__  # type: ignore[attr-defined]
 # Slack user ids: U… (or W… on Enterprise Grid), upper-case letters and digits.
 SLACK_USER = re.compile(r"^[UW][A-Z0-9]{2,20}$")
 
@@ -29,8 +28,8 @@ def link_slack_user(database: Engine, name: str, slack_user: str | None) -> None
     now = utc_now()
     with writing(database) as connection:
         person = connection.execute(
-            select(_principals.c.id, _principals.c.kind, _principals.c.slack_user_id).where(
-                _principals.c.name == name
+            select(PRINCIPALS.c.id, PRINCIPALS.c.kind, PRINCIPALS.c.slack_user_id).where(
+                PRINCIPALS.c.name == name
             )
         ).first()
         if person is None:
@@ -38,16 +37,14 @@ def link_slack_user(database: Engine, name: str, slack_user: str | None) -> None
         if person.kind != PrincipalKind.PERSON.value:
             raise ValueError(f"{name!r} is an agent; only people approve in Slack")
         holder = connection.execute(
-            select(_principals.c.name).where(
-                _principals.c.slack_user_id == slack_user, _principals.c.id != person.id
+            select(PRINCIPALS.c.name).where(
+                PRINCIPALS.c.slack_user_id == slack_user, PRINCIPALS.c.id != person.id
             )
         ).scalar()
         if slack_user is not None and holder is not None:
             raise ValueError(f"{slack_user} is already linked to {holder!r}")
         connection.execute(
-            update(_principals)
-            .where(_principals.c.id == person.id)
-            .values(slack_user_id=slack_user)
+            update(PRINCIPALS).where(PRINCIPALS.c.id == person.id).values(slack_user_id=slack_user)
         )
         body = {
             "principal": {"id": person.id, "name": name},
@@ -62,7 +59,7 @@ def slack_reviewer(database: Engine, slack_user: str) -> Principal | None:
     not linked or the person holds no live reviewer key (revoking it ends Slack too)."""
     with database.connect() as connection:
         name = connection.execute(
-            select(_principals.c.name).where(_principals.c.slack_user_id == slack_user)
+            select(PRINCIPALS.c.name).where(PRINCIPALS.c.slack_user_id == slack_user)
         ).scalar()
     if name is None:
         return None

@@ -21,19 +21,18 @@ from sqlalchemy import Engine, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from policy.rule_pack import RulePack
+from service.auth.tables import PRINCIPALS
 from service.periodic import Periodic
 from service.reviews.board import ReviewBoard
 from service.reviews.models import ReviewKind
+from service.reviews.tables import REVIEW_TASKS
 from service.reviews.tasks import OPEN
 from service.slack.messages import closed_message, open_message
+from service.slack.tables import SLACK_MESSAGES
 from service.store.database import writing
-from service.store.tables import PrincipalRow, ReviewTaskRow, SlackMessageRow
 from service.store.utc import utc_now
 
 log = logging.getLogger(__name__)
-_messages = SlackMessageRow.__table__  # type: ignore[attr-defined]
-_tasks = ReviewTaskRow.__table__  # type: ignore[attr-defined]
-_principals = PrincipalRow.__table__  # type: ignore[attr-defined]
 TO_POST, POSTED, CLOSED, FAILED = "post", "open", "closed", "failed"
 # How long a taken row is reserved for the process that took it.
 _LEASE = timedelta(seconds=60)
@@ -93,17 +92,17 @@ class SlackNotifier:
     def _queue_new(self) -> None:
         if not self._channels:
             return
-        known = select(_messages.c.review_id)
+        known = select(SLACK_MESSAGES.c.review_id)
         with self._database.connect() as connection:
             new = connection.execute(
-                select(_tasks.c.id, _tasks.c.queue)
+                select(REVIEW_TASKS.c.id, REVIEW_TASKS.c.queue)
                 .where(
-                    _tasks.c.state == OPEN,
-                    _tasks.c.kind == ReviewKind.BLOCKING.value,
-                    _tasks.c.queue.in_(list(self._channels)),
-                    _tasks.c.id.not_in(known),
+                    REVIEW_TASKS.c.state == OPEN,
+                    REVIEW_TASKS.c.kind == ReviewKind.BLOCKING.value,
+                    REVIEW_TASKS.c.queue.in_(list(self._channels)),
+                    REVIEW_TASKS.c.id.not_in(known),
                 )
-                .order_by(_tasks.c.created_at)
+                .order_by(REVIEW_TASKS.c.created_at)
                 .limit(_BATCH)
             ).all()
         now = self._clock()
@@ -118,13 +117,13 @@ class SlackNotifier:
             }
             try:
                 with writing(self._database) as connection:
-                    connection.execute(insert(_messages), [row])
+                    connection.execute(insert(SLACK_MESSAGES), [row])
             except IntegrityError:
                 continue  # another gateway process queued it first
 
     def _post_due(self) -> int:
         posted = 0
-        for row in self._due(_messages.c.state == TO_POST):
+        for row in self._due(SLACK_MESSAGES.c.state == TO_POST):
             if not self._take(row):
                 continue
             packet = self._board.packet_of(row.review_id)
@@ -155,14 +154,14 @@ class SlackNotifier:
             resolved = [
                 review_id
                 for (review_id,) in connection.execute(
-                    select(_messages.c.review_id)
-                    .join(_tasks, _tasks.c.id == _messages.c.review_id)
-                    .where(_messages.c.state == POSTED, _tasks.c.state != OPEN)
+                    select(SLACK_MESSAGES.c.review_id)
+                    .join(REVIEW_TASKS, REVIEW_TASKS.c.id == SLACK_MESSAGES.c.review_id)
+                    .where(SLACK_MESSAGES.c.state == POSTED, REVIEW_TASKS.c.state != OPEN)
                     .limit(_BATCH)
                 ).all()
             ]
         updated = 0
-        for row in self._due(_messages.c.review_id.in_(resolved)):
+        for row in self._due(SLACK_MESSAGES.c.review_id.in_(resolved)):
             if not self._take(row):
                 continue
             packet = self._board.packet_of(row.review_id)
@@ -181,9 +180,9 @@ class SlackNotifier:
         with self._database.connect() as connection:
             return list(
                 connection.execute(
-                    select(_messages)
-                    .where(condition, _messages.c.next_attempt_at <= self._clock())
-                    .order_by(_messages.c.next_attempt_at)
+                    select(SLACK_MESSAGES)
+                    .where(condition, SLACK_MESSAGES.c.next_attempt_at <= self._clock())
+                    .order_by(SLACK_MESSAGES.c.next_attempt_at)
                     .limit(_BATCH)
                 ).all()
             )
@@ -192,11 +191,11 @@ class SlackNotifier:
         with writing(self._database) as connection:
             return bool(
                 connection.execute(
-                    update(_messages)
+                    update(SLACK_MESSAGES)
                     .where(
-                        _messages.c.review_id == row.review_id,
-                        _messages.c.state == row.state,
-                        _messages.c.next_attempt_at == row.next_attempt_at,
+                        SLACK_MESSAGES.c.review_id == row.review_id,
+                        SLACK_MESSAGES.c.state == row.state,
+                        SLACK_MESSAGES.c.next_attempt_at == row.next_attempt_at,
                     )
                     .values(next_attempt_at=self._clock() + _LEASE)
                 ).rowcount
@@ -224,7 +223,9 @@ class SlackNotifier:
             changes["next_attempt_at"] = self._clock()
         with writing(self._database) as connection:
             connection.execute(
-                update(_messages).where(_messages.c.review_id == review_id).values(**changes)
+                update(SLACK_MESSAGES)
+                .where(SLACK_MESSAGES.c.review_id == review_id)
+                .values(**changes)
             )
 
     def _name_of(self, principal_id: str | None) -> str | None:
@@ -232,6 +233,6 @@ class SlackNotifier:
             return None
         with self._database.connect() as connection:
             name: str | None = connection.execute(
-                select(_principals.c.name).where(_principals.c.id == principal_id)
+                select(PRINCIPALS.c.name).where(PRINCIPALS.c.id == principal_id)
             ).scalar()
         return name

@@ -12,14 +12,13 @@ from sqlalchemy import Engine, select
 
 from service.api.dependencies import DatabaseDep
 from service.audit.pack_activation import IMPACT_KIND
+from service.audit.tables import AUDIT_EVENTS
 from service.auth.roles import Role
 from service.decisions.shadow import shadow_report
 from service.errors import SignInNeeded
-from service.store.tables import AuditEventRow
 from service.ui.pages import SessionCookie, page, session_for, to_sign_in
 
 router = APIRouter(prefix="/ui", include_in_schema=False)
-_events = AuditEventRow.__table__  # type: ignore[attr-defined]
 RULE_READERS = frozenset({Role.AUTHOR, Role.AUDITOR})
 RECENT_IMPACTS = 10
 
@@ -50,9 +49,9 @@ def recent_impacts(database: Engine) -> list[dict[str, Any]]:
     """The latest impact summaries recorded on the chain, newest first."""
     with database.connect() as connection:
         rows = connection.execute(
-            select(_events.c.event, _events.c.recorded_at)
-            .where(_events.c.kind == IMPACT_KIND)
-            .order_by(_events.c.seq.desc())
+            select(AUDIT_EVENTS.c.event, AUDIT_EVENTS.c.recorded_at)
+            .where(AUDIT_EVENTS.c.kind == IMPACT_KIND)
+            .order_by(AUDIT_EVENTS.c.seq.desc())
             .limit(RECENT_IMPACTS)
         ).all()
     return [json.loads(raw)["impact"] | {"computed_at": at} for raw, at in rows]

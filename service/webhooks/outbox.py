@@ -8,11 +8,9 @@ import uuid_utils
 from sqlalchemy import Connection, insert, or_, select
 
 from service.reviews.models import Review
-from service.store.tables import WebhookDeliveryRow, WebhookRow
 from service.store.utc import utc_now
+from service.webhooks.tables import WEBHOOK_DELIVERIES, WEBHOOKS
 
-_webhooks = WebhookRow.__table__  # type: ignore[attr-defined]
-_deliveries = WebhookDeliveryRow.__table__  # type: ignore[attr-defined]
 REVIEW_RESOLVED = "review.resolved"
 
 
@@ -40,10 +38,10 @@ def enqueue_review_resolved(connection: Connection, review: Review) -> None:
     if review.kind.value != "blocking":
         return  # the agent waits only on blocking reviews
     hooks = connection.execute(
-        select(_webhooks.c.id).where(
-            _webhooks.c.agent_id == review.agent_id,
-            _webhooks.c.revoked_at.is_(None),
-            or_(_webhooks.c.decision_id.is_(None), _webhooks.c.decision_id == review.decision_id),
+        select(WEBHOOKS.c.id).where(
+            WEBHOOKS.c.agent_id == review.agent_id,
+            WEBHOOKS.c.revoked_at.is_(None),
+            or_(WEBHOOKS.c.decision_id.is_(None), WEBHOOKS.c.decision_id == review.decision_id),
         )
     ).all()
     if not hooks:
@@ -51,7 +49,7 @@ def enqueue_review_resolved(connection: Connection, review: Review) -> None:
     now = utc_now()
     payload = review_resolved_payload(review)
     connection.execute(
-        insert(_deliveries),
+        insert(WEBHOOK_DELIVERIES),
         [
             {
                 "id": "msg_" + str(uuid_utils.uuid7()),

@@ -11,15 +11,12 @@ from pydantic import AnyHttpUrl, BaseModel
 from sqlalchemy import Engine, insert, select, update
 
 from service.auth.principals import Principal
+from service.decisions.tables import DECISIONS
 from service.errors import NotFound
 from service.store.database import writing
-from service.store.tables import DecisionRow, WebhookDeliveryRow, WebhookRow
 from service.store.utc import utc_now
 from service.webhooks.destinations import Destinations
-
-_webhooks = WebhookRow.__table__  # type: ignore[attr-defined]
-_deliveries = WebhookDeliveryRow.__table__  # type: ignore[attr-defined]
-_decisions = DecisionRow.__table__  # type: ignore[attr-defined]
+from service.webhooks.tables import WEBHOOK_DELIVERIES, WEBHOOKS
 
 
 class WebhookCreate(BaseModel):
@@ -81,13 +78,13 @@ def register(
     with writing(database) as connection:
         if request.decision_id is not None:
             owner = connection.execute(
-                select(_decisions.c.principal_id).where(
-                    _decisions.c.decision_id == request.decision_id
+                select(DECISIONS.c.principal_id).where(
+                    DECISIONS.c.decision_id == request.decision_id
                 )
             ).scalar()
             if owner != agent.id:
                 raise NotFound(f"no decision {request.decision_id}")
-        connection.execute(insert(_webhooks), [row])
+        connection.execute(insert(WEBHOOKS), [row])
     return WebhookCreated(
         id=row["id"],
         url=row["url"],
@@ -101,9 +98,7 @@ def webhooks_of(database: Engine, agent: Principal) -> list[Webhook]:
     """The agent's live webhooks."""
     with database.connect() as connection:
         rows = connection.execute(
-            select(_webhooks).where(
-                _webhooks.c.agent_id == agent.id, _webhooks.c.revoked_at.is_(None)
-            )
+            select(WEBHOOKS).where(WEBHOOKS.c.agent_id == agent.id, WEBHOOKS.c.revoked_at.is_(None))
         ).all()
     return [
         Webhook(id=r.id, url=r.url, decision_id=r.decision_id, created_at=r.created_at)
@@ -115,11 +110,11 @@ def revoke(database: Engine, agent: Principal, webhook_id: str) -> None:
     """Stop sending to a webhook; pending deliveries to it are dropped by the sender."""
     with writing(database) as connection:
         changed = connection.execute(
-            update(_webhooks)
+            update(WEBHOOKS)
             .where(
-                _webhooks.c.id == webhook_id,
-                _webhooks.c.agent_id == agent.id,
-                _webhooks.c.revoked_at.is_(None),
+                WEBHOOKS.c.id == webhook_id,
+                WEBHOOKS.c.agent_id == agent.id,
+                WEBHOOKS.c.revoked_at.is_(None),
             )
             .values(revoked_at=utc_now())
         ).rowcount
@@ -131,13 +126,13 @@ def deliveries_of(database: Engine, agent: Principal, webhook_id: str) -> list[D
     """Every message sent (or being sent) to one of the agent's webhooks."""
     with database.connect() as connection:
         owner = connection.execute(
-            select(_webhooks.c.agent_id).where(_webhooks.c.id == webhook_id)
+            select(WEBHOOKS.c.agent_id).where(WEBHOOKS.c.id == webhook_id)
         ).scalar()
         if owner != agent.id:
             raise NotFound(f"no webhook {webhook_id}")
         rows = connection.execute(
-            select(_deliveries)
-            .where(_deliveries.c.webhook_id == webhook_id)
-            .order_by(_deliveries.c.created_at)
+            select(WEBHOOK_DELIVERIES)
+            .where(WEBHOOK_DELIVERIES.c.webhook_id == webhook_id)
+            .order_by(WEBHOOK_DELIVERIES.c.created_at)
         ).all()
     return [Delivery.model_validate(r, from_attributes=True) for r in rows]

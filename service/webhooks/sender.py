@@ -19,12 +19,10 @@ from standardwebhooks import Webhook
 from service.errors import WebhookDestinationRefused
 from service.periodic import Periodic
 from service.store.database import writing
-from service.store.tables import WebhookDeliveryRow, WebhookRow
 from service.store.utc import utc_now
 from service.webhooks.destinations import Destinations
+from service.webhooks.tables import WEBHOOK_DELIVERIES, WEBHOOKS
 
-_webhooks = WebhookRow.__table__  # type: ignore[attr-defined]
-_deliveries = WebhookDeliveryRow.__table__  # type: ignore[attr-defined]
 # How long a taken attempt is reserved for the process that took it.
 _ATTEMPT_LEASE = timedelta(seconds=60)
 
@@ -65,10 +63,13 @@ class WebhookSender:
         now = utc_now()
         with self._database.connect() as connection:
             due = connection.execute(
-                select(_deliveries, _webhooks.c.url, _webhooks.c.secret, _webhooks.c.revoked_at)
-                .join(_webhooks, _webhooks.c.id == _deliveries.c.webhook_id)
-                .where(_deliveries.c.state == "pending", _deliveries.c.next_attempt_at <= now)
-                .order_by(_deliveries.c.next_attempt_at)
+                select(WEBHOOK_DELIVERIES, WEBHOOKS.c.url, WEBHOOKS.c.secret, WEBHOOKS.c.revoked_at)
+                .join(WEBHOOKS, WEBHOOKS.c.id == WEBHOOK_DELIVERIES.c.webhook_id)
+                .where(
+                    WEBHOOK_DELIVERIES.c.state == "pending",
+                    WEBHOOK_DELIVERIES.c.next_attempt_at <= now,
+                )
+                .order_by(WEBHOOK_DELIVERIES.c.next_attempt_at)
                 .limit(limit)
             ).all()
         attempted = 0
@@ -82,11 +83,11 @@ class WebhookSender:
         with writing(self._database) as connection:
             return bool(
                 connection.execute(
-                    update(_deliveries)
+                    update(WEBHOOK_DELIVERIES)
                     .where(
-                        _deliveries.c.id == delivery.id,
-                        _deliveries.c.state == "pending",
-                        _deliveries.c.next_attempt_at == delivery.next_attempt_at,
+                        WEBHOOK_DELIVERIES.c.id == delivery.id,
+                        WEBHOOK_DELIVERIES.c.state == "pending",
+                        WEBHOOK_DELIVERIES.c.next_attempt_at == delivery.next_attempt_at,
                     )
                     .values(next_attempt_at=utc_now() + _ATTEMPT_LEASE)
                 ).rowcount
@@ -141,5 +142,7 @@ class WebhookSender:
     def _record(self, delivery_id: str, changes: dict[str, Any]) -> None:
         with writing(self._database) as connection:
             connection.execute(
-                update(_deliveries).where(_deliveries.c.id == delivery_id).values(**changes)
+                update(WEBHOOK_DELIVERIES)
+                .where(WEBHOOK_DELIVERIES.c.id == delivery_id)
+                .values(**changes)
             )

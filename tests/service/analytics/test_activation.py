@@ -11,12 +11,11 @@ import pytest
 from sqlalchemy import select
 from typer.testing import CliRunner
 
+from service.audit.tables import AUDIT_EVENTS
 from service.cli.main import app
 from service.store.database import database_engine
-from service.store.tables import AuditEventRow
 from tests.fixtures import AUDIT_KEY, RULES, pack_with_usd_limit
 
-_events = AuditEventRow.__table__  # type: ignore[attr-defined]
 runner = CliRunner()
 
 
@@ -40,7 +39,7 @@ def _activations(database_url: str) -> list[dict[str, object]]:
     engine = database_engine(database_url)
     with engine.connect() as connection:
         rows = connection.execute(
-            select(_events.c.event).where(_events.c.kind == "rule_pack_activated")
+            select(AUDIT_EVENTS.c.event).where(AUDIT_EVENTS.c.kind == "rule_pack_activated")
         ).all()
     engine.dispose()
     return [json.loads(raw)["pack"] for (raw,) in rows]

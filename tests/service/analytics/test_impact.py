@@ -18,6 +18,7 @@ from typer.testing import CliRunner
 
 from policy.proposal import Proposal
 from service.analytics.impact import replay_impact
+from service.audit.tables import AUDIT_EVENTS
 from service.auth.keys import create_key
 from service.auth.principals import Principal
 from service.auth.roles import Role
@@ -25,11 +26,9 @@ from service.cli.main import app
 from service.runtime import Runtime, replay_gate
 from service.settings import Settings
 from service.store.database import writing
-from service.store.tables import AuditEventRow
 from service.store.utc import utc_now
 from tests.fixtures import AUDIT_KEY, RULES
 
-_events = AuditEventRow.__table__  # type: ignore[attr-defined]
 READS_THE_MASKED_LABEL = '''
 from policy.rule_api import Outcome, RuleInput, Verdict, rule
 
@@ -108,12 +107,14 @@ def test_events_recorded_before_the_scopes_were_kept_are_unreplayable(
     _decide(runtime, agent, CONTACT | {"labels": {}})
     with writing(runtime.database) as connection:
         seq, raw = connection.execute(
-            select(_events.c.seq, _events.c.event).where(_events.c.kind == "decision")
+            select(AUDIT_EVENTS.c.seq, AUDIT_EVENTS.c.event).where(
+                AUDIT_EVENTS.c.kind == "decision"
+            )
         ).one()
         event = json.loads(raw)
         del event["agent"]["scopes"]
         connection.execute(
-            update(_events).where(_events.c.seq == seq).values(event=json.dumps(event))
+            update(AUDIT_EVENTS).where(AUDIT_EVENTS.c.seq == seq).values(event=json.dumps(event))
         )
     report = _report(runtime, _candidate(tmp_path, lambda _: None))
     assert report.unreplayable == 1

@@ -14,11 +14,12 @@ from sqlalchemy import func, select
 from service.api.strict_json import StrictJsonRoute, parse_strict
 from service.app import create_app
 from service.audit.signing import new_private_pem
+from service.audit.tables import AuditEventRow
 from service.auth.roles import Role
+from service.decisions.tables import DecisionRow
 from service.errors import UnacceptableJson
 from service.runtime import Runtime
 from service.settings import Settings
-from service.store.tables import AuditEventRow, DecisionRow
 from tests.fixtures import REFUND, RULES, api_routes, bearer
 
 DRAFT_TYPE = "email.customer.draft"

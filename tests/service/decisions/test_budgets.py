@@ -19,14 +19,13 @@ from policy.proposal import Proposal
 from service.auth.keys import create_key
 from service.auth.principals import Principal, principal_named
 from service.auth.roles import Role
+from service.decisions.tables import BUDGET_ENTRIES
 from service.runtime import Runtime
 from service.settings import Settings
 from service.store.database import writing
-from service.store.tables import BudgetEntryRow
 from service.store.utc import utc_now
 from tests.fixtures import AUDIT_KEY
 
-_entries = BudgetEntryRow.__table__  # type: ignore[attr-defined]
 BUDGETS = {
     "emails": {"window": "PT1H", "effects": ["send"], "customer_facing": True, "count": 3,
                "when_exceeded": "deny"},
@@ -118,7 +117,9 @@ def test_only_the_window_counts_and_what_waits_or_is_denied_spends_nothing(
     assert routed["outcome"] == "route_to_human"  # over: it spends nothing while it waits
     assert _decide(runtime, agent, _credit(100))["outcome"] == "sample"  # 900 + 100 fits
     with writing(runtime.database) as connection:
-        connection.execute(update(_entries).values(counted_at=utc_now() - timedelta(hours=25)))
+        connection.execute(
+            update(BUDGET_ENTRIES).values(counted_at=utc_now() - timedelta(hours=25))
+        )
     assert _decide(runtime, agent, _credit(1000))["outcome"] == "sample"  # a new day
 
 

@@ -16,9 +16,9 @@ from service.audit.signing import signing_key
 from service.audit.verify import verify_store
 from service.auth.keys import create_key
 from service.auth.roles import Role
+from service.decisions.tables import DecisionRow
 from service.settings import Settings
 from service.store.database import database_engine, migrate
-from service.store.tables import DecisionRow
 from tests.fixtures import AUDIT_KEY, REFUND, RULES
 from tests.loopback import serving
 

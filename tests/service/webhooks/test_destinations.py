@@ -17,9 +17,9 @@ from service.auth.roles import Role
 from service.errors import WebhookDestinationRefused
 from service.runtime import Runtime
 from service.settings import Settings
-from service.store.tables import WebhookDeliveryRow
 from service.webhooks.destinations import Destinations
 from service.webhooks.sender import WebhookSender
+from service.webhooks.tables import WEBHOOK_DELIVERIES
 from tests.fixtures import AUDIT_KEY, REFUND, RULES, bearer
 
 # What a hostile or careless DNS answer may say.
@@ -125,7 +125,7 @@ def test_delivery_checks_again_and_never_connects(gateway: Any) -> None:
         ANSWERS["public.example"] = ["93.184.216.34"]
     assert connections == []
     with runtime.database.connect() as connection:
-        (delivery,) = connection.execute(select(WebhookDeliveryRow.__table__)).all()  # type: ignore[attr-defined]
+        (delivery,) = connection.execute(select(WEBHOOK_DELIVERIES)).all()
     assert delivery.state == "failed"
     assert "non-public" in delivery.last_error
 
