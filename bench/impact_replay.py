@@ -31,10 +31,10 @@ from sqlalchemy import insert
 from policy.context import Agent
 from policy.proposal import Proposal
 from policy.rule_pack import load_rule_pack
-from service.analytics.impact import replay_impact
 from service.audit.event import decision_event
 from service.audit.tables import AUDIT_EVENTS
-from service.runtime import replay_gate
+from service.candidates.impact import replay_impact
+from service.engines import replay_gate
 from service.settings import Settings, bundled_rules
 from service.store.database import database_engine, migrate
 from service.store.utc import utc_now

@@ -23,7 +23,7 @@ from policy.context import Agent
 from policy.proposal import Proposal
 from policy.rule_pack import load_rule_pack
 from service.embedded import open_gate
-from service.runtime import build_gate
+from service.engines import build_gate
 from service.settings import Settings, bundled_rules
 from tests.fixtures import REFUND
 

@@ -34,7 +34,7 @@ from policy.rule_pack import load_rule_pack
 from service.audit.signing import new_private_pem
 from service.auth.keys import create_key
 from service.auth.roles import Role
-from service.runtime import build_gate
+from service.engines import build_gate
 from service.settings import Settings
 from service.store.database import database_engine, migrate
 

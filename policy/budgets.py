@@ -15,6 +15,9 @@ from policy.pack_data import Budget, BudgetScope, PackData
 from policy.proposal import Proposal
 
 COUNT_UNIT = "actions"
+# The outcomes that let the agent act now, and so spend: the one definition, for the store's
+# counting (service/decisions/budgets.py) and for replays (service/candidates/impact.py).
+SPENDING = frozenset({Outcome.ALLOW, Outcome.SAMPLE})
 # A budget's verdict is named `budget.<name>`: the store decides it, not the rules.
 BUDGET_RULE_PREFIX = "budget."
 
@@ -30,6 +33,10 @@ class Charge:
     per: BudgetScope
     window_seconds: float
     limit: float
+
+    def exceeds(self, spent: float) -> bool:
+        """Whether spending this after `spent` (in the window) would pass the limit."""
+        return math.isinf(self.amount) or spent + self.amount > self.limit
 
 
 def _matches(budget: Budget, proposal: Proposal, data: PackData) -> bool:
@@ -67,6 +74,12 @@ def charges(data: PackData, proposal: Proposal) -> tuple[Charge, ...]:
         else:
             found.append(Charge(name, amount.currency, amount.value, budget.per, window, limit))
     return tuple(found)
+
+
+def spending(data: PackData, proposal: Proposal, outcome: Outcome) -> tuple[Charge, ...]:
+    """What an action decided `outcome` spends: its charges when the outcome lets the agent
+    act now, nothing otherwise."""
+    return charges(data, proposal) if outcome in SPENDING else ()
 
 
 def over_budget(data: PackData, charge: Charge, spent: float) -> Reason:

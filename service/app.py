@@ -35,6 +35,7 @@ from service.tracing import instrument, tracer_provider
 from service.ui import routes as ui
 from service.ui import rules as ui_rules
 from service.ui import throughput as ui_throughput
+from service.ui.pages import install_sign_in
 
 
 def create_app(
@@ -77,6 +78,7 @@ def create_app(
     app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
     app.add_middleware(RequestLog)  # outermost: it times and logs every answer, errors too
     install_error_handlers(app)
+    install_sign_in(app)  # the review pages answer a missing session by asking to sign in
     instrument(app, provider)
     install_openapi(app, authenticated_principal)
     app.include_router(decisions.router)

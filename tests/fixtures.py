@@ -25,7 +25,8 @@ from service.app import create_app
 from service.audit.signing import new_private_pem
 from service.auth.keys import create_key
 from service.auth.roles import Role
-from service.runtime import Runtime, build_gate
+from service.engines import build_gate
+from service.runtime import Runtime
 from service.settings import Settings, bundled_rules
 from tests.opa_sidecar import OpaProcess
 from tests.postgres import PostgresCluster, postgres_cluster

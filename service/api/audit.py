@@ -17,8 +17,8 @@ from service.audit.evidence_pack import build_pack
 from service.audit.export import export_csv, export_ndjson
 from service.audit.query import MAX_PAGE, EventFilter, EventPage, query_events
 from service.audit.signing import public_pem
-from service.audit.trace import RollbackCandidate, rollback_candidates
 from service.audit.verify import Verification, verify_store
+from service.decisions.rollback import RollbackCandidate, rollback_candidates
 from service.store.utc import UtcMoment
 
 router = APIRouter(prefix="/v1/audit", tags=["audit"], route_class=StrictJsonRoute)

@@ -16,7 +16,6 @@ from fastapi import Depends, Request
 from sqlalchemy import Engine
 
 from policy.rule_pack import RulePack
-from service.analytics.metrics import GatewayMetrics
 from service.auth.bearer import bearer_key
 from service.auth.keys import KeyAuthenticator
 from service.auth.principals import Principal
@@ -24,6 +23,7 @@ from service.auth.roles import Role
 from service.decisions.decide import Decider
 from service.decisions.lookup import DecisionWatch
 from service.errors import Forbidden, Unauthenticated
+from service.metrics import GatewayMetrics
 from service.permits.signer import PermitSigner
 from service.request_log import PRINCIPAL_NAME
 from service.reviews.board import ReviewBoard

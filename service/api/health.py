@@ -26,7 +26,7 @@ def healthz() -> dict[str, str]:
 def readyz(runtime: RuntimeDep) -> dict[str, str]:
     """Ready when the store answers and the audit writer runs; else 503 not_ready."""
     if not runtime.ready():
-        raise NotReady("the store or the audit writer is not available")
+        raise NotReady("the store or the decision writer is not available")
     return {"status": "ready", **runtime.decides_with()}
 
 

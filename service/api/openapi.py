@@ -27,7 +27,7 @@ _BODY_METHODS = {"post", "put", "patch"}
 # What any operation may answer, besides what its route declares.
 _EVERY_OPERATION = {
     "422": "a parameter or the body does not match the schema",
-    "503": "the store or the audit writer is unavailable; nothing was changed; retry after "
+    "503": "the store or the decision writer is unavailable; nothing was changed; retry after "
     "the `Retry-After` seconds",
 }
 _WITH_BODY = {

@@ -3,19 +3,17 @@ how it agrees with the active pack on live traffic (shadow)."""
 
 from __future__ import annotations
 
-from datetime import timedelta
-
 from fastapi import APIRouter, Response
 from pydantic import BaseModel, Field
 
 from policy.errors import PolicyError
 from policy.rule_pack import RulePack
-from service.analytics.impact import ImpactReport, replay_impact
 from service.api.dependencies import AuthorDep, RuleReaderDep, RuntimeDep
 from service.api.errors_doc import error_responses
 from service.api.strict_json import StrictJsonRoute
-from service.audit.pack_activation import record_impact
-from service.decisions.shadow import (
+from service.candidates.impact import ImpactReport, impact_of
+from service.candidates.packs import candidate_pack
+from service.candidates.shadow import (
     ShadowReport,
     ShadowRun,
     shadow_report,
@@ -23,11 +21,10 @@ from service.decisions.shadow import (
     stop_run,
 )
 from service.errors import InvalidRulePack, NotFound
-from service.runtime import Runtime, candidate_pack, replay_gate
+from service.runtime import Runtime
 from service.store.utc import UtcMoment, utc_now
 
 router = APIRouter(prefix="/v1/rules", tags=["rules"], route_class=StrictJsonRoute)
-DEFAULT_WINDOW = timedelta(days=7)
 
 
 def _candidate(runtime: Runtime, name: str) -> RulePack:
@@ -60,20 +57,14 @@ def impact(body: ImpactRequest, runtime: RuntimeDep, _: RuleReaderDep) -> Impact
     active pack and with the candidate, on the embedded engine, and reports what would
     change (docs/authors.md). Candidates are folders the operators put in
     `SLUICEGATE_CANDIDATES_DIR`: nothing uploaded here ever runs."""
-    candidate = _candidate(runtime, body.candidate)
-    until = body.until or utc_now()
-    since = body.since or until - DEFAULT_WINDOW
-    active, proposed = (
-        replay_gate(runtime.settings, runtime.pack),
-        replay_gate(runtime.settings, candidate),
+    return impact_of(
+        runtime.database,
+        runtime.settings,
+        active=runtime.pack,
+        candidate=_candidate(runtime, body.candidate),
+        since=body.since,
+        until=body.until or utc_now(),
     )
-    try:
-        report = replay_impact(runtime.database, active, proposed, since=since, until=until)
-    finally:
-        active.close()
-        proposed.close()
-    record_impact(runtime.database, report.summary())
-    return report
 
 
 class ShadowRequest(BaseModel):

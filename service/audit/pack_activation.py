@@ -77,3 +77,16 @@ def recent_impact(
         if summary["active_revision"] == active and now - recorded_at <= within:
             return summary
     return None
+
+
+def latest_impacts(database: Engine, limit: int) -> list[dict[str, Any]]:
+    """The latest impact summaries recorded on the chain, newest first, each with the time
+    it was computed (`computed_at`)."""
+    with database.connect() as connection:
+        rows = connection.execute(
+            select(AUDIT_EVENTS.c.event, AUDIT_EVENTS.c.recorded_at)
+            .where(AUDIT_EVENTS.c.kind == IMPACT_KIND)
+            .order_by(AUDIT_EVENTS.c.seq.desc())
+            .limit(limit)
+        ).all()
+    return [json.loads(raw)["impact"] | {"computed_at": at} for raw, at in rows]

@@ -62,6 +62,37 @@ class EventPage(BaseModel):
     more: bool
 
 
+def recorded_decision(connection: Connection, decision_id: str) -> AuditEvent | None:
+    """The `decision` event of a decision: what was asked (masked as the pack says), by
+    whom, and what was answered (never its permit); None when there is none."""
+    row = connection.execute(
+        select(AUDIT_EVENTS).where(
+            AUDIT_EVENTS.c.decision_id == decision_id, AUDIT_EVENTS.c.kind == "decision"
+        )
+    ).first()
+    return None if row is None else event_of_row(row)
+
+
+def recorded_decisions(
+    database: Engine, *, since: datetime, until: datetime
+) -> Iterator[tuple[str, datetime, dict[str, Any]]]:
+    """Every `decision` event recorded in [since, until), in chain order and streamed: the
+    decision id, when it was recorded, and the event (what replays decide again)."""
+    query = (
+        select(AUDIT_EVENTS.c.decision_id, AUDIT_EVENTS.c.recorded_at, AUDIT_EVENTS.c.event)
+        .where(
+            AUDIT_EVENTS.c.kind == "decision",
+            AUDIT_EVENTS.c.recorded_at >= since,
+            AUDIT_EVENTS.c.recorded_at < until,
+        )
+        .order_by(AUDIT_EVENTS.c.seq)
+    )
+    with database.connect() as connection:
+        rows = connection.execution_options(yield_per=_STREAM_BATCH).execute(query)
+        for decision_id, recorded_at, raw in rows:
+            yield str(decision_id), recorded_at, json.loads(raw)
+
+
 def _cursor(seq: int) -> str:
     return base64.urlsafe_b64encode(f"seq:{seq}".encode()).decode().rstrip("=")
 

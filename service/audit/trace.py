@@ -1,21 +1,15 @@
-"""A work item end to end, and what to roll back if a rule (or a pack, or an agent) was wrong."""
+"""A work item end to end: every event of its decisions in order, and where its time went."""
 
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
 
 from pydantic import BaseModel
 from sqlalchemy import Engine, or_, select
 
-from service.audit.query import AuditEvent, EventFilter, event_of_row, selection
+from service.audit.query import AuditEvent, event_of_row
 from service.audit.tables import AUDIT_EVENTS
-from service.decisions.status import ActionStatus
-from service.decisions.tables import DECISIONS
 from service.errors import NotFound
-
-_ROLLBACK_STATUSES = (ActionStatus.EXECUTED.value, ActionStatus.VERIFIED.value)
-MAX_CANDIDATES = 10_000
 
 
 class ActionSpan(BaseModel):
@@ -38,25 +32,6 @@ class Trace(BaseModel):
     span_seconds: float
     waited_on_humans_seconds: float
     other_seconds: float  # the span minus human waiting: deciding, acting, the agent's own work
-
-
-class RollbackCandidate(BaseModel):
-    """An executed action, with what undoing it would touch."""
-
-    decision_id: str
-    action_type: str
-    agent_id: str | None
-    status: str
-    reversibility: str
-    target: str | None
-    environment: str | None
-    changes: list[dict[str, Any]]
-    work_item: str | None
-    policy_revision: str
-    rules: list[str]
-    decided_at: str
-    executed_at: datetime | None
-    artifact: dict[str, Any] | None
 
 
 _RESOLVING = {"review_approved", "review_rejected", "review_expired"}
@@ -116,40 +91,4 @@ def _final(event: AuditEvent) -> bool:
     details = event.event.get("details", {})
     return event.kind != "review_approved" or details.get("approvals", 1) >= details.get(
         "required", 1
-    )
-
-
-def rollback_candidates(database: Engine, wanted: EventFilter) -> list[RollbackCandidate]:
-    """Executed (or verified) actions whose decisions match the filter, oldest first."""
-    decisions_only = wanted.model_copy(update={"kind": "decision"})
-    query = (
-        selection(decisions_only)
-        .add_columns(DECISIONS.c.lifecycle_status, DECISIONS.c.lifecycle_at, DECISIONS.c.artifact)
-        .join(DECISIONS, DECISIONS.c.decision_id == AUDIT_EVENTS.c.decision_id)
-        .where(DECISIONS.c.lifecycle_status.in_(_ROLLBACK_STATUSES))
-        .limit(MAX_CANDIDATES)
-    )
-    with database.connect() as connection:
-        return [_candidate(row) for row in connection.execute(query).all()]
-
-
-def _candidate(row: Any) -> RollbackCandidate:
-    event = event_of_row(row).event
-    proposal, decision = event["proposal"], event["decision"]
-    action = proposal["action"]
-    return RollbackCandidate(
-        decision_id=decision["decision_id"],
-        action_type=action["type"],
-        agent_id=event.get("agent", {}).get("id"),
-        status=row.lifecycle_status,
-        reversibility=decision["reversibility"],
-        target=action.get("target"),
-        environment=action.get("environment"),
-        changes=proposal.get("changes", []),
-        work_item=(proposal.get("work_item") or {}).get("id"),
-        policy_revision=decision["policy"]["revision"],
-        rules=sorted({r["rule"] for r in decision["reasons"]}),
-        decided_at=decision["decided_at"],
-        executed_at=row.lifecycle_at,
-        artifact=row.artifact,
     )

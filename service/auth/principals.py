@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import StrEnum
 
-from sqlalchemy import Engine, func, select
+from sqlalchemy import Connection, Engine, func, select
 from sqlmodel import Session
 
 from policy.context import Agent
@@ -51,6 +51,21 @@ def principal_named(database: Engine, name: str) -> str:
     if found is None:
         raise LookupError(f"no principal is named {name!r}")
     return found
+
+
+def owner_of(connection: Connection, agent_id: str) -> str | None:
+    """The id of the agent's accountable owner; None when it has none (or is a person)."""
+    owner: str | None = connection.execute(
+        select(PRINCIPALS.c.owner_id).where(PRINCIPALS.c.id == agent_id)
+    ).scalar()
+    return owner
+
+
+def owners(connection: Connection) -> dict[str, str]:
+    """Every principal's owner key: its accountable owner's id, or its own when it has none
+    (what budgets per owner count by)."""
+    rows = connection.execute(select(PRINCIPALS.c.id, PRINCIPALS.c.owner_id)).all()
+    return {str(row.id): str(row.owner_id or row.id) for row in rows}
 
 
 def acting_as(database: Engine, name: str, role: Role) -> Principal:

@@ -21,7 +21,7 @@ def check(
     from policy.context import Agent
     from policy.proposal import Proposal
     from policy.rule_pack import load_rule_pack
-    from service.runtime import build_gate
+    from service.engines import build_gate
 
     settings = load_settings(rules_dir)
     try:

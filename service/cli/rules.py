@@ -15,7 +15,7 @@ from service.cli.common import RulesOption, load_settings, opened_store
 
 if TYPE_CHECKING:
     from policy.rule_pack import RulePack
-    from service.analytics.impact import ImpactReport
+    from service.candidates.impact import ImpactReport
 
 rules = typer.Typer(help="Work on the rule pack.", no_args_is_help=True, rich_markup_mode=None)
 
@@ -41,7 +41,7 @@ def rules_test(
     from policy.opa_tooling import opa_checks
     from policy.rego_testing import run_rego_tests
     from policy.rule_pack import load_rule_pack
-    from service.runtime import build_gate
+    from service.engines import build_gate
 
     settings = load_settings(rules_dir)
     try:
@@ -101,23 +101,20 @@ def rules_impact(
     """Replay the recorded decisions of a window with the candidate pack and with the active
     one (both on the embedded engine): what would change, for which rules, action types and
     queues, and how often each budget would be hit (docs/authors.md)."""
-    from service.analytics.impact import replay_impact
-    from service.audit.pack_activation import record_impact
-    from service.runtime import replay_gate
+    from service.candidates.impact import impact_of
     from service.store.utc import as_utc, utc_now
 
     settings = load_settings(rules_dir)
-    active_pack, candidate_pack = _pack(settings.rules), _pack(candidate)
-    end = as_utc(until) if until else utc_now()
-    start = as_utc(since) if since else end - timedelta(days=7)
-    active, proposed = replay_gate(settings, active_pack), replay_gate(settings, candidate_pack)
-    try:
-        with opened_store() as database:
-            report = replay_impact(database, active, proposed, since=start, until=end)
-            record_impact(database, report.summary())
-    finally:
-        active.close()
-        proposed.close()
+    active, proposed = _pack(settings.rules), _pack(candidate)
+    with opened_store() as database:
+        report = impact_of(
+            database,
+            settings,
+            active=active,
+            candidate=proposed,
+            since=as_utc(since) if since else None,
+            until=as_utc(until) if until else utc_now(),
+        )
     if output is ReportFormat.JSON:
         typer.echo(report.model_dump_json(by_alias=True, indent=2))
         return
@@ -236,7 +233,7 @@ def rules_shadow(
     (no effect on the answers) and records whether it agreed; `--report` prints how often,
     `--stop` ends it. Gateways load the folder by its path: it must be readable where they
     run."""
-    from service.decisions.shadow import shadow_report, start_run, stop_run
+    from service.candidates.shadow import shadow_report, start_run, stop_run
 
     if sum((candidate is not None, stop, report)) != 1:
         typer.echo("give a candidate folder, --stop or --report", err=True)

@@ -1,43 +1,27 @@
 """Counting budgets in the store, in the transaction that records the decision.
 
-The audit writer holds the chain's lock (an advisory lock on PostgreSQL; SQLite's single
-writer) while it calls `settle`, so what was spent is read and added to by one gateway
-process at a time: concurrent requests cannot overshoot a budget, on one store or several
-gateways. A decision that would pass a budget is recorded as the variant its claim
-prepared (the budget's verdict added), never as the allow that was asked for.
+The decision writer (decisions/writer.py) holds the chain's lock (an advisory lock on
+PostgreSQL; SQLite's single writer) while it calls `settle`, so what was spent is read and
+added to by one gateway process at a time: concurrent requests cannot overshoot a budget,
+on one store or several gateways. A decision that would pass a budget is recorded as the
+variant its claim gives (`Decider.over_budget`: the budget's verdict added), never as the
+allow that was asked for.
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass
+from collections.abc import Iterable, Sequence
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING
 
 import uuid_utils
 from sqlalchemy import Connection, func, insert, select, update
 
-from policy.budgets import Charge
-from policy.outcome import Outcome
+from policy.budgets import SPENDING, Charge
 from policy.pack_data import BudgetScope
-from service.auth.tables import PRINCIPALS
+from service.auth.principals import owner_of
+from service.decisions.record import DecisionRecord
 from service.decisions.tables import BUDGET_ENTRIES
-
-if TYPE_CHECKING:
-    from service.decisions.record import DecisionRecord
-
-# Outcomes that let the agent act now, and so spend.
-SPENDING = frozenset({Outcome.ALLOW, Outcome.SAMPLE})
-
-
-@dataclass(frozen=True)
-class BudgetClaim:
-    """What a decision would spend, and how to record it instead when a budget says no:
-    `over(charge, spent)` gives the record with that budget's verdict."""
-
-    charges: tuple[Charge, ...]
-    over: Callable[[Charge, float], DecisionRecord]
 
 
 def settle(
@@ -58,7 +42,7 @@ def settle(
             spent = _spent(
                 connection, charge, _scope_key(charge, record.principal_id, owner_key), now
             )
-            if math.isinf(charge.amount) or spent + charge.amount > charge.limit:
+            if charge.exceeds(spent):
                 over = claim.over(charge, spent)
                 break
         if over is not None:
@@ -114,10 +98,8 @@ def release(connection: Connection, decision_id: str, now: datetime) -> None:
 
 
 def _owner_key(connection: Connection, principal_id: str) -> str:
-    owner: str | None = connection.execute(
-        select(PRINCIPALS.c.owner_id).where(PRINCIPALS.c.id == principal_id)
-    ).scalar()
-    return owner or principal_id
+    """Whose budgets per owner an agent's spending counts against: its owner's, or its own."""
+    return owner_of(connection, principal_id) or principal_id
 
 
 def _scope_key(charge: Charge, principal_id: str, owner_key: str) -> str:

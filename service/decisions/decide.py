@@ -5,33 +5,37 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
+from functools import partial
 from typing import Any
 
 import uuid_utils
 from opentelemetry import trace
 from sqlalchemy import Engine
 
-from policy.budgets import Charge, over_budget
-from policy.budgets import charges as budget_charges
+from policy.budgets import SPENDING, Charge, over_budget, spending
+from policy.context import Agent
 from policy.decision import Decision
 from policy.gate import Gate
 from policy.proposal import Proposal
-from service.analytics.metrics import GatewayMetrics
 from service.audit.event import decision_event, digest
-from service.audit.writer import AuditWriter
 from service.auth.principals import Principal
-from service.decisions.budgets import SPENDING, BudgetClaim
-from service.decisions.record import DecisionRecord, Recorded
+from service.decisions.record import BudgetClaim, DecisionRecord, Recorded
 from service.decisions.revisions import check_revision
-from service.decisions.shadow import ShadowEvaluator
+from service.decisions.writer import DecisionWriter
+from service.metrics import GatewayMetrics
 from service.permits.signer import PermitSigner
 from service.reviews.tasks import opening_task
 
+# Told of each new decision once its record is committed, on the request's path: it must
+# return at once (the shadow evaluator queues it). Arguments: id, proposal, agent, decision.
+DecisionObserver = Callable[[str, Proposal, Agent, Decision], None]
+
 
 @dataclass(frozen=True)
-class _Asked:
+class _Request:
     """One request, as every record of its decision describes it."""
 
     proposal: Proposal
@@ -42,29 +46,29 @@ class _Asked:
 
 
 class Decider:
-    """Asks the gate, then hands the decision to the audit writer and answers after commit.
+    """Asks the gate, then hands the decision to the decision writer and answers after commit.
 
     A retried request (same idempotency key) is recognised by the writer, inside the
     transaction that would record it, and answered with the first decision. So are budgets:
     a decision that lets the agent act carries what it would spend, and the writer records
-    its over-budget variant instead when it would pass a limit."""
+    its over-budget variant (`over_budget`) instead when it would pass a limit."""
 
     def __init__(
         self,
         gate: Gate,
-        writer: AuditWriter,
+        writer: DecisionWriter,
         metrics: GatewayMetrics,
         permits: PermitSigner,
         *,
         database: Engine,
-        shadow: ShadowEvaluator | None = None,
+        observer: DecisionObserver | None = None,
         tracer: trace.Tracer | None = None,
     ) -> None:
         # Spans are started, not made current: a step has no child spans, and making one
         # current costs a context switch per step even when nothing is traced.
         self.tracer = tracer or trace.NoOpTracer()
         self._database = database
-        self._shadow = shadow
+        self._observer = observer
         self._gate = gate
         self._writer = writer
         self._metrics = metrics
@@ -83,16 +87,11 @@ class Decider:
         recorded_at = datetime.now(UTC)
         document = proposal.document()
         request_digest = digest(document)  # once: the event and the idempotency check share it
-        asked = _Asked(proposal, principal, recorded_at, document, request_digest)
-        record = self._record(asked, decision)
-        charges = budget_charges(self._gate.pack.data, proposal)
-        if charges and decision.outcome in SPENDING:
-
-            def over(charge: Charge, spent: float) -> DecisionRecord:
-                reason = over_budget(self._gate.pack.data, charge, spent)
-                instead = self._gate.with_verdict(decision, proposal, reason)
-                return self._record(asked, instead)
-
+        request = _Request(proposal, principal, recorded_at, document, request_digest)
+        record = self._record(request, decision)
+        charges = spending(self._gate.pack.data, proposal, decision.outcome)
+        if charges:
+            over = partial(self.over_budget, request, decision)
             record = replace(record, budget=BudgetClaim(charges, over))
         with self.tracer.start_span("decision.record") as span:
             recorded = await asyncio.wrap_future(self._writer.submit(record))
@@ -100,17 +99,30 @@ class Decider:
         if not recorded.replayed:
             self._metrics.decisions.labels(decision.outcome.value).inc()
             self._metrics.latency.observe(time.monotonic() - started)
-            if self._shadow is not None:  # after the answer is recorded; never delays it
-                agent = principal.as_agent()
-                self._shadow.submit(recorded.decision_id, proposal, agent, decision)
+            if self._observer is not None:  # after the answer is recorded; never delays it
+                self._observer(recorded.decision_id, proposal, principal.as_agent(), decision)
         return recorded
 
-    def _record(self, asked: _Asked, decision: Decision) -> DecisionRecord:
+    def over_budget(
+        self, request: _Request, decision: Decision, charge: Charge, spent: float
+    ) -> DecisionRecord:
+        """The one place an over-budget decision is chosen: the rules' decision with the
+        budget's verdict added (its outcome, route_to_human or deny, is the budget's
+        `when_exceeded`), recorded instead of the decision that would pass the limit.
+
+        Runs on the decision writer's thread, inside the transaction that records the batch
+        and under the chain's lock, called by `budgets.settle`: what was spent cannot change
+        while it runs, so two requests can never both take the last of a budget."""
+        reason = over_budget(self._gate.pack.data, charge, spent)
+        instead = self._gate.with_verdict(decision, request.proposal, reason)
+        return self._record(request, instead)
+
+    def _record(self, request: _Request, decision: Decision) -> DecisionRecord:
         """The decision with its audit event and review row, ready for the writer; one that
         lets the agent act carries a permit (in the answer, never in the log)."""
         pack = self._gate.pack
-        proposal, principal, recorded_at = asked.proposal, asked.principal, asked.recorded_at
-        document, request_digest = asked.document, asked.request_digest
+        proposal, principal, recorded_at = request.proposal, request.principal, request.recorded_at
+        document, request_digest = request.document, request.request_digest
         event = decision_event(
             event_id=str(uuid_utils.uuid7()),
             proposal=proposal,

@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import asyncio
+from datetime import datetime
+
+from sqlalchemy import Connection
 
 from policy.budgets import charges as budget_charges
 from policy.proposal import Proposal
 from policy.rule_pack import RulePack
 from service.audit.event import digest
 from service.auth.principals import Principal
+from service.decisions import budgets
 from service.permits.signer import PermitSigner
 from service.reviews.desk import ReviewDesk
 from service.reviews.models import ApprovalUse
@@ -27,8 +31,12 @@ async def proceed(
     rules in force; the review desk records the use on the chain, and counts what the action
     spends of its budgets. The answer carries the permit for the target system."""
     charges = budget_charges(pack.data, proposal)
+
+    def spend(connection: Connection, now: datetime) -> None:
+        budgets.count(connection, charges, agent.id, decision_id, now)
+
     use = await asyncio.to_thread(
-        desk.use_approval, decision_id, agent, digest(proposal.document()), charges
+        desk.use_approval, decision_id, agent, digest(proposal.document()), also=spend
     )
     permit = permits.issue(
         agent_id=agent.id,

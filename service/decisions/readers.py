@@ -6,14 +6,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import Connection, select
+from sqlalchemy import Connection
 
 from policy.rule_pack import RulePack
-from service.auth.principals import Principal
+from service.auth.principals import Principal, owner_of
 from service.auth.roles import Role
-from service.auth.tables import PRINCIPALS
 from service.reviews.eligibility import may_review
-from service.reviews.tables import REVIEW_TASKS
+from service.reviews.tasks import queues_of
 
 # Roles that read every decision: auditors, and admins, who hold the auditor's rights.
 READ_ANY = frozenset({Role.AUDITOR, Role.ADMIN})
@@ -25,16 +24,12 @@ def may_read_decision(
     """Whether `principal` may read the decision `decision_id`, proposed by `agent_id`."""
     if principal.role in READ_ANY or principal.id == agent_id:
         return True
-    owner = connection.execute(
-        select(PRINCIPALS.c.owner_id).where(PRINCIPALS.c.id == agent_id)
-    ).scalar()
+    owner = owner_of(connection, agent_id)
     if owner is not None and owner == principal.id:
         return True
     if principal.role is not Role.REVIEWER:
         return False
-    queues = connection.execute(
-        select(REVIEW_TASKS.c.queue).where(REVIEW_TASKS.c.decision_id == decision_id)
-    ).scalars()
+    queues = queues_of(connection, decision_id)
     return any(may_review(principal, pack.data.queues.get(queue)) for queue in queues)
 
 

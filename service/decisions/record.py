@@ -2,14 +2,23 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
+from policy.budgets import Charge
 from policy.decision import Decision
 
-if TYPE_CHECKING:
-    from service.decisions.budgets import BudgetClaim
+
+@dataclass(frozen=True)
+class BudgetClaim:
+    """What a decision that lets the agent act would spend, and how to record it instead
+    when a budget says no: `over(charge, spent)` is `Decider.over_budget` bound to the
+    request (it gives the record with that budget's verdict)."""
+
+    charges: tuple[Charge, ...]
+    over: Callable[[Charge, float], DecisionRecord]
 
 
 @dataclass(frozen=True)

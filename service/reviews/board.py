@@ -2,18 +2,16 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
 from datetime import datetime, timedelta
 
 from pydantic import BaseModel
 from sqlalchemy import Engine, and_, false, or_, select
 
-from policy.decision import Decision
+from policy.decision import AuditRef, Decision
 from policy.rule_pack import RulePack
-from service.audit.tables import AUDIT_EVENTS
+from service.audit.query import recorded_decision
 from service.auth.principals import Principal
-from service.decisions.tables import DECISIONS
 from service.errors import NotFound
 from service.reviews.eligibility import may_read
 from service.reviews.models import Review, ReviewKind, ReviewPacket, ReviewState
@@ -85,25 +83,23 @@ class ReviewBoard:
 
     def packet_of(self, review_id: str) -> ReviewPacket | None:
         """A review's packet for the gateway's own integrations (Slack); people read it
-        through `packet`, which checks they may."""
+        through `packet`, which checks they may. The proposal and the decision are the
+        audit chain's (the proposal masked as the pack says; never the permit)."""
         now = self._clock()
         with self._database.connect() as connection:
             row = task_row(connection, review_id)
             if row is None:
                 return None
-            event = connection.execute(
-                select(AUDIT_EVENTS.c.event).where(
-                    AUDIT_EVENTS.c.decision_id == row.decision_id, AUDIT_EVENTS.c.kind == "decision"
-                )
-            ).scalar_one()
-            body = connection.execute(
-                select(DECISIONS.c.body).where(DECISIONS.c.decision_id == row.decision_id)
-            ).scalar_one()
+            recorded = recorded_decision(connection, row.decision_id)
+        if recorded is None:
+            return None
         review = as_review(row, now)
+        answered = recorded.event["decision"]
+        decision = Decision.model_validate(
+            answered | {"audit": AuditRef(seq=recorded.seq, hash=recorded.hash)}
+        )
         return ReviewPacket(
-            **review.model_dump(),
-            proposal=json.loads(event)["proposal"],
-            decision=Decision.model_validate_json(body),
+            **review.model_dump(), proposal=recorded.event["proposal"], decision=decision
         )
 
     def queues(self, principal: Principal) -> list[QueueSummary]:

@@ -9,20 +9,17 @@ committed, `review_closed` / `claimed_by_other`).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import Connection, Engine, select, update
 
-from policy.budgets import Charge
 from policy.pack_data import TimeoutAction
 from policy.rule_pack import RulePack
 from service.audit.chain import record
-from service.auth.principals import Principal
-from service.auth.tables import PRINCIPALS
-from service.decisions import budgets
+from service.auth.principals import Principal, owner_of
 from service.errors import (
     AlreadyApproved,
     ApprovalMismatch,
@@ -56,6 +53,8 @@ _UNCLAIMED = {"claimed_by": None, "claimed_by_name": None, "lease_until": None}
 SLA_CLOCK = {"id": "system:sla-clock", "name": "SLA clock", "role": "system"}
 # Called inside the transaction that resolves a review (the webhook outbox writes there).
 ResolvedHook = Callable[[Connection, Review], None]
+# More to write in a step's transaction, given the step's time (an approval's spending).
+InTransaction = Callable[[Connection, datetime], None]
 
 
 @dataclass(frozen=True)
@@ -67,7 +66,7 @@ class _Step:
     details: dict[str, Any] = field(default_factory=dict)
     resolves: bool = False
     # More to write in the same transaction (what a used approval spends of its budgets).
-    also: Callable[[Connection, datetime], None] | None = None
+    also: InTransaction | None = None
 
 
 def _resolution(
@@ -211,11 +210,13 @@ class ReviewDesk:
         decision_id: str,
         agent: Principal,
         proposal_digest: str,
-        charges: Sequence[Charge] = (),
+        *,
+        also: InTransaction | None = None,
     ) -> ApprovalUse:
         """Spend an approval: once, for exactly the approved proposal, under the same rules.
-        What the action spends of its budgets (`charges`) is counted with it: a person
-        approved it, so it counts even past a limit."""
+        `also` writes in the same transaction once the use is allowed: decisions/proceed.py
+        counts there what the action spends of its budgets (a person approved it, so it
+        counts even past a limit)."""
         with self._database.connect() as connection:
             row = blocking_task_of(connection, decision_id)
         if row is None or row.agent_id != agent.id:
@@ -234,9 +235,7 @@ class ReviewDesk:
                 "approval_used",
                 {"used_at": now},
                 {"proposal_digest": proposal_digest},
-                also=lambda connection, at: budgets.count(
-                    connection, charges, agent.id, decision_id, at
-                ),
+                also=also,
             )
 
         review = self._transition(row.id, agent, step)
@@ -333,9 +332,7 @@ class ReviewDesk:
             row = task_row(connection, review_id, lock=True)
             if row is None:
                 raise NotFound(f"no review {review_id}")
-            owner_id = connection.execute(
-                select(PRINCIPALS.c.owner_id).where(PRINCIPALS.c.id == row.agent_id)
-            ).scalar()
+            owner_id = owner_of(connection, row.agent_id)
             step = decide(row, now, owner_id)
             changed = connection.execute(
                 update(REVIEW_TASKS)

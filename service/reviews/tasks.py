@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from datetime import datetime
 from typing import Any
 
 import uuid_utils
-from sqlalchemy import Connection, select
+from sqlalchemy import Connection, insert, select
 
 from policy.decision import Decision
 from policy.outcome import Outcome
@@ -17,6 +18,8 @@ from service.reviews.tables import REVIEW_TASKS
 # A post-hoc review cannot time out into anything: the action already happened.
 NO_TIMEOUT = "none"
 OPEN = "open"
+# The states only a person's step reaches (expired is the SLA clock's).
+RESOLVED_BY_PEOPLE = ("approved", "rejected", "reviewed")
 
 
 def opening_task(
@@ -65,6 +68,12 @@ def opening_task(
     return None
 
 
+def open_tasks(connection: Connection, rows: list[dict[str, Any]]) -> None:
+    """Insert the review rows decisions opened (`opening_task`), in the caller's transaction."""
+    if rows:
+        connection.execute(insert(REVIEW_TASKS), rows)
+
+
 def effective_state(row: Any, now: datetime) -> ReviewState:
     """The stored state, with an open review split by whether its claim's lease is live."""
     if row.state != OPEN:
@@ -103,3 +112,25 @@ def blocking_task_of(connection: Connection, decision_id: str) -> Any:
             REVIEW_TASKS.c.kind == ReviewKind.BLOCKING.value,
         )
     ).first()
+
+
+def queues_of(connection: Connection, decision_id: str) -> list[str]:
+    """The queues a decision's reviews are (or were) in."""
+    return list(
+        connection.execute(
+            select(REVIEW_TASKS.c.queue).where(REVIEW_TASKS.c.decision_id == decision_id)
+        ).scalars()
+    )
+
+
+def resolved_per_queue(connection: Connection, *, since: datetime, until: datetime) -> Counter[str]:
+    """How many reviews people resolved in each queue in [since, until)."""
+    rows = connection.execute(
+        select(REVIEW_TASKS.c.queue).where(
+            REVIEW_TASKS.c.resolved_by.is_not(None),
+            REVIEW_TASKS.c.state.in_(RESOLVED_BY_PEOPLE),
+            REVIEW_TASKS.c.resolved_at >= since,
+            REVIEW_TASKS.c.resolved_at < until,
+        )
+    ).all()
+    return Counter(str(row.queue) for row in rows)

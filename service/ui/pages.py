@@ -1,4 +1,8 @@
-"""What every review page shares: templates, the signed-in session, and safe responses."""
+"""What every review page shares: templates, the signed-in session, and safe responses.
+
+Every page that needs a person takes `SignedInDep`: without a live session it raises
+`SignInNeeded`, which `install_sign_in` answers for the whole app by sending the browser to
+sign in and back, so no page checks the cookie itself."""
 
 from __future__ import annotations
 
@@ -7,11 +11,11 @@ from pathlib import Path
 from typing import Annotated, Any
 from urllib.parse import quote
 
-from fastapi import Cookie, Request
-from fastapi.responses import HTMLResponse, RedirectResponse
+from fastapi import Cookie, Depends, FastAPI, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
-from sqlalchemy import Engine
 
+from service.api.dependencies import DatabaseDep
 from service.auth.sessions import COOKIE, UiSession, session_of
 from service.errors import SignInNeeded
 
@@ -31,17 +35,26 @@ def duration(span: timedelta) -> str:
 templates.env.filters["duration"] = duration
 
 
-def session_for(database: Engine, token: str | None) -> UiSession:
-    """The browser's live session; `SignInNeeded` when there is none."""
-    session = session_of(database, token)
+def signed_in(database: DatabaseDep, cookie: SessionCookie = None) -> UiSession:
+    """The browser's live session (a dependency, run in the thread pool: it reads the
+    store); `SignInNeeded` when there is none."""
+    session = session_of(database, cookie)
     if session is None:
         raise SignInNeeded()
     return session
 
 
-def to_sign_in(request: Request) -> RedirectResponse:
+SignedInDep = Annotated[UiSession, Depends(signed_in)]
+
+
+async def _to_sign_in(request: Request, _exc: Exception) -> Response:
     """Send the browser to sign in, and back here afterwards."""
     return RedirectResponse(f"/ui/login?next={quote(request.url.path)}", SEE_OTHER)
+
+
+def install_sign_in(app: FastAPI) -> None:
+    """Answer `SignInNeeded` (a page without a session) by sending the browser to sign in."""
+    app.add_exception_handler(SignInNeeded, _to_sign_in)
 
 
 def page(

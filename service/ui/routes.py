@@ -29,12 +29,12 @@ from service.auth.sessions import (
     sign_in,
     sign_out,
 )
-from service.errors import ServiceError, SignInNeeded
+from service.errors import ServiceError
 from service.reviews.board import ReviewBoard
 from service.reviews.eligibility import may_review
 from service.reviews.models import IncidentCause, PostHocVerdict, Review, ReviewKind, ReviewState
 from service.settings import Settings
-from service.ui.pages import SEE_OTHER, SessionCookie, page, session_for, to_sign_in
+from service.ui.pages import SEE_OTHER, SessionCookie, SignedInDep, page
 
 router = APIRouter(prefix="/ui", include_in_schema=False)
 FormText = Annotated[str, Form()]
@@ -110,31 +110,15 @@ def logout(
 
 
 @router.get("/queues", response_class=HTMLResponse)
-def queues_page(
-    request: Request, database: DatabaseDep, board: BoardDep, cookie: SessionCookie = None
-) -> Response:
+def queues_page(request: Request, board: BoardDep, session: SignedInDep) -> Response:
     """Every queue this reviewer works, with counts and the next time box to run out."""
-    try:
-        session = session_for(database, cookie)
-    except SignInNeeded:
-        return to_sign_in(request)
     summaries = board.queues(session.principal)
     return page(request, "queues.html", {"session": session, "queues": summaries})
 
 
 @router.get("/queues/{name}", response_class=HTMLResponse)
-def queue_page(
-    name: str,
-    request: Request,
-    database: DatabaseDep,
-    board: BoardDep,
-    cookie: SessionCookie = None,
-) -> Response:
+def queue_page(name: str, request: Request, board: BoardDep, session: SignedInDep) -> Response:
     """The open reviews of one queue, soonest due first."""
-    try:
-        session = session_for(database, cookie)
-    except SignInNeeded:
-        return to_sign_in(request)
     if name not in board.visible_queues(session.principal):
         return page(request, "error.html", {"session": session, "message": "No such queue."}, 404)
     reviews = [
@@ -152,17 +136,12 @@ def review_page(
     *,
     review_id: str,
     request: Request,
-    database: DatabaseDep,
     board: BoardDep,
     pack: PackDep,
-    cookie: SessionCookie = None,
+    session: SignedInDep,
     done: str | None = None,
 ) -> Response:
     """One review: the packet, the reasons, and the forms to act on it."""
-    try:
-        session = session_for(database, cookie)
-    except SignInNeeded:
-        return to_sign_in(request)
     return _review(request, board, pack, session, review_id, notice=done)
 
 
@@ -203,17 +182,12 @@ async def review_step(
     review_id: str,
     step: str,
     request: Request,
-    database: DatabaseDep,
     board: BoardDep,
     desk: DeskDep,
     pack: PackDep,
-    cookie: SessionCookie = None,
+    session: SignedInDep,
 ) -> Response:
     """Claim, approve, reject or give a verdict from the review page."""
-    try:
-        session = session_for(database, cookie)
-    except SignInNeeded:
-        return to_sign_in(request)
     form = await request.form()
     if not same_token(str(form.get("csrf_token", "")), session.csrf_token):
         return _review(

@@ -11,9 +11,8 @@ from fastapi.responses import HTMLResponse
 from service.analytics.throughput import GroupBy, Indicators, throughput
 from service.api.dependencies import DatabaseDep
 from service.auth.roles import Role
-from service.errors import SignInNeeded
 from service.store.utc import utc_now
-from service.ui.pages import SessionCookie, page, session_for, to_sign_in
+from service.ui.pages import SignedInDep, page
 
 router = APIRouter(prefix="/ui", include_in_schema=False)
 OUTCOMES = ("allow", "sample", "route_to_human", "deny")
@@ -24,15 +23,11 @@ STUCK_AFTER = timedelta(hours=24)
 def throughput_page(
     request: Request,
     database: DatabaseDep,
-    cookie: SessionCookie = None,
+    session: SignedInDep,
     days: Annotated[int, Query(ge=1, le=90)] = 7,
     group_by: GroupBy = "action_type",
 ) -> Response:
     """Decisions by outcome, time to done and time waiting on people, per group."""
-    try:
-        session = session_for(database, cookie)
-    except SignInNeeded:
-        return to_sign_in(request)
     if session.principal.role is not Role.AUDITOR:
         message = "Throughput is for auditors."
         return page(request, "error.html", {"session": session, "message": message}, 403)

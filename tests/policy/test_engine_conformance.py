@@ -20,7 +20,7 @@ from policy.gate import Gate
 from policy.golden_cases import load_cases
 from policy.proposal import Proposal
 from policy.rule_pack import RulePack, load_rule_pack
-from service.runtime import build_gate
+from service.engines import build_gate
 from service.settings import Settings
 from tests.fixtures import RULES, RegoBackend
 from tests.opa_sidecar import OpaProcess

@@ -18,7 +18,7 @@ from policy.opa_bundle import write_bundle_dir
 from policy.outcome import Outcome
 from policy.proposal import Environment, Proposal
 from policy.rule_pack import load_rule_pack
-from service.runtime import build_gate
+from service.engines import build_gate
 from service.settings import Settings
 from tests.fixtures import RULES
 from tests.loopback import free_port

@@ -11,7 +11,7 @@ from policy.context import Agent
 from policy.gate import Gate
 from policy.golden_cases import load_cases
 from policy.rule_pack import RulePack
-from service.runtime import build_gate
+from service.engines import build_gate
 from tests.fixtures import RULES, RegoBackend
 
 

@@ -44,7 +44,9 @@ def test_the_migrated_store_is_what_the_domains_declare(database_url: str) -> No
     try:
         migrate(database)
         with database.connect() as connection:
-            differences = compare_metadata(MigrationContext.configure(connection), SQLModel.metadata)
+            differences = compare_metadata(
+                MigrationContext.configure(connection), SQLModel.metadata
+            )
     finally:
         database.dispose()
     assert differences == []

@@ -17,13 +17,14 @@ from sqlalchemy import select, update
 from typer.testing import CliRunner
 
 from policy.proposal import Proposal
-from service.analytics.impact import replay_impact
 from service.audit.tables import AUDIT_EVENTS
 from service.auth.keys import create_key
 from service.auth.principals import Principal
 from service.auth.roles import Role
+from service.candidates.impact import replay_impact
 from service.cli.main import app
-from service.runtime import Runtime, replay_gate
+from service.engines import replay_gate
+from service.runtime import Runtime
 from service.settings import Settings
 from service.store.database import writing
 from service.store.utc import utc_now

@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import copy
 import json
-import math
 from collections import Counter, defaultdict, deque
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -31,25 +30,26 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine
 
-from policy.budgets import BUDGET_RULE_PREFIX, rules_outcome
-from policy.budgets import charges as budget_charges
+from policy.budgets import spending
 from policy.context import Agent
-from policy.decision import Decision
 from policy.gate import Gate
 from policy.masking import pointer_tokens
-from policy.outcome import Outcome
 from policy.pack_data import BudgetScope
 from policy.proposal import Proposal
-from service.audit.tables import AUDIT_EVENTS
-from service.auth.tables import PRINCIPALS
-from service.reviews.tables import REVIEW_TASKS
+from policy.rule_pack import RulePack
+from service.audit.pack_activation import record_impact
+from service.audit.query import recorded_decisions
+from service.auth.principals import owners
+from service.candidates.answers import RulesAnswer, replay
+from service.engines import replay_gate
+from service.reviews.tasks import resolved_per_queue
+from service.settings import Settings
 
 MAX_LISTED = 20
 PROBE = "sluicegate-masked-value-probe"
-_SPENDING = frozenset({Outcome.ALLOW, Outcome.SAMPLE})
-_RESOLVED_BY_PEOPLE = ("approved", "rejected", "reviewed")
+DEFAULT_WINDOW = timedelta(days=7)
 _SHORTEST_WINDOW_DAYS = 1 / 24
 
 
@@ -115,50 +115,54 @@ class ImpactReport(BaseModel):
 
 
 @dataclass(frozen=True)
-class _Answer:
-    outcome: Outcome
-    queue: str | None
-    verdicts: frozenset[tuple[str, str]]
-
-    @classmethod
-    def of(cls, decision: Decision) -> _Answer:
-        return cls(
-            decision.outcome,
-            decision.review.queue if decision.review else None,
-            frozenset((r.rule, r.outcome.value) for r in decision.reasons),
-        )
-
-    @classmethod
-    def recorded(cls, decision: dict[str, Any]) -> _Answer:
-        """The rules' answer as recorded: budgets' verdicts left out."""
-        verdicts = [(r["rule"], Outcome(r["outcome"])) for r in decision["reasons"]]
-        outcome = rules_outcome(verdicts) or Outcome(decision["outcome"])
-        review = decision.get("review")
-        queue = review["queue"] if review and outcome is Outcome.ROUTE_TO_HUMAN else None
-        kept = {(rule, o.value) for rule, o in verdicts if not rule.startswith(BUDGET_RULE_PREFIX)}
-        return cls(outcome, queue, frozenset(kept))
-
-    def same_as(self, other: _Answer) -> bool:
-        return (self.outcome, self.queue) == (other.outcome, other.queue)
-
-
-@dataclass(frozen=True)
 class _Replay:
     decision_id: str
     at: datetime
     agent: Agent
     proposal: Proposal
-    recorded: _Answer
+    recorded: RulesAnswer
     probed: Proposal | None  # the proposal with probes where values were erased
+
+
+def impact_of(
+    database: Engine,
+    settings: Settings,
+    *,
+    active: RulePack,
+    candidate: RulePack,
+    since: datetime | None,
+    until: datetime,
+) -> ImpactReport:
+    """The impact of changing `active` for `candidate` over [since, until) (since defaults to
+    `DEFAULT_WINDOW` before until), both on the embedded engine; its summary is recorded on
+    the chain (`rules_impact_computed`), where `rules activate` looks for it. The API and
+    `sluicegate rules impact` both ask here."""
+    active_gate, candidate_gate = replay_gate(settings, active), replay_gate(settings, candidate)
+    try:
+        report = replay_impact(
+            database,
+            active_gate,
+            candidate_gate,
+            since=since or until - DEFAULT_WINDOW,
+            until=until,
+        )
+    finally:
+        active_gate.close()
+        candidate_gate.close()
+    record_impact(database, report.summary())
+    return report
 
 
 def replay_impact(
     database: Engine, active: Gate, candidate: Gate, *, since: datetime, until: datetime
 ) -> ImpactReport:
     """Replay the window's recorded decisions with both packs and report the difference."""
-    tally = _Tally(_BudgetSimulation(candidate, _owners(database)))
-    cache: dict[str, tuple[_Answer, _Answer, _Answer | None]] = {}
-    for item in _recorded(database, since, until):
+    with database.connect() as connection:
+        owner_keys = owners(connection)
+        resolved = resolved_per_queue(connection, since=since, until=until)
+    tally = _Tally(_BudgetSimulation(candidate, owner_keys))
+    cache: dict[str, tuple[RulesAnswer, RulesAnswer, RulesAnswer | None]] = {}
+    for item in _recorded(database, since=since, until=until):
         if isinstance(item, Unreplayable):
             tally.cannot(item)
             continue
@@ -179,7 +183,7 @@ def replay_impact(
         transitions=dict(tally.transitions),
         rules=dict(tally.rules.most_common()),
         action_types=dict(tally.action_types.most_common()),
-        queues=tally.queues(_resolved(database, since, until), days),
+        queues=tally.queues(resolved, days),
         budgets=tally.budgets.hits,
         examples=tally.examples,
         unreplayable_examples=tally.unreplayable_examples,
@@ -207,7 +211,11 @@ class _Tally:
             self.unreplayable_examples.append(item)
 
     def add(
-        self, item: _Replay, on_active: _Answer, on_candidate: _Answer, probed: _Answer | None
+        self,
+        item: _Replay,
+        on_active: RulesAnswer,
+        on_candidate: RulesAnswer,
+        probed: RulesAnswer | None,
     ) -> None:
         if probed is not None and not probed.same_as(on_candidate):
             why = "the candidate's answer depends on a value the pack masked"
@@ -224,7 +232,7 @@ class _Tally:
         if not on_candidate.same_as(item.recorded):
             self._changed(item, on_candidate)
 
-    def _changed(self, item: _Replay, on_candidate: _Answer) -> None:
+    def _changed(self, item: _Replay, on_candidate: RulesAnswer) -> None:
         before, after = item.recorded.outcome.value, on_candidate.outcome.value
         self.transitions[f"{before}->{after}"] += 1
         behind = sorted({rule for rule, _ in item.recorded.verdicts ^ on_candidate.verdicts})
@@ -261,12 +269,10 @@ class _Tally:
 
 def _answers(
     active: Gate, candidate: Gate, item: _Replay
-) -> tuple[_Answer, _Answer, _Answer | None]:
-    on_active = _Answer.of(active.decide(item.proposal, item.agent))
-    on_candidate = _Answer.of(candidate.decide(item.proposal, item.agent))
-    probed = (
-        _Answer.of(candidate.decide(item.probed, item.agent)) if item.probed is not None else None
-    )
+) -> tuple[RulesAnswer, RulesAnswer, RulesAnswer | None]:
+    on_active = replay(active, item.proposal, item.agent)
+    on_candidate = replay(candidate, item.proposal, item.agent)
+    probed = replay(candidate, item.probed, item.agent) if item.probed is not None else None
     return on_active, on_candidate, probed
 
 
@@ -282,21 +288,10 @@ def _cache_key(item: _Replay) -> str:
 
 
 def _recorded(
-    database: Engine, since: datetime, until: datetime
+    database: Engine, *, since: datetime, until: datetime
 ) -> Iterator[_Replay | Unreplayable]:
-    query = (
-        select(AUDIT_EVENTS.c.decision_id, AUDIT_EVENTS.c.recorded_at, AUDIT_EVENTS.c.event)
-        .where(
-            AUDIT_EVENTS.c.kind == "decision",
-            AUDIT_EVENTS.c.recorded_at >= since,
-            AUDIT_EVENTS.c.recorded_at < until,
-        )
-        .order_by(AUDIT_EVENTS.c.seq)
-    )
-    with database.connect() as connection:
-        rows = connection.execution_options(stream_results=True, yield_per=2000).execute(query)
-        for decision_id, recorded_at, raw in rows:
-            yield _replay_of(str(decision_id), recorded_at, json.loads(raw))
+    for decision_id, recorded_at, event in recorded_decisions(database, since=since, until=until):
+        yield _replay_of(decision_id, recorded_at, event)
 
 
 def _replay_of(decision_id: str, at: datetime, event: dict[str, Any]) -> _Replay | Unreplayable:
@@ -321,7 +316,7 @@ def _replay_of(decision_id: str, at: datetime, event: dict[str, Any]) -> _Replay
         at=at,
         agent=Agent(id=agent["id"], name=agent["name"], scopes=tuple(agent["scopes"])),
         proposal=proposal,
-        recorded=_Answer.recorded(event["decision"]),
+        recorded=RulesAnswer.recorded(event["decision"]),
         probed=probed,
     )
 
@@ -342,26 +337,6 @@ def _with_probes(masked: dict[str, Any], erased: list[str]) -> dict[str, Any]:
     return document
 
 
-def _owners(database: Engine) -> dict[str, str]:
-    with database.connect() as connection:
-        rows = connection.execute(select(PRINCIPALS.c.id, PRINCIPALS.c.owner_id)).all()
-    return {str(row.id): str(row.owner_id or row.id) for row in rows}
-
-
-def _resolved(database: Engine, since: datetime, until: datetime) -> Counter[str]:
-    """Reviews people resolved per queue in the window."""
-    with database.connect() as connection:
-        rows = connection.execute(
-            select(REVIEW_TASKS.c.queue).where(
-                REVIEW_TASKS.c.resolved_by.is_not(None),
-                REVIEW_TASKS.c.state.in_(_RESOLVED_BY_PEOPLE),
-                REVIEW_TASKS.c.resolved_at >= since,
-                REVIEW_TASKS.c.resolved_at < until,
-            )
-        ).all()
-    return Counter(str(row.queue) for row in rows)
-
-
 class _BudgetSimulation:
     """The candidate's budgets over the replayed decisions, in order: how often each is hit."""
 
@@ -371,12 +346,9 @@ class _BudgetSimulation:
         self._spent: dict[tuple[str, str, str], deque[tuple[datetime, float]]] = defaultdict(deque)
         self.hits: dict[str, int] = dict.fromkeys(self._data.budgets, 0)
 
-    def add(self, item: _Replay, answer: _Answer) -> None:
-        if answer.outcome not in _SPENDING:
-            return
-        found = budget_charges(self._data, item.proposal)
+    def add(self, item: _Replay, answer: RulesAnswer) -> None:
         keys = []
-        for charge in found:
+        for charge in spending(self._data, item.proposal, answer.outcome):
             whose = (
                 item.agent.id
                 if charge.per is BudgetScope.AGENT
@@ -386,7 +358,7 @@ class _BudgetSimulation:
             spent = self._spent[key]
             while spent and spent[0][0] <= item.at - timedelta(seconds=charge.window_seconds):
                 spent.popleft()
-            if math.isinf(charge.amount) or sum(a for _, a in spent) + charge.amount > charge.limit:
+            if charge.exceeds(sum(a for _, a in spent)):
                 self.hits[charge.budget] += 1
                 return
             keys.append((key, charge.amount))

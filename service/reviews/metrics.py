@@ -1,21 +1,18 @@
-"""Prometheus metrics: decisions by outcome and their latency (this process), and, read from
-the shared store at each scrape, the review queues' depth and oldest pending age, and the
-incidents people found, by cause (rejections and "should not have happened" findings)."""
+"""The reviews' metrics, read from the shared store at each scrape: the queues' depth and
+oldest pending age, and the incidents people found, by cause (rejections and "should not
+have happened" findings). `register_review_metrics` adds them to a gateway's registry."""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
 
-from prometheus_client import CollectorRegistry, Counter, Histogram
+from prometheus_client import CollectorRegistry
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 from sqlalchemy import Engine, and_, func, or_, select
 
 from service.reviews.tables import REVIEW_TASKS
 from service.store.utc import utc_now
-
-# From a fast embedded decision (about 1 ms) to a slow one waiting on its group commit.
-_LATENCY_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5)
 
 
 class _QueueCollector(Collector):
@@ -77,22 +74,7 @@ class _IncidentCollector(Collector):
         yield incidents
 
 
-class GatewayMetrics:
-    """One registry per gateway (so tests can run several in one process)."""
-
-    def __init__(self, database: Engine) -> None:
-        self.registry = CollectorRegistry()
-        self.decisions = Counter(
-            "sluicegate_decisions",
-            "Decisions answered, by outcome",
-            ["outcome"],
-            registry=self.registry,
-        )
-        self.latency = Histogram(
-            "sluicegate_decision_seconds",
-            "Time from a proposal's arrival to its recorded answer",
-            buckets=_LATENCY_BUCKETS,
-            registry=self.registry,
-        )
-        self.registry.register(_QueueCollector(database))
-        self.registry.register(_IncidentCollector(database))
+def register_review_metrics(registry: CollectorRegistry, database: Engine) -> None:
+    """Read the queues and incidents from `database` at each scrape of `registry`."""
+    registry.register(_QueueCollector(database))
+    registry.register(_IncidentCollector(database))

@@ -1,4 +1,10 @@
-"""The single audit writer: group-commits decision records, acknowledging only after commit."""
+"""The decision writer: one thread group-commits decision records, acknowledging each only
+after its commit.
+
+One transaction per batch, holding the audit chain's lock: the idempotency check, the
+budgets (`budgets.settle`, which may record a decision's over-budget variant instead), the
+chain events, the decision rows and the review tasks they open. The audit chain knows
+nothing of decisions: it appends what it is given (`audit/chain.py`)."""
 
 from __future__ import annotations
 
@@ -17,7 +23,7 @@ from service.decisions import budgets, idempotency
 from service.decisions.record import DecisionRecord, Recorded
 from service.decisions.tables import DECISIONS
 from service.errors import AuditUnavailable
-from service.reviews.tables import REVIEW_TASKS
+from service.reviews.tasks import open_tasks
 from service.store.database import writing
 from service.store.utc import utc_now
 
@@ -32,7 +38,7 @@ class _Job:
     future: Future[Recorded]
 
 
-class AuditWriter:
+class DecisionWriter:
     """One thread owns every write: it takes what is queued, commits it in one transaction,
     then resolves each caller's future.
 
@@ -44,7 +50,7 @@ class AuditWriter:
         self._database = database
         self._batch_max = batch_max
         self._queue: queue.SimpleQueue[_Job | object] = queue.SimpleQueue()
-        self._thread = threading.Thread(target=self._run, name="audit-writer", daemon=True)
+        self._thread = threading.Thread(target=self._run, name="decision-writer", daemon=True)
 
     def start(self) -> None:
         """Start the writer thread."""
@@ -64,7 +70,7 @@ class AuditWriter:
         """Queue a record; the future resolves once it is durably committed (or fails)."""
         job = _Job(record, Future())
         if not self._thread.is_alive():
-            job.future.set_exception(AuditUnavailable("the audit writer is not running"))
+            job.future.set_exception(AuditUnavailable("the decision writer is not running"))
         else:
             self._queue.put(job)
         return job.future
@@ -138,9 +144,7 @@ class AuditWriter:
             if fresh:
                 rows = [_decision_row(r, b) for r, b in zip(fresh, bodies, strict=True)]
                 connection.execute(insert(DECISIONS), rows)
-                tasks = [r.review_task for r in fresh if r.review_task is not None]
-                if tasks:
-                    connection.execute(insert(REVIEW_TASKS), tasks)
+                open_tasks(connection, [r.review_task for r in fresh if r.review_task])
         return [
             Recorded(
                 decision_id=fresh[step.index].decision.decision_id,

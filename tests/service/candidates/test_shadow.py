@@ -18,8 +18,8 @@ from policy.rule_pack import load_rule_pack
 from service.auth.keys import create_key
 from service.auth.principals import Principal
 from service.auth.roles import Role
+from service.candidates.shadow import ShadowReport, shadow_report, start_run, stop_run
 from service.cli.main import app
-from service.decisions.shadow import ShadowReport, shadow_report, start_run, stop_run
 from service.runtime import Runtime
 from service.settings import Settings
 from tests.fixtures import AUDIT_KEY, RULES, pack_with_usd_limit

@@ -25,13 +25,13 @@ from prometheus_client import Counter as MetricCounter
 from pydantic import BaseModel
 from sqlalchemy import Engine, func, insert, select, update
 
-from policy.budgets import rules_outcome as budget_free_outcome
 from policy.context import Agent
 from policy.decision import Decision
 from policy.gate import Gate
 from policy.outcome import Outcome
 from policy.proposal import Proposal
 from policy.rule_pack import RulePack
+from service.candidates.answers import RulesAnswer, replay
 from service.candidates.tables import SHADOW_RESULTS, SHADOW_RUNS
 from service.periodic import Periodic
 from service.store.database import writing
@@ -41,12 +41,6 @@ log = logging.getLogger(__name__)
 QUEUE_SIZE = 1000
 _BATCH = 200
 MAX_EXAMPLES = 20
-
-
-def rules_outcome(decision: Decision) -> Outcome:
-    """The outcome of the rules alone: a budget's verdict left out."""
-    found = budget_free_outcome((r.rule, r.outcome) for r in decision.reasons)
-    return found or decision.outcome
 
 
 class ShadowRun(BaseModel):
@@ -172,7 +166,9 @@ def shadow_report(database: Engine, run: ShadowRun | None = None) -> ShadowRepor
 
 
 @dataclass(frozen=True)
-class _Asked:
+class _Shadowed:
+    """A live decision waiting for the shadow pack: what was asked, and the rules' outcome."""
+
     decision_id: str
     proposal: Proposal
     agent: Agent
@@ -200,7 +196,7 @@ class ShadowEvaluator:
         self._load = load
         self._loaded: _Loaded | None = None
         self._lock = threading.Lock()
-        self._queue: queue.Queue[_Asked | None] = queue.Queue(maxsize=QUEUE_SIZE)
+        self._queue: queue.Queue[_Shadowed | None] = queue.Queue(maxsize=QUEUE_SIZE)
         self._watch = Periodic("shadow-watch", self.follow, seconds=tick_seconds)
         self._worker = threading.Thread(target=self._work, name="shadow", daemon=True)
         self.compared = MetricCounter(
@@ -256,7 +252,8 @@ class ShadowEvaluator:
         if self._loaded is None:
             return
         try:
-            self._queue.put_nowait(_Asked(decision_id, proposal, agent, rules_outcome(decision)))
+            outcome = RulesAnswer.of(decision).outcome
+            self._queue.put_nowait(_Shadowed(decision_id, proposal, agent, outcome))
         except queue.Full:
             self.dropped.inc()
 
@@ -277,7 +274,7 @@ class ShadowEvaluator:
                 batch.append(more)
             self._record(batch)
 
-    def _record(self, batch: list[_Asked]) -> None:
+    def _record(self, batch: list[_Shadowed]) -> None:
         with self._lock:
             loaded = self._loaded
         if loaded is None:
@@ -285,7 +282,7 @@ class ShadowEvaluator:
         rows = []
         for asked in batch:
             try:
-                shadow = rules_outcome(loaded.gate.decide(asked.proposal, asked.agent))
+                shadow = replay(loaded.gate, asked.proposal, asked.agent).outcome
             except Exception as exc:  # the candidate's failure is its own: log, go on
                 log.warning("shadow: the candidate failed: %s", type(exc).__name__)
                 continue
