@@ -61,6 +61,14 @@ def owner_of(connection: Connection, agent_id: str) -> str | None:
     return owner
 
 
+def name_of(connection: Connection, principal_id: str) -> str | None:
+    """The principal's name; None when there is no such principal."""
+    name: str | None = connection.execute(
+        select(PRINCIPALS.c.name).where(PRINCIPALS.c.id == principal_id)
+    ).scalar()
+    return name
+
+
 def owners(connection: Connection) -> dict[str, str]:
     """Every principal's owner key: its accountable owner's id, or its own when it has none
     (what budgets per owner count by)."""

@@ -18,9 +18,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import Any
 
 import uuid_utils
+from prometheus_client import CollectorRegistry
 from prometheus_client import Counter as MetricCounter
 from pydantic import BaseModel
 from sqlalchemy import Engine, func, insert, select, update
@@ -189,7 +189,7 @@ class ShadowEvaluator:
         database: Engine,
         load: Callable[[Path], Gate],
         *,
-        registry: Any,
+        registry: CollectorRegistry,
         tick_seconds: float = 2.0,
     ) -> None:
         self._database = database

@@ -24,7 +24,7 @@ def principals_link(
 ) -> None:
     """Link a person to their Slack user: in Slack they then act as that person, through
     their live reviewer key (docs/slack.md). The change is recorded on the audit chain."""
-    from service.slack.links import link_slack_user
+    from service.auth.slack_users import link_slack_user
 
     if unlink == (slack_user is not None):
         typer.echo("give --slack-user UXXXX, or --unlink", err=True)

@@ -24,6 +24,14 @@ from service.store.utc import utc_now
 Allowed = Callable[[Connection, Any], bool]
 
 
+def proposer_of(connection: Connection, decision_id: str) -> str | None:
+    """The id of the agent that proposed the decision; None when there is no such decision."""
+    proposer: str | None = connection.execute(
+        select(DECISIONS.c.principal_id).where(DECISIONS.c.decision_id == decision_id)
+    ).scalar()
+    return proposer
+
+
 def status_and_row(
     connection: Connection, decision_id: str, allowed: Allowed
 ) -> tuple[DecisionStatus, Any]:

@@ -26,7 +26,7 @@ from mcp import Client, StdioServerParameters
 
 from service.audit.event import digest
 from service.mcp.config import ProxyConfig, proposal_for
-from service.mcp.gate import GateCalls, GateRefused, GateUnavailable
+from service.mcp.gateway_client import GateRefused, GateUnavailable, GatewayClient
 from service.mcp.held import Held, HeldCalls
 
 log = logging.getLogger(__name__)
@@ -65,9 +65,9 @@ def _error(text: str) -> types.CallToolResult:
 class GatingProxy:
     """The upstream connections, the gate, and the calls held for review."""
 
-    def __init__(self, config: ProxyConfig, gate: GateCalls) -> None:
+    def __init__(self, config: ProxyConfig, gateway: GatewayClient) -> None:
         self._config = config
-        self._gate = gate
+        self._gateway = gateway
         self._upstreams: dict[str, Client] = {}
         self._held = HeldCalls(config.held_calls_file, seconds=HELD_SECONDS)
         self._reporting: set[asyncio.Task[None]] = set()
@@ -122,7 +122,7 @@ class GatingProxy:
 
     async def _ask(self, call: _Call) -> types.CallToolResult:
         body = call.proposal | {"idempotency_key": str(uuid.uuid4())}
-        decided = await self._gate.decide(call.key, body)
+        decided = await self._gateway.decide(call.key, body)
         decision_id = decided["decision_id"]
         outcome = decided["outcome"]
         if outcome in {"allow", "sample"}:
@@ -139,13 +139,13 @@ class GatingProxy:
         return _error(f"denied by the gate (decision {decision_id}): {reasons}")
 
     async def _resume(self, call: _Call, held: Held) -> types.CallToolResult:
-        status = (await self._gate.status(call.key, held.decision_id))["status"]
+        status = (await self._gateway.status(call.key, held.decision_id))["status"]
         if status == "pending_review":
             return _error(f"still held for review: decision {held.decision_id}")
         if status != "approved":
             return _error(f"not forwarded: decision {held.decision_id} is {status}")
         try:
-            use = await self._gate.proceed(call.key, held.decision_id, held.proposal)
+            use = await self._gateway.proceed(call.key, held.decision_id, held.proposal)
         except GateRefused as exc:
             return _error(f"not forwarded: the approval cannot be used ({exc.code})")
         return await self._forward(call, held.decision_id, use["permit"])
@@ -173,6 +173,6 @@ class GatingProxy:
         self, key: str, decision_id: str, status: str, artifact: dict[str, Any]
     ) -> None:
         try:
-            await self._gate.report(key, decision_id, status, artifact)
+            await self._gateway.report(key, decision_id, status, artifact)
         except (GateUnavailable, GateRefused) as exc:
             log.warning("outcome of %s not reported: %s", decision_id, type(exc).__name__)

@@ -17,7 +17,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from service.auth.bearer import bearer_key
 from service.mcp.config import ProxyConfig
-from service.mcp.gate import GateCalls
+from service.mcp.gateway_client import GatewayClient
 from service.mcp.proxy import GatingProxy
 
 
@@ -48,8 +48,8 @@ class BearerRequired:
 
 def proxy_app(config: ProxyConfig) -> Starlette:
     """The proxy's ASGI app; its lifespan connects the upstreams."""
-    gate = GateCalls(config.gate, timeout_seconds=config.gate_timeout_seconds)
-    proxy = GatingProxy(config, gate)
+    gateway = GatewayClient(config.gate, timeout_seconds=config.gate_timeout_seconds)
+    proxy = GatingProxy(config, gateway)
 
     async def list_tools(ctx: Any, params: Any) -> types.ListToolsResult:
         return types.ListToolsResult(tools=await proxy.list_tools())
@@ -73,7 +73,7 @@ def proxy_app(config: ProxyConfig) -> Starlette:
     @asynccontextmanager
     async def lifespan(started: Starlette) -> AsyncIterator[None]:
         async with AsyncExitStack() as stack:
-            stack.push_async_callback(gate.close)
+            stack.push_async_callback(gateway.close)
             await proxy.connect(stack)
             async with serve_sessions(started):
                 yield

@@ -27,11 +27,11 @@ from sqlalchemy import Engine
 from sqlalchemy.exc import SQLAlchemyError
 
 from service.auth.principals import Principal
+from service.auth.slack_users import slack_reviewer
 from service.errors import InvalidSlackPayload, NotFound, ServiceError, SlackSignatureInvalid
 from service.reviews.board import ReviewBoard
 from service.reviews.desk import ReviewDesk
 from service.reviews.models import IncidentCause, ReviewState
-from service.slack.links import slack_reviewer
 from service.slack.messages import (
     APPROVE,
     CAUSE_BLOCK,

@@ -21,7 +21,7 @@ from sqlalchemy import Engine, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from policy.rule_pack import RulePack
-from service.auth.tables import PRINCIPALS
+from service.auth.principals import name_of
 from service.periodic import Periodic
 from service.reviews.board import ReviewBoard
 from service.reviews.models import ReviewKind
@@ -232,7 +232,4 @@ class SlackNotifier:
         if principal_id is None:
             return None
         with self._database.connect() as connection:
-            name: str | None = connection.execute(
-                select(PRINCIPALS.c.name).where(PRINCIPALS.c.id == principal_id)
-            ).scalar()
-        return name
+            return name_of(connection, principal_id)

@@ -11,7 +11,7 @@ from pydantic import AnyHttpUrl, BaseModel
 from sqlalchemy import Engine, insert, select, update
 
 from service.auth.principals import Principal
-from service.decisions.tables import DECISIONS
+from service.decisions.lookup import proposer_of
 from service.errors import NotFound
 from service.store.database import writing
 from service.store.utc import utc_now
@@ -76,14 +76,9 @@ def register(
         "revoked_at": None,
     }
     with writing(database) as connection:
-        if request.decision_id is not None:
-            owner = connection.execute(
-                select(DECISIONS.c.principal_id).where(
-                    DECISIONS.c.decision_id == request.decision_id
-                )
-            ).scalar()
-            if owner != agent.id:
-                raise NotFound(f"no decision {request.decision_id}")
+        decision_id = request.decision_id
+        if decision_id is not None and proposer_of(connection, decision_id) != agent.id:
+            raise NotFound(f"no decision {decision_id}")
         connection.execute(insert(WEBHOOKS), [row])
     return WebhookCreated(
         id=row["id"],

@@ -22,8 +22,8 @@ from sluicegate_client import GateClient
 from service.auth.keys import create_key
 from service.auth.principals import principal_named
 from service.auth.roles import Role
+from service.auth.slack_users import link_slack_user
 from service.settings import Settings
-from service.slack.links import link_slack_user
 from service.slack.messages import (
     APPROVE,
     CAUSE_BLOCK,

@@ -1,4 +1,5 @@
-"""The proxy's calls to the gate, with the agent's own key: decide, read, proceed, report."""
+"""The proxy's HTTP client of the gateway, with the agent's own key: decide, read, proceed,
+report. (Not `policy/gate.py`'s `Gate`, which decides in process.)"""
 
 from __future__ import annotations
 
@@ -20,7 +21,7 @@ class GateRefused(Exception):
         self.code = code
 
 
-class GateCalls:
+class GatewayClient:
     """HTTP calls to one gate; each carries the key of the agent behind the MCP client."""
 
     def __init__(self, base_url: str, *, timeout_seconds: float) -> None:

@@ -11,8 +11,8 @@ from typer.testing import CliRunner
 from service.auth.keys import create_key, revoke_keys_of
 from service.auth.principals import principal_named
 from service.auth.roles import Role
+from service.auth.slack_users import link_slack_user, slack_reviewer
 from service.cli.main import app
-from service.slack.links import link_slack_user, slack_reviewer
 from service.store.database import database_engine, migrate, migrate_down
 
 runner = CliRunner()
