@@ -39,7 +39,7 @@ class _Job:
 
 
 class DecisionWriter:
-    """One thread owns every write: it takes what is queued, commits it in one transaction,
+    """One thread writes every decision: it takes what is queued, commits it in one transaction,
     then resolves each caller's future.
 
     When a batch fails, its records are written again one by one, so a record the store
