@@ -6,8 +6,9 @@ d), (f) the gate in process on OPA; then, when PostgreSQL's server binaries are 
 FastAPI and (h) the gate on PostgreSQL, as one and as two worker processes. Servers run as
 uvicorn with the same settings (one process unless said, loopback, no access log); load comes
 from wrk in a separate process at concurrency 32 and 64.
-Prints throughput and p50/p99 for each and the ratios. Usage: `make bench` (needs `wrk`:
-apt-get install wrk, and `opa`: `make tools`).
+Prints throughput, p50/p99 and the server's CPU time per request (user + system, every process
+of the server: it compares across machines where throughput does not) for each, and the
+ratios. Usage: `make bench` (needs `wrk`: apt-get install wrk, and `opa`: `make tools`).
 """
 
 from __future__ import annotations
@@ -113,6 +114,29 @@ def agent_key(database_url: str) -> str:
     return key
 
 
+def cpu_seconds(pid: int) -> float:
+    """CPU time (user + system) used so far by a process and all its descendants (Linux)."""
+    tick = os.sysconf("SC_CLK_TCK")
+    parents: dict[int, int] = {}
+    used: dict[int, float] = {}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue  # the process ended meanwhile
+        child = int(stat.parent.name)
+        parents[child] = int(fields[1])
+        used[child] = (int(fields[11]) + int(fields[12])) / tick
+    tree, frontier = {pid}, [pid]
+    while frontier:
+        parent = frontier.pop()
+        for child, its_parent in parents.items():
+            if its_parent == parent and child not in tree:
+                tree.add(child)
+                frontier.append(child)
+    return sum(used.get(member, 0.0) for member in tree)
+
+
 def _load(
     url: str,
     body: object,
@@ -121,6 +145,7 @@ def _load(
     workdir: Path,
     *,
     duration: str = DURATION,
+    server_pid: int | None = None,
 ) -> dict[str, float]:
     script = workdir / "post.lua"
     script.write_text(LUA.replace("{body}", json.dumps(body)).replace("{key}", key))
@@ -128,12 +153,14 @@ def _load(
     subprocess.run(
         ["wrk", "-t1", "-c8", "-d2s", "-s", str(script), url], capture_output=True, check=True
     )
+    cpu_before = cpu_seconds(server_pid) if server_pid else 0.0
     out = subprocess.run(
         ["wrk", "-t2", f"-c{connections}", f"-d{duration}", "--latency", "-s", str(script), url],
         capture_output=True,
         text=True,
         check=True,
     )
+    cpu = cpu_seconds(server_pid) - cpu_before if server_pid else float("nan")
     found = re.search(r"RESULT (\d+) (\d+) ([\d.]+) ([\d.]+) (\d+)", out.stdout)
     assert found, out.stdout
     requests, micros, p50, p99, bad = found.groups()
@@ -143,6 +170,7 @@ def _load(
         "rps": int(requests) / (int(micros) / 1e6),
         "p50_ms": float(p50) / 1000,
         "p99_ms": float(p99) / 1000,
+        "cpu_us": cpu / int(requests) * 1e6,
     }
 
 
@@ -153,18 +181,19 @@ def _in_process(settings: Settings, count: int = 3000) -> dict[str, float]:
     for _ in range(200):
         assert gate.decide(proposal, agent).fail_closed is None
     took: list[float] = []
-    started = time.perf_counter()
+    started, cpu_before = time.perf_counter(), time.process_time()
     for _ in range(count):
         before = time.perf_counter()
         gate.decide(proposal, agent)
         took.append(time.perf_counter() - before)
-    elapsed = time.perf_counter() - started
+    elapsed, cpu = time.perf_counter() - started, time.process_time() - cpu_before
     gate.close()
     took.sort()
     return {
         "rps": count / elapsed,
         "p50_ms": took[len(took) // 2] * 1000,
         "p99_ms": took[int(len(took) * 0.99)] * 1000,
+        "cpu_us": cpu / count * 1e6,  # this process: the OPA sidecar's own time is not in it
     }
 
 
@@ -196,7 +225,9 @@ def _gateway_runs(
     try:
         for count in connections:
             url = f"http://127.0.0.1:{port}/v1/decisions"
-            results[f"{name}_c{count}"] = _load(url, PROPOSAL, key, count, tmp)
+            results[f"{name}_c{count}"] = _load(
+                url, PROPOSAL, key, count, tmp, server_pid=server.pid
+            )
     finally:
         server.terminate()
         server.wait(timeout=10)
@@ -254,7 +285,12 @@ def main() -> None:
         try:
             for connections in CONCURRENCY:
                 results[f"a_bare_fastapi_c{connections}"] = _load(
-                    f"http://127.0.0.1:{port}/v1/decisions", PROPOSAL, key, connections, workdir
+                    f"http://127.0.0.1:{port}/v1/decisions",
+                    PROPOSAL,
+                    key,
+                    connections,
+                    workdir,
+                    server_pid=bare.pid,
                 )
         finally:
             bare.terminate()
@@ -293,6 +329,7 @@ def main() -> None:
                     key,
                     connections,
                     workdir,
+                    server_pid=opa.pid,
                 )
             results["f_gate_in_process_opa"] = _in_process(
                 Settings(
