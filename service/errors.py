@@ -23,6 +23,14 @@ class InvalidJson(ServiceError):
     code, status, message = "invalid_json", 400, "the body is not valid JSON"
 
 
+class UnsupportedMediaType(ServiceError):
+    code, status, message = (
+        "unsupported_media_type",
+        415,
+        "the body must be JSON, sent as Content-Type: application/json",
+    )
+
+
 class TooDeeplyNested(ServiceError):
     code, status, message = "too_deeply_nested", 400, "the body nests deeper than allowed"
 

@@ -33,9 +33,9 @@ _EVERY_OPERATION = {
 _WITH_BODY = {
     "400": "the body is not valid JSON, or nests too deep",
     "413": "the body is larger than allowed",
+    "415": "the body is declared as something other than JSON (send application/json)",
 }
 _WITH_KEY = {"401": "no valid API key", "403": "the key's role may not do this"}
-_WITH_PATH_ID = {"404": "no such resource, or not visible to this key"}
 _WITH_PATH_ID = {"404": "no such resource, or not visible to this key"}
 
 

@@ -4,7 +4,12 @@ JSON as parsers accept it is looser than what the gate can record: a key given t
 last one wins, so `"type"` twice makes a refund be checked as a draft), NUL characters (which
 PostgreSQL refuses), integers beyond ±(2^53 - 1) and NaN or Infinity (which the RFC 8785
 canonical form of the audit record refuses). Each is answered 422 with a stable code and the
-JSON pointer (RFC 6901) of the place, before anything is decided or written."""
+JSON pointer (RFC 6901) of the place, before anything is decided or written.
+
+Every body of an API route passes here, whatever its Content-Type: one declared as anything
+but JSON is refused with 415 before any route sees it (a form body once skipped this parser
+and reached the route's own), and one sent without a Content-Type is parsed as JSON, strictly.
+Slack's form-encoded callback is not an API route of this kind: it keeps its own parser."""
 
 from __future__ import annotations
 
@@ -25,9 +30,10 @@ from service.errors import (
     NulCharacter,
     TooDeeplyNested,
     UnacceptableJson,
+    UnsupportedMediaType,
 )
 
-_FORMS = ("application/x-www-form-urlencoded", "multipart/form-data")
+_WITH_BODY = frozenset({"POST", "PUT", "PATCH"})
 
 
 class _Duplicated(dict[str, Any]):
@@ -104,6 +110,14 @@ def check_value(value: Any) -> None:
         raise TooDeeplyNested() from None
 
 
+def is_json(content_type: str) -> bool:
+    """Whether a Content-Type names JSON: `application/json` or a `+json` type, any params."""
+    media = content_type.split(";", 1)[0].strip().lower()
+    return media == "application/json" or (
+        media.startswith("application/") and media.endswith("+json")
+    )
+
+
 def _refuse_nul_in_parameters(request: Request) -> None:
     """Path and query parameters are strings the store may have to hold: no NUL either."""
     located = [("path", k, v) for k, v in request.path_params.items()]
@@ -124,9 +138,11 @@ class StrictJsonRoute(APIRoute):
 
         async def strict(request: Request) -> Response:
             _refuse_nul_in_parameters(request)
-            content_type = request.headers.get("content-type", "")
-            if request.method in {"POST", "PUT", "PATCH"} and not content_type.startswith(_FORMS):
+            if request.method in _WITH_BODY:
                 raw = await request.body()
+                content_type = request.headers.get("content-type")
+                if raw and content_type is not None and not is_json(content_type):
+                    raise UnsupportedMediaType()
                 if raw:
                     # Starlette caches the parsed body here: FastAPI then reads this value
                     # instead of parsing the body a second time, more loosely.

@@ -178,3 +178,44 @@ def test_a_nul_in_a_path_or_query_parameter_is_refused(
         answer = client.get(path, headers=auditor)
         assert answer.status_code == 422, answer.text
         assert answer.json()["error"]["code"] == "nul_character"
+
+
+NOT_JSON_TYPES = [
+    "application/x-www-form-urlencoded",
+    "multipart/form-data; boundary=x",
+    "text/plain",
+    "application/xml",
+]
+
+
+@pytest.mark.parametrize("content_type", NOT_JSON_TYPES)
+@pytest.mark.parametrize(("body", "code", "pointer"), CASES)
+def test_a_body_declared_as_anything_but_json_is_refused_before_it_is_read(
+    client: TestClient,
+    runtime: Runtime,
+    agent_headers: dict[str, str],
+    content_type: str,
+    body: str,
+    code: str,
+    pointer: str,
+) -> None:
+    """A form or text Content-Type once skipped the strict parser: a duplicate `type` was
+    decided as the harmless one, NUL was stored, NaN gave 500. Now: 415, nothing written."""
+    before = _counts(runtime)
+    headers = agent_headers | {"content-type": content_type}
+    for path in ("/v1/decisions", "/v1/decisions/some-id/proceed", "/v1/decisions/x/outcome"):
+        answer = client.post(path, content=body.encode(), headers=headers)
+        assert answer.status_code == 415, answer.text
+        assert answer.json()["error"]["code"] == "unsupported_media_type"
+    assert _counts(runtime) == before
+
+
+def test_json_by_any_of_its_names_is_parsed_strictly(
+    client: TestClient, agent_headers: dict[str, str]
+) -> None:
+    duplicate = CASES[0].values[0]
+    for content_type in ("application/json; charset=utf-8", "application/problem+json", None):
+        headers = agent_headers | ({"content-type": content_type} if content_type else {})
+        answer = client.post("/v1/decisions", content=str(duplicate).encode(), headers=headers)
+        assert answer.status_code == 422, (content_type, answer.text)
+        assert answer.json()["error"]["code"] == "duplicate_key"
