@@ -2,6 +2,10 @@
 
 Both stream: rows are written as they are read, so an export of any size holds one batch
 in memory. Values the rule pack masks were never stored, so no export can contain them.
+
+CSV cells hold what agents wrote (a work item id, say), and a spreadsheet runs a cell that
+starts like a formula: each such cell is neutralised as OWASP recommends (a leading `'`).
+The NDJSON export is data for programs and keeps every value as recorded.
 """
 
 from __future__ import annotations
@@ -17,6 +21,8 @@ from sqlalchemy import Engine
 from service.audit.query import AuditEvent, EventFilter, stream_events
 
 DECISION_PATH = "sluicegate/verdicts"
+# What makes a spreadsheet read a cell as a formula (OWASP, "CSV Injection").
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 CSV_COLUMNS = (
     "decision_id",
     "timestamp",
@@ -57,11 +63,19 @@ def decision_log_entry(event: AuditEvent) -> dict[str, Any]:
     }
 
 
+def csv_cell(value: Any) -> Any:
+    """A value as a spreadsheet may hold it: text that starts like a formula gets a leading
+    `'`, so it is shown, never run; numbers and empty cells are kept."""
+    if isinstance(value, str) and value.startswith(FORMULA_STARTS):
+        return "'" + value
+    return value
+
+
 def _csv_row(event: AuditEvent) -> list[Any]:
     document = event.event
     decision = document["decision"]
     proposal = document["proposal"]
-    return [
+    row = [
         event.decision_id,
         document["recorded_at"],
         event.seq,
@@ -79,6 +93,7 @@ def _csv_row(event: AuditEvent) -> list[Any]:
         (decision.get("fail_closed") or {}).get("cause"),
         ";".join(document.get("erased", [])),
     ]
+    return [csv_cell(value) for value in row]
 
 
 def _decisions(database: Engine, wanted: EventFilter) -> Iterator[AuditEvent]:

@@ -188,6 +188,26 @@ def test_csv_export_and_the_cli(audited: Audited, monkeypatch: pytest.MonkeyPatc
     assert wrong.exit_code == 2
 
 
+FORMULAS = ["=HYPERLINK(\"http://evil.example\",\"x\")", "+SUM(1,2)", "-2+3", "@SUM(A1)", "\tx", "\rx"]
+
+
+@pytest.mark.parametrize("work_item", FORMULAS)
+def test_csv_cells_that_start_like_formulas_are_shown_not_run(
+    audited: Audited, work_item: str
+) -> None:
+    body = DRAFT | {"work_item": {"id": work_item, "type": "t"}}
+    headers = {"Authorization": f"Bearer {audited.agent_key}"}
+    assert audited.post("/v1/decisions", json=body, headers=headers).status_code == 201
+    wanted = {"work_item": work_item}
+    csv_text = audited.get("/v1/audit/export.csv", params=wanted, headers=audited.auditor).text
+    (row,) = list(csv.DictReader(io.StringIO(csv_text)))
+    assert row["work_item"] == "'" + work_item  # a spreadsheet shows it as text
+    assert all(not cell.startswith(("=", "+", "-", "@", "\t", "\r")) for cell in row.values())
+    ndjson = audited.get("/v1/audit/export.ndjson", params=wanted, headers=audited.auditor).text
+    (line,) = ndjson.splitlines()
+    assert json.loads(line)["input"]["work_item"]["id"] == work_item  # NDJSON: as recorded
+
+
 def test_keys_and_pack_activation_are_on_the_chain(
     audited: Audited, monkeypatch: pytest.MonkeyPatch
 ) -> None:
