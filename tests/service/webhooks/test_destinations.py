@@ -65,6 +65,42 @@ def test_non_public_destinations_are_refused(url: str) -> None:
         Destinations(resolver=stub_resolver).check(url)
 
 
+# IPv6 forms that carry an IPv4 address, each carrying a loopback, private or link-local one;
+# `is_global` calls most of them public.
+CARRYING_PRIVATE_IPV4 = [
+    "::ffff:127.0.0.1",  # IPv4-mapped
+    "::127.0.0.1",  # IPv4-compatible
+    "::ffff:0:10.0.0.1",  # IPv4-translated (RFC 2765)
+    "64:ff9b::7f00:1",  # NAT64, the well-known prefix: 127.0.0.1
+    "64:ff9b::a9fe:a9fe",  # NAT64: the metadata address
+    "64:ff9b:1::a00:1",  # NAT64, the local-use prefix: 10.0.0.1
+    "2002:7f00:1::1",  # 6to4 of 127.0.0.1
+    "2002:a9fe:a9fe::1",  # 6to4 of the metadata address
+    "2001:0:4136:e378:8000:63bf:80ff:fffe",  # Teredo
+    "2600::5efe:a00:1",  # ISATAP in a global prefix: 10.0.0.1
+    "2600::200:5efe:7f00:1",  # ISATAP, the universal form: 127.0.0.1
+]
+# The same forms carrying a public IPv4 address are judged public.
+CARRYING_PUBLIC_IPV4 = ["64:ff9b::5db8:d822", "2002:5db8:d822::1", "::ffff:0:93.184.216.34"]
+
+
+@pytest.mark.parametrize("address", CARRYING_PRIVATE_IPV4)
+def test_an_ipv6_address_is_judged_by_the_ipv4_address_it_carries(address: str) -> None:
+    ANSWERS["carrier.example"] = [address]
+    try:
+        with pytest.raises(WebhookDestinationRefused):
+            Destinations(resolver=stub_resolver).check("https://carrier.example/hook")
+        with pytest.raises(WebhookDestinationRefused):
+            Destinations(resolver=stub_resolver).check(f"https://[{address}]/hook")
+    finally:
+        del ANSWERS["carrier.example"]
+
+
+@pytest.mark.parametrize("address", CARRYING_PUBLIC_IPV4)
+def test_an_ipv6_address_carrying_a_public_ipv4_address_may_be_reached(address: str) -> None:
+    assert Destinations(resolver=stub_resolver).check(f"https://[{address}]/hook") == address
+
+
 def test_an_operator_may_allow_a_network_and_the_request_is_pinned() -> None:
     allowing = Destinations(["10.0.0.0/8"], resolver=stub_resolver)
     assert allowing.check("https://private.example/hook") == "10.1.2.3"
