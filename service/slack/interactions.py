@@ -1,7 +1,9 @@
 """What happens when a reviewer presses a button in Slack, through slack-bolt.
 
-Bolt verifies every request with the app's signing secret (a bad or missing signature, or a
-timestamp more than 5 minutes off, is refused with 401 before any listener runs). The
+Every request is verified with the app's signing secret before Bolt sees it (a bad, missing
+or malformed signature or timestamp, or one more than 5 minutes off, is 401), and a signed
+body must be one form field `payload` holding a JSON object whose parts Bolt reads are of
+the shapes Slack sends (else 400): nothing malformed reaches a listener, or a 500. The
 Slack user acts as the person linked to them, through that person's live reviewer key, and
 every step goes through the review desk, so four eyes, two approvers, claims and single use
 hold as they do on the page. A refusal is said to the user alone (an ephemeral message, or
@@ -13,10 +15,12 @@ an error in the modal) and nothing changes.
 
 from __future__ import annotations
 
+import json
 import logging
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import parse_qs
 
 from slack_bolt import Ack, App, BoltRequest, BoltResponse
 from slack_bolt.authorization import AuthorizeResult
@@ -89,18 +93,28 @@ class SlackInteractions:
         """Verify and handle one request from Slack (blocking: run it in a worker thread).
         SlackSignatureInvalid or InvalidSlackPayload when it cannot be handled."""
         text = body.decode("utf-8", "replace")
-        try:
-            request = BoltRequest(body=text, query=query, headers=dict(headers))
-        except ValueError as error:  # the payload is not JSON: Bolt parses before verifying
-            if not self._verifier.is_valid_request(text, dict(headers)):
-                raise SlackSignatureInvalid() from error
-            raise InvalidSlackPayload() from error
-        answer = self._app.dispatch(request)
+        if not self._signed_by_slack(text, headers):
+            raise SlackSignatureInvalid()
+        if not _slack_shaped(text):
+            raise InvalidSlackPayload()
+        answer = self._app.dispatch(BoltRequest(body=text, query=query, headers=dict(headers)))
         if answer.status == 401:
             raise SlackSignatureInvalid()
         if answer.status == 404:
             raise NotFound("this Slack app handles the review buttons and the reject note only")
         return answer
+
+    def _signed_by_slack(self, text: str, headers: Mapping[str, str]) -> bool:
+        """The signature verifies, over a timestamp of ASCII digits within 5 minutes (the
+        verifier itself raises on a timestamp that is not a number, or a non-ASCII one)."""
+        lowered = {name.lower(): value for name, value in headers.items()}
+        timestamp = lowered.get("x-slack-request-timestamp", "")
+        signature = lowered.get("x-slack-signature", "")
+        if not (timestamp.isascii() and timestamp.isdigit() and len(timestamp) <= 12):
+            return False
+        if not signature.isascii():
+            return False
+        return self._verifier.is_valid(body=text, timestamp=timestamp, signature=signature)
 
     # -- listeners --------------------------------------------------------------------------
 
@@ -191,6 +205,27 @@ class _Press:
     def tell(self, text: str) -> None:
         """Say `text` to the person who pressed, alone."""
         _tell(self.client, self.channel, self.user, text)
+
+
+# The parts of a payload Bolt reads before any listener, and the JSON type each must have.
+_PARTS = {"user": dict, "team": dict, "channel": dict, "view": dict, "actions": list}
+
+
+def _slack_shaped(text: str) -> bool:
+    """A form with one `payload` field holding a JSON object whose parts are shaped as
+    Slack sends them; anything else would make Bolt raise before it answers."""
+    fields = parse_qs(text, keep_blank_values=True)
+    if list(fields) != ["payload"] or len(fields["payload"]) != 1:
+        return False
+    try:
+        payload = json.loads(fields["payload"][0])
+    except ValueError:
+        return False
+    if not isinstance(payload, dict) or not isinstance(payload.get("type"), str):
+        return False
+    if any(k in payload and not isinstance(payload[k], t) for k, t in _PARTS.items()):
+        return False
+    return all(isinstance(action, dict) for action in payload.get("actions", []))
 
 
 def _refusal_text(refusal: Exception) -> str:
