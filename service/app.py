@@ -17,6 +17,7 @@ from service.api import (
     decisions,
     health,
     permits,
+    principals,
     reviews,
     rules,
     slack,
@@ -90,6 +91,7 @@ def create_app(
     app.include_router(bundles.router)
     app.include_router(health.router)
     app.include_router(permits.router)
+    app.include_router(principals.router)
     app.include_router(slack.router)
     app.include_router(rules.router)
     app.include_router(ui.router)

@@ -27,6 +27,10 @@ class GatewayClient:
     def __init__(self, base_url: str, *, timeout_seconds: float) -> None:
         self._http = httpx.AsyncClient(base_url=base_url.rstrip("/"), timeout=timeout_seconds)
 
+    async def whoami(self, key: str) -> dict[str, Any]:
+        """Who the key acts as (`GET /v1/principals/me`); GateRefused when the gate refuses it."""
+        return await self._call("GET", "/v1/principals/me", key)
+
     async def decide(self, key: str, proposal: dict[str, Any]) -> dict[str, Any]:
         """Ask the gate about a proposal."""
         return await self._call("POST", "/v1/decisions", key, proposal)

@@ -70,6 +70,7 @@ ALLOWED: dict[tuple[str, str], set[str]] = {
     ("GET", "/readyz"): ANYONE,
     ("GET", "/metrics"): ANYONE,
     ("GET", "/.well-known/jwks.json"): ANYONE,
+    ("GET", "/v1/principals/me"): ANYONE - {"anonymous"},
     ("POST", "/v1/rules/impact"): {"author", "auditor"},
     ("POST", "/v1/rules/shadow"): {"author"},
     ("GET", "/v1/rules/shadow"): {"author", "auditor"},

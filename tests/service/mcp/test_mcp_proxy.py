@@ -173,21 +173,61 @@ def test_without_a_key_the_proxy_answers_401(world: dict[str, Any]) -> None:
     assert answer.status_code == 401
 
 
+LIST_TOOLS = {"jsonrpc": "2.0", "id": 1, "method": "tools/list", "params": {}}
+MCP_HEADERS = {
+    "Accept": "application/json, text/event-stream",
+    "MCP-Protocol-Version": "2025-06-18",
+}
+
+
+def _asked(world: dict[str, Any], key: str) -> list[int]:
+    """What the proxy answers, with this key, to a tool listing and to opening a stream."""
+    headers = MCP_HEADERS | {"Authorization": f"Bearer {key}"}
+    listing = httpx2.post(world["proxy"], json=LIST_TOOLS, headers=headers)
+    with httpx2.stream(
+        "GET", world["proxy"], headers=headers | {"Accept": "text/event-stream"}
+    ) as stream:  # its status only: a stream the proxy opens stays open
+        return [listing.status_code, stream.status_code]
+
+
+def test_every_request_needs_a_key_the_gate_accepts(world: dict[str, Any]) -> None:
+    """Once, `tools/list` and event streams opened for any bearer string; only `tools/call`
+    asked the gate."""
+    assert _asked(world, "sg_made_up_key") == [401, 401]
+    assert _asked(world, world["reviewer"]) == [403, 403]  # a person's key: not an agent's
+    assert _asked(world, world["agent"])[0] == 200
+
+
+def test_a_revoked_key_stops_working_at_the_proxy_within_a_second(
+    world: dict[str, Any], database_url: str
+) -> None:
+    from service.auth.keys import revoke_keys_of
+    from service.auth.principals import principal_named
+
+    assert _asked(world, world["agent"])[0] == 200
+    database = database_engine(database_url)
+    try:
+        revoke_keys_of(database, principal_named(database, "payments-bot"))
+    finally:
+        database.dispose()
+    time.sleep(2.2)  # the proxy's cache (1 s) and the gate's (1 s) both ran out
+    assert _asked(world, world["agent"]) == [401, 401]
+
+
 def test_with_the_gate_down_nothing_is_forwarded(tmp_path: Path) -> None:
     calls = tmp_path / "calls.txt"
     calls.touch()
     nowhere = f"http://127.0.0.1:{free_port()}"  # nothing listens here
     config = _config(nowhere, free_port(), calls)
-
-    async def scenario(proxy: str) -> None:
-        async with _session(proxy, "sg_any_key") as client:
-            for tool, arguments in (("lookup_payment", {"ticket": "T-1"}), ("refund", REFUND)):
-                refused = await client.call_tool(tool, arguments)
-                assert refused.is_error
-                assert "cannot be reached" in _text(refused)
-
     for proxy in _serve(proxy_app(config), config.listen.port):
-        asyncio.run(scenario(proxy))
+        headers = MCP_HEADERS | {"Authorization": "Bearer sg_any_key"}
+        for method in ("tools/list", "tools/call"):
+            body = LIST_TOOLS | {"method": method}
+            if method == "tools/call":
+                body["params"] = {"name": "refund", "arguments": REFUND}
+            answer = httpx2.post(proxy, json=body, headers=headers)
+            assert answer.status_code == 503  # the key cannot be checked: fail closed
+            assert answer.json()["error"]["code"] == "gate_unavailable"
     assert calls.read_text() == ""
 
 
