@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import threading
 import time
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -19,6 +18,7 @@ from service.auth.principals import principal_named
 from service.auth.roles import Role
 from service.reviews.tables import REVIEW_TASKS
 from service.runtime import Runtime
+from tests.background import InBackground
 from tests.fixtures import AUDIT_KEY
 
 _SETTLE_SECONDS = 10.0
@@ -32,7 +32,7 @@ class Desk:
         self.decision: dict[str, Any] = {}
         self.decision_proposal: dict[str, Any] = {}
         self.last: Any = None  # the TestClient's last response
-        self.waiter: threading.Thread | None = None
+        self.waiter: InBackground[None] | None = None
         self.waited: dict[str, Any] = {}
 
 
@@ -169,8 +169,7 @@ def agent_waits(world: World, desk: Desk) -> None:
         desk.waited["body"] = _client(world).get(path, headers=world.headers).json()
         desk.waited["at"] = time.monotonic()
 
-    desk.waiter = threading.Thread(target=wait)
-    desk.waiter.start()
+    desk.waiter = InBackground(wait, name="the agent's long poll")
     time.sleep(0.3)  # let the poll reach the gateway before anyone approves
 
 
@@ -230,7 +229,7 @@ def refused(desk: Desk, code: str) -> None:
 def wait_ends(desk: Desk, status: str) -> None:
     approved_at = time.monotonic()
     assert desk.waiter is not None
-    desk.waiter.join(timeout=_SETTLE_SECONDS)
+    desk.waiter.result(timeout=_SETTLE_SECONDS)
     assert desk.waited["body"]["status"] == status
     # The poll was woken by the approval, not by its 30 s limit.
     assert desk.waited["at"] - approved_at < _SETTLE_SECONDS

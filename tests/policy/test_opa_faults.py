@@ -20,6 +20,7 @@ from policy.proposal import Environment, Proposal
 from policy.rule_pack import load_rule_pack
 from service.engines import build_gate
 from service.settings import Settings
+from tests.background import InBackground, all_results
 from tests.fixtures import RULES
 from tests.loopback import free_port
 from tests.opa_sidecar import OpaProcess
@@ -172,17 +173,18 @@ def test_opa_stopped_mid_run_never_allows_and_the_gate_recovers(
     before: list[Decision] = []
     during: list[Decision] = []
     stop = threading.Event()
-    workers = [threading.Thread(target=_decide_until, args=(gate, stop, before)) for _ in range(4)]
+    workers: list[InBackground[None]] = []
     try:
-        for worker in workers:
-            worker.start()
+        workers = [
+            InBackground(lambda: _decide_until(gate, stop, before), name="a deciding thread")
+            for _ in range(4)
+        ]
         time.sleep(0.3)
         process.stop()
         cut = len(before)
         time.sleep(0.5)
         stop.set()
-        for worker in workers:
-            worker.join()
+        all_results(workers, timeout=30)
         during = before[cut + 4 :]  # what was decided after OPA was gone (past those in flight)
         assert during, "no decision was made while OPA was down"
         assert all(d.outcome is not Outcome.ALLOW for d in during)

@@ -11,6 +11,7 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from functools import partial
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, ClassVar
 
@@ -28,6 +29,7 @@ from service.auth.roles import Role
 from service.runtime import Runtime
 from service.settings import Settings
 from service.store.database import database_engine, migrate
+from tests.background import InBackground, all_results
 from tests.fixtures import REFUND, RULES
 from tests.loopback import free_port, serving
 
@@ -95,20 +97,17 @@ def _race(served: Served, step: str, review_id: str) -> list[httpx.Response]:
     for client in clients:  # connect first, so the race is between the requests themselves
         client.get("/v1/reviews/queues")
     start = threading.Barrier(2)
-    answers: list[httpx.Response] = []
 
-    def send(client: httpx.Client) -> None:
-        start.wait()
-        answers.append(client.post(f"/v1/reviews/{review_id}/{step}", json={}))
+    def send(client: httpx.Client) -> httpx.Response:
+        start.wait(timeout=10)
+        return client.post(f"/v1/reviews/{review_id}/{step}", json={})
 
-    threads = [threading.Thread(target=send, args=(c,)) for c in clients]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    for client in clients:
-        client.close()
-    return answers
+    racing = [InBackground(partial(send, c), name=f"a reviewer's {step}") for c in clients]
+    try:
+        return all_results(racing, timeout=30)
+    finally:
+        for client in clients:
+            client.close()
 
 
 @pytest.mark.parametrize("step", ["claim", "approve"])
@@ -149,16 +148,11 @@ def test_the_sla_clock_in_two_gateways_times_each_review_out_exactly_once(
         past = (datetime.now(UTC) - timedelta(seconds=1)).replace(tzinfo=None)
         with first.database.begin() as connection:
             connection.execute(text("UPDATE review_tasks SET due_at = :past"), {"past": past})
-        moved: list[int] = []
         sweeps = [
-            threading.Thread(target=lambda g=g: moved.append(g.desk.apply_timeouts()))
+            InBackground(g.desk.apply_timeouts, name="an SLA sweep")
             for g in (first, second, first, second)
         ]
-        for sweep in sweeps:
-            sweep.start()
-        for sweep in sweeps:
-            sweep.join()
-        assert sum(moved) == 20
+        assert sum(all_results(sweeps, timeout=60)) == 20
         with first.database.connect() as connection:
             expired = connection.execute(
                 text(
@@ -230,8 +224,8 @@ def test_a_resolved_review_is_sent_to_the_webhook_signed_and_retried(
     ]
 
 
-def _approve_soon(served: Served, reviewer: str, *, reject: bool = False) -> threading.Thread:
-    """A reviewer acts on the next open review as soon as one appears."""
+def _approve_soon(served: Served, reviewer: str, *, reject: bool = False) -> InBackground[None]:
+    """A reviewer acts on the next open review as soon as one appears (within 10 s)."""
 
     def work() -> None:
         with served.http(reviewer) as client:
@@ -240,13 +234,13 @@ def _approve_soon(served: Served, reviewer: str, *, reject: bool = False) -> thr
                 waiting = client.get("/v1/reviews", params={"state": "pending"}).json()
                 if waiting:
                     step, body = ("reject", {"note": "no"}) if reject else ("approve", {})
-                    client.post(f"/v1/reviews/{waiting[0]['id']}/{step}", json=body)
+                    answer = client.post(f"/v1/reviews/{waiting[0]['id']}/{step}", json=body)
+                    assert answer.status_code == 200, answer.text
                     return
                 time.sleep(0.05)
+            raise AssertionError("no review appeared within 10 s")
 
-    thread = threading.Thread(target=work)
-    thread.start()
-    return thread
+    return InBackground(work, name=f"{reviewer} acting on the review")
 
 
 def test_a_gated_tool_with_wait_runs_once_approved_and_never_when_rejected(
@@ -262,11 +256,11 @@ def test_a_gated_tool_with_wait_runs_once_approved_and_never_when_rejected(
 
         reviewer = _approve_soon(served, "fiona")
         assert refund(5000) == "refunded"
-        reviewer.join()
+        reviewer.result(timeout=30)
         reviewer = _approve_soon(served, "fiona", reject=True)
         with pytest.raises(ActionDenied) as refused:
             refund(5000)
-        reviewer.join()
+        reviewer.result(timeout=30)
     assert ran == ["refund"]
     assert refused.value.how == "rejected"
     assert refused.value.note == "no"
@@ -281,7 +275,7 @@ def test_the_async_client_waits_too(served: Served) -> None:
 
     reviewer = _approve_soon(served, "felix")
     assert asyncio.run(ask()) == "approved"
-    reviewer.join()
+    reviewer.result(timeout=30)
 
 
 def test_who_may_see_and_work_a_review(served: Served) -> None:

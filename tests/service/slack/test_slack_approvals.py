@@ -5,7 +5,6 @@ by slack-bolt's request verification)."""
 from __future__ import annotations
 
 import json
-import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -34,6 +33,7 @@ from service.slack.messages import (
     REJECT_NOTE,
 )
 from service.store.database import database_engine, migrate
+from tests.background import InBackground
 from tests.fixtures import AUDIT_KEY, REFUND, RULES
 from tests.loopback import serving
 from tests.service.slack.fake_slack import CHANNEL_ID, FakeSlack, fake_slack
@@ -201,19 +201,15 @@ def test_a_review_is_posted_then_approved_in_slack_and_the_waiting_agent_sees_it
     assert [b["action_id"] for b in buttons] == [APPROVE, REJECT]
     assert {b["value"] for b in buttons} == {review_id}
 
-    seen: list[str] = []
-
-    def agent_waits() -> None:
+    def agent_waits() -> str:
         with GateClient(gateway.url, gateway.agent_key) as agent:
-            seen.append(agent.get(decision_id, wait=20).status.value)
+            return agent.get(decision_id, wait=20).status.value
 
-    waiting = threading.Thread(target=agent_waits)
-    waiting.start()
+    waiting = InBackground(agent_waits, name="the agent's long poll")
     time.sleep(0.3)  # the agent's long poll is open
     answer = _post(gateway, *_signed(_press(APPROVE, review_id, LEAD)))
     assert answer.status_code == 200
-    waiting.join(timeout=20)
-    assert seen == ["approved"]
+    assert waiting.result(timeout=25) == "approved"
 
     update = gateway.slack.wait_for("chat.update")[0]
     assert update["channel"] == CHANNEL_ID
