@@ -28,7 +28,7 @@ def test_a_call_still_running_is_named() -> None:
     release = threading.Event()
     call = InBackground(lambda: release.wait(10), name="a slow reviewer")
     try:
-        with pytest.raises(AssertionError, match="a slow reviewer still running after 0.1 s"):
+        with pytest.raises(AssertionError, match=r"a slow reviewer still running after 0\.1 s"):
             call.result(timeout=0.1)
     finally:
         release.set()

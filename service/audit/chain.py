@@ -8,7 +8,6 @@ with the state change it records.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -17,22 +16,11 @@ from sqlalchemy import Connection, insert, select, text
 
 from policy.decision import AuditRef
 from service.audit.event import EVENT_VERSION, GENESIS_HASH, canonical, chain_hash
-from service.audit.index import index_columns, rules_named
+from service.audit.index import INDEX_COLUMNS, stored_index
 from service.audit.tables import AUDIT_EVENTS, AUDIT_RULES
 
 # Any constant works; it names "the audit chain head" among PostgreSQL advisory locks.
 _CHAIN_LOCK = 0x5B1C_E6A7
-
-
-@dataclass(frozen=True)
-class ChainEvent:
-    """An event about to be appended: its document and the columns it is found by."""
-
-    kind: str
-    event_id: str
-    decision_id: str | None
-    recorded_at: datetime
-    document: dict[str, Any]
 
 
 def lock_chain(connection: Connection) -> None:
@@ -43,8 +31,11 @@ def lock_chain(connection: Connection) -> None:
         connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _CHAIN_LOCK})
 
 
-def append(connection: Connection, events: Sequence[ChainEvent]) -> list[AuditRef]:
-    """Append events in order after the current head; the caller's transaction commits them.
+def append(connection: Connection, events: Sequence[dict[str, Any]]) -> list[AuditRef]:
+    """Append event documents in order after the current head; the caller's transaction
+    commits them. The columns stored beside each (its id, kind, decision, time, the filter
+    columns and the rule index) are derived from the document (`index.stored_index`), as
+    verification derives them again.
 
     The caller must hold a write transaction (`WRITE_TRANSACTION` on SQLite takes the database
     lock at BEGIN) and `lock_chain` (on PostgreSQL a transaction-scoped advisory lock
@@ -60,24 +51,21 @@ def append(connection: Connection, events: Sequence[ChainEvent]) -> list[AuditRe
     refs: list[AuditRef] = []
     rows: list[dict[str, Any]] = []
     rules: list[dict[str, Any]] = []
-    for event in events:
+    for document in events:
         seq += 1
-        event_bytes = canonical(event.document)
+        event_bytes = canonical(document)
         this_hash = chain_hash(prev_hash, event_bytes)
+        index = stored_index(document)
         rows.append(
             {
                 "seq": seq,
-                "event_id": event.event_id,
-                "kind": event.kind,
-                "decision_id": event.decision_id,
-                "recorded_at": event.recorded_at,
                 "prev_hash": prev_hash,
                 "hash": this_hash,
                 "event": event_bytes.decode(),
-                **index_columns(event.document),
+                **{column: index[column] for column in INDEX_COLUMNS},
             }
         )
-        rules.extend({"rule": rule, "seq": seq} for rule in rules_named(event.document))
+        rules.extend({"rule": rule, "seq": seq} for rule in index["rules"])
         refs.append(AuditRef(seq=seq, hash=this_hash))
         prev_hash = this_hash
     connection.execute(insert(AUDIT_EVENTS), rows)
@@ -105,5 +93,5 @@ def record(
         **body,
     }
     lock_chain(connection)
-    (ref,) = append(connection, [ChainEvent(kind, event_id, decision_id, now, document)])
+    (ref,) = append(connection, [document])
     return ref

@@ -4,7 +4,10 @@ that an auditor verifies offline, without the gateway or its database.
 The pack is a byte-reproducible, uncompressed zip (each member has its own CRC, and the
 verifier rebuilds the archive from its contents, so any changed byte is found and located):
 
-    events.ndjson            every chain link in the range: seq, prev_hash, hash, event
+    events.ndjson            every chain link in the range: seq, prev_hash, hash, event, and
+                             `stored`, the columns the store keeps beside it (what queries
+                             filter on, and the rule index), rebuilt from the event and
+                             compared by the verifier
     checkpoints.json         the signed checkpoints that fall in the range
     rule-packs.json          the rule-pack revisions the range's decisions were made under
     rule-packs/<rev>.tar.gz  the bundle of each revision this gateway still has
@@ -20,6 +23,7 @@ import io
 import json
 import zipfile
 import zlib
+from collections import defaultdict
 from datetime import datetime
 from typing import Any
 
@@ -30,12 +34,13 @@ from sqlalchemy import Engine, select
 from policy.opa_bundle import bundle_archive
 from policy.rule_pack import RulePack
 from service.audit.checkpoints import Checkpoint
+from service.audit.index import INDEX_COLUMNS
 from service.audit.signing import key_id, load_public_pem, public_pem, sign, signature_valid
-from service.audit.tables import AUDIT_CHECKPOINTS, AUDIT_EVENTS
+from service.audit.tables import AUDIT_CHECKPOINTS, AUDIT_EVENTS, AUDIT_RULES
 from service.audit.verify import ChainLink, verify
 from service.store.utc import utc_now
 
-PACK_VERSION = 1
+PACK_VERSION = 2  # 2: each link carries its stored columns; version 1 packs still verify
 
 
 class PackCheck(BaseModel):
@@ -69,13 +74,20 @@ def build_pack(
                 AUDIT_EVENTS.c.prev_hash,
                 AUDIT_EVENTS.c.hash,
                 AUDIT_EVENTS.c.event,
-                AUDIT_EVENTS.c.policy_revision,
+                *(AUDIT_EVENTS.c[column] for column in INDEX_COLUMNS),
             )
             .where(AUDIT_EVENTS.c.recorded_at >= since, AUDIT_EVENTS.c.recorded_at < until)
             .order_by(AUDIT_EVENTS.c.seq)
         ).all()
         first = rows[0].seq if rows else 0
         last = rows[-1].seq if rows else 0
+        rules: dict[int, list[str]] = defaultdict(list)
+        for rule, seq in connection.execute(
+            select(AUDIT_RULES.c.rule, AUDIT_RULES.c.seq)
+            .where(AUDIT_RULES.c.seq >= first, AUDIT_RULES.c.seq <= last)
+            .order_by(AUDIT_RULES.c.rule)
+        ):
+            rules[int(seq)].append(str(rule))
         checkpoints = connection.execute(
             select(AUDIT_CHECKPOINTS)
             .where(AUDIT_CHECKPOINTS.c.seq >= first, AUDIT_CHECKPOINTS.c.seq <= last)
@@ -83,7 +95,13 @@ def build_pack(
         ).all()
     links = b"".join(
         json.dumps(
-            {"seq": r.seq, "prev_hash": r.prev_hash, "hash": r.hash, "event": r.event},
+            {
+                "seq": r.seq,
+                "prev_hash": r.prev_hash,
+                "hash": r.hash,
+                "event": r.event,
+                "stored": _stored(r, rules[r.seq]),
+            },
             separators=(",", ":"),
         ).encode()
         + b"\n"
@@ -126,6 +144,13 @@ def build_pack(
     members = [*files.items(), ("manifest.json", manifest)]
     members.append(("manifest.sig", sign(private, manifest).encode()))
     return reproducible_zip(members)
+
+
+def _stored(row: Any, rules: list[str]) -> dict[str, Any]:
+    """The columns stored beside an event, as JSON (the time in ISO 8601), and its rules."""
+    stored = {column: getattr(row, column) for column in INDEX_COLUMNS}
+    stored["recorded_at"] = row.recorded_at.isoformat()
+    return stored | {"rules": sorted(rules)}
 
 
 def reproducible_zip(members: list[tuple[str, bytes]]) -> bytes:

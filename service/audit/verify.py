@@ -4,11 +4,16 @@ The chain alone catches an edited, deleted or reordered event anywhere before th
 recomputed hashes stop matching at the first one touched. It cannot catch a cut tail, or a
 tail rewritten with freshly computed hashes; the checkpoints do, because each one is a
 signature over (seq, hash) that the operator cannot make again without the signing key.
+
+The columns stored beside each event (what auditors' queries filter on, and the rule index)
+are outside the hash, so they are rebuilt from each event and compared: a row whose
+`outcome` says allow while its event says route_to_human is reported at its seq.
 """
 
 from __future__ import annotations
 
 import json
+from collections import defaultdict
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from typing import Any, NamedTuple
@@ -19,20 +24,23 @@ from sqlalchemy import Connection, Engine, select
 
 from service.audit.checkpoints import Checkpoint, stored_checkpoints
 from service.audit.event import GENESIS_HASH, MAX_SAFE_INTEGER, canonical, chain_hash
+from service.audit.index import INDEX_COLUMNS, index_mismatch
 from service.audit.signing import key_id, signature_valid
-from service.audit.tables import AUDIT_EVENTS
+from service.audit.tables import AUDIT_EVENTS, AUDIT_RULES
 
 # Rows fetched at a time when streaming the chain.
 BATCH = 5_000
 
 
 class ChainLink(NamedTuple):
-    """One stored event, as the verifier reads it."""
+    """One stored event, as the verifier reads it, with the columns stored beside it (the
+    `INDEX_COLUMNS` and `rules`); None where they are not known (an old evidence pack)."""
 
     seq: int
     prev_hash: str
     hash: str
     event: str
+    stored: dict[str, Any] | None = None
 
 
 class Verification(BaseModel):
@@ -90,12 +98,15 @@ def _ijson_number(text: str) -> int | float:
 
 def _content_problem(link: ChainLink) -> str | None:
     try:
-        if canonical(json.loads(link.event, parse_int=_ijson_number)) != link.event.encode():
+        document = json.loads(link.event, parse_int=_ijson_number)
+        if canonical(document) != link.event.encode():
             return "the stored event is not in canonical (RFC 8785) form"
     except ValueError:
         return "the stored event is not valid JSON"
     if chain_hash(link.prev_hash, link.event.encode()) != link.hash:
         return "its hash does not match its content: the event was edited"
+    if link.stored is not None and isinstance(document, dict):
+        return index_mismatch(link.stored, document)
     return None
 
 
@@ -147,21 +158,40 @@ def _verdict(
 def stored_links(
     connection: Connection, *, after_seq: int = 0, batch: int = BATCH
 ) -> Iterator[Iterable[ChainLink]]:
-    """The stored events after `after_seq`, in seq order, streamed `batch` rows at a time; the
-    cursor (server-side on PostgreSQL) is closed on leaving, however far it was read."""
+    """The stored events after `after_seq`, in seq order, with the columns stored beside them,
+    streamed `batch` rows at a time; the cursor (server-side on PostgreSQL) is closed on
+    leaving, however far it was read."""
     columns = (
         AUDIT_EVENTS.c.seq,
         AUDIT_EVENTS.c.prev_hash,
         AUDIT_EVENTS.c.hash,
         AUDIT_EVENTS.c.event,
+        *(AUDIT_EVENTS.c[column] for column in INDEX_COLUMNS),
     )
     result: Any = connection.execution_options(yield_per=batch).execute(
         select(*columns).where(AUDIT_EVENTS.c.seq > after_seq).order_by(AUDIT_EVENTS.c.seq)
     )
     try:
-        yield (ChainLink(int(row[0]), str(row[1]), str(row[2]), str(row[3])) for row in result)
+        yield _with_rules(connection, result, batch)
     finally:
         result.close()
+
+
+def _with_rules(connection: Connection, result: Any, batch: int) -> Iterator[ChainLink]:
+    """Each row as a link, with the rules the rule index holds for its seq (one query per
+    batch of rows)."""
+    for rows in result.partitions(batch):
+        rules: dict[int, list[str]] = defaultdict(list)
+        for rule, seq in connection.execute(
+            select(AUDIT_RULES.c.rule, AUDIT_RULES.c.seq).where(
+                AUDIT_RULES.c.seq >= rows[0].seq, AUDIT_RULES.c.seq <= rows[-1].seq
+            )
+        ):
+            rules[int(seq)].append(str(rule))
+        for row in rows:
+            index = {column: getattr(row, column) for column in INDEX_COLUMNS}
+            index["rules"] = sorted(rules.get(int(row.seq), []))
+            yield ChainLink(int(row.seq), str(row.prev_hash), str(row.hash), str(row.event), index)
 
 
 def verify_store(database: Engine, public: Ed25519PublicKey) -> Verification:

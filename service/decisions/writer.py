@@ -18,7 +18,7 @@ from typing import Any
 from sqlalchemy import Engine, insert
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 
-from service.audit.chain import ChainEvent, append, lock_chain
+from service.audit.chain import append, lock_chain
 from service.decisions import budgets, idempotency
 from service.decisions.record import DecisionRecord, Recorded
 from service.decisions.tables import DECISIONS
@@ -136,7 +136,7 @@ class DecisionWriter:
             lock_chain(connection)  # before the idempotency check: no replica decides it too
             steps, fresh = idempotency.plan(connection, [job.record for job in jobs])
             fresh = budgets.settle(connection, fresh, utc_now())  # under the same lock
-            refs = append(connection, [_chain_event(record) for record in fresh])
+            refs = append(connection, [record.event for record in fresh])
             bodies = [
                 record.decision.model_copy(update={"audit": ref}).model_dump_json()
                 for record, ref in zip(fresh, refs, strict=True)
@@ -161,16 +161,6 @@ def _store_down(exc: Exception) -> bool:
     """A failure of the store itself (not of one record): lost connection, refused login."""
     return isinstance(exc, OperationalError | InterfaceError) or (
         isinstance(exc, DBAPIError) and exc.connection_invalidated
-    )
-
-
-def _chain_event(record: DecisionRecord) -> ChainEvent:
-    return ChainEvent(
-        kind="decision",
-        event_id=record.event["event_id"],
-        decision_id=record.decision.decision_id,
-        recorded_at=record.recorded_at,
-        document=record.event,
     )
 
 

@@ -13,14 +13,18 @@ import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from cryptography.hazmat.primitives.serialization import load_pem_private_key
 from fastapi.testclient import TestClient
+from sqlalchemy import func, select, update
 from typer.testing import CliRunner
 
+from policy.rule_pack import load_rule_pack
 from service.app import create_app
-from service.audit.evidence_pack import reproducible_zip, verify_pack
-from service.audit.signing import load_public_pem, new_private_pem, public_pem
+from service.audit.evidence_pack import build_pack, reproducible_zip, verify_pack
+from service.audit.signing import load_public_pem, new_private_pem, public_pem, sign
+from service.audit.tables import AUDIT_EVENTS
 from service.auth.roles import Role
 from service.cli.main import app as cli
 from service.settings import Settings
+from service.store.database import database_engine
 from tests.fixtures import AUDIT_KEY, REFUND, RULES, bearer
 
 
@@ -141,3 +145,66 @@ def test_the_cli_writes_and_verifies_a_pack(
     broken = runner.invoke(cli, ["audit", "verify", "--pack", str(out), "--public-key", str(key)])
     assert broken.exit_code == 1
     assert "BROKEN" in broken.output
+
+
+def test_a_pack_of_a_store_whose_index_was_edited_fails_offline(
+    pack_bytes: tuple[bytes, str, Settings],
+) -> None:
+    """The columns queries filter on are outside the hash; the pack carries them, and the
+    offline verifier rebuilds them from each event, as `audit verify` does."""
+    _, public, settings = pack_bytes
+    database = database_engine(settings.database_url)
+    try:
+        with database.begin() as connection:
+            connection.execute(
+                update(AUDIT_EVENTS)
+                .where(AUDIT_EVENTS.c.kind == "decision")
+                .values(outcome="allow")
+            )
+            first = connection.execute(
+                select(func.min(AUDIT_EVENTS.c.seq)).where(AUDIT_EVENTS.c.kind == "decision")
+            ).scalar_one()
+        private = load_pem_private_key(AUDIT_KEY.get_secret_value().encode(), None)
+        assert isinstance(private, Ed25519PrivateKey)
+        now = datetime.now(UTC)
+        tampered = build_pack(
+            database,
+            private,
+            load_rule_pack(RULES),
+            since=now - timedelta(hours=1),
+            until=now + timedelta(minutes=1),
+        )
+    finally:
+        database.dispose()
+    result = verify_pack(tampered, load_public_pem(public))
+    assert not result.ok
+    assert result.problem is not None
+    assert result.problem.startswith(f"events.ndjson: seq {first}: its index column outcome")
+
+
+def test_a_pack_without_stored_columns_still_verifies(
+    pack_bytes: tuple[bytes, str, Settings],
+) -> None:
+    """A version 1 pack (before links carried their stored columns) verifies its chain."""
+    data, public, _ = pack_bytes
+    source = zipfile.ZipFile(io.BytesIO(data))
+    files = {n: source.read(n) for n in source.namelist()}
+    lines = [json.loads(line) for line in files["events.ndjson"].splitlines()]
+    files["events.ndjson"] = b"".join(
+        json.dumps({k: v for k, v in line.items() if k != "stored"}).encode() + b"\n"
+        for line in lines
+    )
+    manifest = json.loads(files["manifest.json"])
+    manifest["version"] = 1
+    manifest["files"]["events.ndjson"] = _sha256(files["events.ndjson"])
+    files["manifest.json"] = json.dumps(manifest, indent=1).encode()
+    private = load_pem_private_key(AUDIT_KEY.get_secret_value().encode(), None)
+    assert isinstance(private, Ed25519PrivateKey)
+    files["manifest.sig"] = sign(private, files["manifest.json"]).encode()
+    members = [(n, files[n]) for n in source.namelist()]
+    result = verify_pack(reproducible_zip(members), load_public_pem(public))
+    assert result.ok, result.problem
+
+
+def _sha256(data: bytes) -> str:
+    return "sha256:" + hashlib.sha256(data).hexdigest()

@@ -2,17 +2,20 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import text
+from sqlalchemy import text, update
 from typer.testing import CliRunner
 
 from service.app import create_app
 from service.audit.checkpointer import checkpoint_head
 from service.audit.event import canonical, chain_hash
+from service.audit.index import INDEX_COLUMNS, stored_index
 from service.audit.signing import signing_key
+from service.audit.tables import AUDIT_EVENTS
 from service.audit.verify import verify_store
 from service.auth.roles import Role
 from service.cli.main import app as cli
@@ -62,16 +65,26 @@ def _sql(settings: Settings, *statements: str) -> None:
 
 
 def _forge_last_event(settings: Settings) -> None:
-    """Rewrite the head's event and recompute its hash, as an operator covering tracks would."""
+    """Rewrite the head's event, its hash and every column stored beside it, as an operator
+    covering tracks would: only the signed checkpoint can tell."""
     database = database_engine(settings.database_url)
     with database.begin() as connection:
-        (prev_hash,) = connection.execute(
-            text("SELECT prev_hash FROM audit_events WHERE seq = :seq"), {"seq": HEAD}
+        prev_hash, raw = connection.execute(
+            text("SELECT prev_hash, event FROM audit_events WHERE seq = :seq"), {"seq": HEAD}
         ).one()
-        forged = canonical({"kind": "review_rejected", "forged": True})
+        document = {
+            "kind": "review_rejected",
+            "forged": True,
+            "event_id": "forged",
+            "recorded_at": json.loads(raw)["recorded_at"],
+        }
+        forged = canonical(document)
+        index = stored_index(document)
+        columns = {column: index[column] for column in INDEX_COLUMNS}
         connection.execute(
-            text("UPDATE audit_events SET event = :event, hash = :hash WHERE seq = :seq"),
-            {"event": forged.decode(), "hash": chain_hash(prev_hash, forged), "seq": HEAD},
+            update(AUDIT_EVENTS)
+            .where(AUDIT_EVENTS.c.seq == HEAD)
+            .values(event=forged.decode(), hash=chain_hash(prev_hash, forged), **columns)
         )
     database.dispose()
 
@@ -92,6 +105,37 @@ TAMPERING: dict[str, tuple[Callable[[Settings], None], int, str]] = {
         "edited",
     ),
     "delete an event": (lambda s: _sql(s, "DELETE FROM audit_events WHERE seq = 3"), 3, "missing"),
+    # The columns queries filter on are outside the hash: verification rebuilds them.
+    "edit the outcome column": (
+        lambda s: _sql(s, "UPDATE audit_events SET outcome = 'allow' WHERE seq = 3"),
+        3,
+        "index column outcome",
+    ),
+    "edit the risk tier column": (
+        lambda s: _sql(s, "UPDATE audit_events SET risk_tier = 0 WHERE seq = 4"),
+        4,
+        "index column risk_tier",
+    ),
+    "edit the agent column": (
+        lambda s: _sql(s, "UPDATE audit_events SET agent_id = 'someone-else' WHERE seq = 5"),
+        5,
+        "index column agent_id",
+    ),
+    "edit the decision column": (
+        lambda s: _sql(s, "UPDATE audit_events SET decision_id = 'another' WHERE seq = 3"),
+        3,
+        "index column decision_id",
+    ),
+    "add a rule to the rule index": (
+        lambda s: _sql(s, "INSERT INTO audit_event_rules (rule, seq) VALUES ('money.none', 4)"),
+        4,
+        "index column rules",
+    ),
+    "remove a rule from the rule index": (
+        lambda s: _sql(s, "DELETE FROM audit_event_rules WHERE seq = 5"),
+        5,
+        "index column rules",
+    ),
     "reorder two events": (
         lambda s: _sql(
             s,
