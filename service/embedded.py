@@ -49,7 +49,7 @@ class EmbeddedGate:
         if principal is None:
             principal = await asyncio.to_thread(self._agent, agent)
         recorded = await self._runtime.decider.decide(checked, principal)
-        answer: dict[str, Any] = json.loads(recorded.body)
+        answer: dict[str, Any] = json.loads(recorded.answer)
         return answer
 
     def decide(self, proposal: Mapping[str, Any], *, agent: str) -> dict[str, Any]:

@@ -82,8 +82,9 @@ async def create_decision(request: Request, decider: DeciderDep, agent: AgentDep
         proposal = parse_proposal(await request.body())
     recorded = await decider.decide(proposal, agent)
     setattr(request.state, DECISION_ID, recorded.decision_id)
-    # The stored JSON is the answer: returned as is, it never differs from what was recorded.
-    return Response(recorded.body, status_code=200 if recorded.replayed else 201, media_type=_JSON)
+    # The stored JSON with the permit put in: it never differs from what was recorded.
+    status = 200 if recorded.replayed else 201
+    return Response(recorded.answer, status_code=status, media_type=_JSON)
 
 
 @router.get(

@@ -96,6 +96,9 @@ class Decider:
         with self.tracer.start_span("decision.record") as span:
             recorded = await asyncio.wrap_future(self._writer.submit(record))
             span.set_attribute("sluicegate.replayed", recorded.replayed)
+        if recorded.stored_permit is not None:  # a replay: the same token, signed again
+            permit = await asyncio.to_thread(self._permits.sign_again, recorded.stored_permit)
+            recorded = replace(recorded, permit=permit)
         if not recorded.replayed:
             self._metrics.decisions.labels(decision.outcome.value).inc()
             self._metrics.latency.observe(time.monotonic() - started)
@@ -119,7 +122,8 @@ class Decider:
 
     def _record(self, request: _Request, decision: Decision) -> DecisionRecord:
         """The decision with its audit event and review row, ready for the writer; one that
-        lets the agent act carries a permit (in the answer, never in the log)."""
+        lets the agent act carries a permit (for the agent's answer; the store keeps its
+        claims, the log nothing of it)."""
         pack = self._gate.pack
         proposal, principal, recorded_at = request.proposal, request.principal, request.recorded_at
         document, request_digest = request.document, request.request_digest
@@ -133,6 +137,7 @@ class Decider:
             document=document,
             proposal_digest=request_digest,
         )
+        permit = None
         if decision.outcome in SPENDING:
             permit = self._permits.issue(
                 agent_id=principal.id,
@@ -140,7 +145,6 @@ class Decider:
                 decision_id=decision.decision_id,
                 revision=decision.policy.revision,
             )
-            decision = decision.model_copy(update={"permit": permit})
         return DecisionRecord(
             principal_id=principal.id,
             action_type=proposal.action.type,
@@ -157,4 +161,5 @@ class Decider:
                 pack=pack,
                 now=recorded_at,
             ),
+            permit=permit,
         )

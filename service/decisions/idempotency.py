@@ -16,6 +16,7 @@ from sqlalchemy import Connection, select
 from service.decisions.record import DecisionRecord, Recorded
 from service.decisions.tables import DECISIONS
 from service.errors import IdempotencyConflict
+from service.permits.signer import StoredPermit
 
 
 @dataclass(frozen=True)
@@ -61,13 +62,22 @@ def _stored_answer(
     if not record.idempotency_key:
         return None
     row = connection.execute(
-        select(DECISIONS.c.request_digest, DECISIONS.c.body, DECISIONS.c.decision_id).where(
+        select(
+            DECISIONS.c.request_digest,
+            DECISIONS.c.body,
+            DECISIONS.c.decision_id,
+            DECISIONS.c.permit_claims,
+            DECISIONS.c.permit_kid,
+        ).where(
             DECISIONS.c.principal_id == record.principal_id,
             DECISIONS.c.idempotency_key == record.idempotency_key,
         )
     ).first()
     if row is None:
         return None
-    if str(row[0]) != record.request_digest:
+    if str(row.request_digest) != record.request_digest:
         return IdempotencyConflict()
-    return Recorded(decision_id=str(row[2]), body=str(row[1]), replayed=True)
+    stored = StoredPermit(row.permit_claims, row.permit_kid) if row.permit_kid else None
+    return Recorded(
+        decision_id=str(row.decision_id), body=str(row.body), replayed=True, stored_permit=stored
+    )

@@ -43,5 +43,6 @@ async def proceed(
         proposal=proposal,
         decision_id=decision_id,
         revision=use.policy_revision,
+        issued_at=use.used_at,  # so it expires a known time after the use (`outcomes.py`)
     )
-    return use.model_copy(update={"permit": permit})
+    return use.model_copy(update={"permit": permit.token})

@@ -37,6 +37,12 @@ class DecisionRow(SQLModel, table=True):
     lifecycle_version: int = 0
     # How long the agent computed for the action, as its outcome report says.
     agent_duration_ms: int | None = None
+    # The permit of a decision that let the agent act: its claims and the signing key's id,
+    # never the token (a replay signs them again: permits/signer.py).
+    permit_claims: dict[str, Any] | None = Field(
+        default=None, sa_column=Column(JSON, nullable=True)
+    )
+    permit_kid: str | None = None
 
 
 class BudgetEntryRow(SQLModel, table=True):

@@ -146,11 +146,7 @@ class DecisionWriter:
                 connection.execute(insert(DECISIONS), rows)
                 open_tasks(connection, [r.review_task for r in fresh if r.review_task])
         return [
-            Recorded(
-                decision_id=fresh[step.index].decision.decision_id,
-                body=bodies[step.index],
-                replayed=step.replay,
-            )
+            _answered(fresh[step.index], bodies[step.index], step.replay)
             if isinstance(step, idempotency.Fresh)
             else step
             for step in steps
@@ -164,8 +160,21 @@ def _store_down(exc: Exception) -> bool:
     )
 
 
+def _answered(record: DecisionRecord, body: str, replay: bool) -> Recorded:
+    permit = record.permit
+    return Recorded(
+        decision_id=record.decision.decision_id,
+        body=body,
+        replayed=replay,
+        permit=permit.token if permit else None,
+    )
+
+
 def _decision_row(record: DecisionRecord, body: str) -> dict[str, Any]:
+    permit = record.permit.stored if record.permit else None
     return {
+        "permit_claims": permit.claims if permit else None,
+        "permit_kid": permit.kid if permit else None,
         "decision_id": record.decision.decision_id,
         "principal_id": record.principal_id,
         "idempotency_key": record.idempotency_key,

@@ -5,7 +5,13 @@ decision id), `iat`, `exp`, `act` (the action type), `dig` (sha256 of the RFC 87
 `{"action", "changes"}` as proposed) and `rev` (the policy revision). A target system checks
 one offline with the gate's JWKS (`GET /.well-known/jwks.json`), e.g. with
 `sluicegate-permit` (clients/permit). Keys are generated at first start and kept in the
-store; `rotate` adds one, and older keys stay in the JWKS until their last permit expired."""
+store; `rotate` adds one, and older keys stay in the JWKS until their last permit expired.
+
+A permit is a bearer credential: whoever holds it may act once. So the token itself is
+never stored: a decision keeps its claims and the key's id (`IssuedPermit.stored`), and an
+idempotent replay signs them again (`sign_again`). Ed25519 signatures are deterministic, so
+the replay's token is the very token first answered, and nobody who can read the store or
+a decision gets a usable permit."""
 
 from __future__ import annotations
 
@@ -15,7 +21,8 @@ import threading
 import time
 import warnings
 from collections.abc import Callable
-from datetime import datetime, timedelta
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import rfc8785
@@ -41,6 +48,27 @@ warnings.filterwarnings("ignore", message="EdDSA is deprecated", category=Securi
 ALGORITHM = "EdDSA"
 # How often a gateway looks for a key another process added (`permits rotate-key`).
 _RELOAD_SECONDS = 5.0
+
+
+@dataclass(frozen=True)
+class StoredPermit:
+    """What is kept of a permit: its claims and the id of the key that signed it."""
+
+    claims: dict[str, Any]
+    kid: str
+
+    @property
+    def expires_at(self) -> datetime:
+        """When the permit stops verifying (its `exp`)."""
+        return datetime.fromtimestamp(int(self.claims["exp"]), UTC)
+
+
+@dataclass(frozen=True)
+class IssuedPermit:
+    """A permit as issued: the token for the agent's answer, and what may be stored of it."""
+
+    token: str
+    stored: StoredPermit
 
 
 def action_digest(action: Any, changes: Any) -> str:
@@ -94,11 +122,25 @@ class PermitSigner:
         self._clock = clock
         self._lock = threading.Lock()
         self._current: tuple[OKPKey, float] | None = None
+        self._by_kid: dict[str, OKPKey] = {}
 
-    def issue(self, *, agent_id: str, proposal: Proposal, decision_id: str, revision: str) -> str:
-        """A permit for this proposal, by this agent, under this decision."""
+    def expires_at(self, issued_at: datetime) -> datetime:
+        """When a permit issued at `issued_at` stops verifying (its `exp`)."""
+        return datetime.fromtimestamp(int((issued_at + self._ttl).timestamp()), UTC)
+
+    def issue(
+        self,
+        *,
+        agent_id: str,
+        proposal: Proposal,
+        decision_id: str,
+        revision: str,
+        issued_at: datetime | None = None,
+    ) -> IssuedPermit:
+        """A permit for this proposal, by this agent, under this decision (issued now, or at
+        `issued_at`: an approval's permit is issued when it is used)."""
         key = self._signing_key()
-        now = self._clock()
+        now = issued_at or self._clock()
         action, changes = proposed_action(proposal)
         claims = {
             "iss": self._issuer,
@@ -106,13 +148,30 @@ class PermitSigner:
             "aud": proposal.action.target or proposal.action.type,
             "jti": decision_id,
             "iat": int(now.timestamp()),
-            "exp": int((now + self._ttl).timestamp()),
+            "exp": int(self.expires_at(now).timestamp()),
             "act": proposal.action.type,
             "dig": action_digest(action, changes),
             "rev": revision,
         }
-        header = {"alg": ALGORITHM, "kid": key.kid, "typ": "JWT"}
-        return jwt.encode(header, claims, key, algorithms=[ALGORITHM])
+        assert key.kid is not None
+        return IssuedPermit(_signed(claims, key), StoredPermit(claims, key.kid))
+
+    def sign_again(self, stored: StoredPermit) -> str:
+        """The token a stored permit was: the same claims signed with the same key give the
+        same bytes (Ed25519 is deterministic). KeyError when the key is gone from the store."""
+        with self._lock:
+            key = self._by_kid.get(stored.kid)
+        if key is None:
+            with self._database.connect() as connection:
+                pem = connection.execute(
+                    select(PERMIT_KEYS.c.private_pem).where(PERMIT_KEYS.c.kid == stored.kid)
+                ).scalar()
+            if pem is None:
+                raise KeyError(stored.kid)
+            key = _jwk(pem, stored.kid)
+            with self._lock:
+                self._by_kid[stored.kid] = key
+        return _signed(stored.claims, key)
 
     def jwks(self) -> dict[str, Any]:
         """The public keys that verify permits not yet expired: the current key, and retired
@@ -150,6 +209,11 @@ class PermitSigner:
                 .where(PERMIT_KEYS.c.retired_at.is_(None))
                 .order_by(PERMIT_KEYS.c.created_at.desc())
             ).first()
+
+
+def _signed(claims: dict[str, Any], key: OKPKey) -> str:
+    header = {"alg": ALGORITHM, "kid": key.kid, "typ": "JWT"}
+    return jwt.encode(header, claims, key, algorithms=[ALGORITHM])
 
 
 def _jwk(pem: str, kid: str) -> OKPKey:

@@ -4,21 +4,28 @@ from __future__ import annotations
 
 import base64
 import json
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 from fastapi.testclient import TestClient
 from sluicegate_permit import MemoryReplayCache, PermitError, verify
 from sluicegate_permit import action_digest as verifier_digest
+from sqlalchemy import MetaData, select
 from typer.testing import CliRunner
 
 from policy.proposal import Proposal
+from service.app import create_app
+from service.auth.keys import create_key
 from service.auth.roles import Role
 from service.cli.main import app as cli
 from service.permits.signer import PermitSigner, action_digest, rotate_key
 from service.runtime import Runtime
-from tests.fixtures import bearer
+from service.settings import Settings
+from tests.fixtures import AUDIT_KEY, bearer
 
 DRAFT: dict[str, Any] = {
     "action": {"type": "email.customer.draft", "environment": "sandbox", "target": "mailer"},
@@ -126,7 +133,7 @@ def test_an_expired_permit_is_refused(runtime: Runtime) -> None:
 
     permit = signer.issue(
         agent_id="a", proposal=Proposal.model_validate(DRAFT), decision_id="d", revision="r"
-    )
+    ).token
     jwks = PermitSigner(runtime.database, issuer="sluicegate", ttl_seconds=300).jwks()
     with pytest.raises(PermitError) as refused:
         _check(permit, jwks)
@@ -152,7 +159,7 @@ def test_after_a_rotation_old_permits_verify_until_they_expire(
     fresh = PermitSigner(runtime.database, issuer="sluicegate", ttl_seconds=300)
     new = fresh.issue(
         agent_id="a", proposal=Proposal.model_validate(DRAFT), decision_id="d2", revision="r"
-    )
+    ).token
     assert new.split(".")[0] != old.split(".")[0]  # signed with the new key
     _check(new, jwks)
     assert rotate_key(runtime.database) not in {k["kid"] for k in jwks["keys"]}
@@ -162,3 +169,85 @@ def test_the_gate_and_the_verifier_compute_one_digest() -> None:
     action = {"type": "x", "amount": {"value": 5000.0, "currency": "USD"}, "target": "é"}
     changes = [{"record": "r", "field": "f", "to": 1}]
     assert action_digest(action, changes) == verifier_digest(action, changes)
+
+
+CRM_UPDATE: dict[str, Any] = {
+    "idempotency_key": "crm-1",
+    "action": {"type": "crm.contact.update", "environment": "production", "target": "crm"},
+    "changes": [{"record": "contact/9", "field": "title", "from": "CTO", "to": "CEO"}],
+    "justification": "title changed",
+    "confidence": 0.9,
+}
+
+
+@pytest.fixture
+def sampled_world(database_url: str, pack_copy: Path) -> Iterator[tuple[TestClient, Runtime]]:
+    """A gateway whose pack samples every production action for a post-hoc review."""
+    rates = {"1": 1.0, "2": 1.0, "3": 1.0}
+    (pack_copy / "data" / "sampling.yaml").write_text(
+        yaml.safe_dump({"sandbox": rates, "staging": rates, "production": rates})
+    )
+    settings = Settings(database_url=database_url, rules=pack_copy, audit_signing_key=AUDIT_KEY)
+    with TestClient(create_app(settings)) as client:
+        yield client, client.app.state.runtime  # type: ignore[attr-defined]
+
+
+def test_a_permit_reaches_only_the_agent_it_was_issued_to(
+    sampled_world: tuple[TestClient, Runtime],
+) -> None:
+    """Its answer, and its replays with the same key; never a read by anyone (the agent's
+    owner, auditors, admins, post-hoc reviewers, the agent itself), a review, an export, the
+    log or any row of the store: whoever holds a permit may spend it first."""
+    client, runtime = sampled_world
+    database = runtime.database
+    owner, _ = create_key(database, name="olga", role=Role.REVIEWER, scopes=["group:x"])
+    _, agent_key = create_key(
+        database, name="bot", role=Role.AGENT, scopes=["*"], owner_id=owner.id
+    )
+    agent = {"Authorization": f"Bearer {agent_key}"}
+    answered = client.post("/v1/decisions", json=CRM_UPDATE, headers=agent)
+    assert answered.status_code == 201, answered.text
+    decision = answered.json()
+    permit = decision["permit"]
+    assert decision["outcome"] == "sample"
+    assert decision["sample"]["selected"]
+    replayed = client.post("/v1/decisions", json=CRM_UPDATE, headers=agent)
+    assert (replayed.status_code, replayed.json()) == (200, decision)  # the same token again
+
+    readers = {
+        "the agent": agent,
+        "its owner": {"Authorization": f"Bearer {_key_of(database, 'olga')}"},
+        "an auditor": bearer(runtime, Role.AUDITOR),
+        "an admin": bearer(runtime, Role.ADMIN),
+        "a post-hoc reviewer": bearer(runtime, Role.REVIEWER, ["group:sales-ops"]),
+    }
+    decision_id = decision["decision_id"]
+    seen: list[str] = []
+    for who, headers in readers.items():
+        read = client.get(f"/v1/decisions/{decision_id}", headers=headers)
+        assert read.status_code == 200, (who, read.text)
+        assert read.json()["permit"] is None, who
+        seen.append(read.text)
+    reviewer, auditor = readers["a post-hoc reviewer"], readers["an auditor"]
+    (review,) = client.get("/v1/reviews", params={"kind": "post_hoc"}, headers=reviewer).json()
+    seen.append(client.get(f"/v1/reviews/{review['id']}", headers=reviewer).text)
+    for path in ("/v1/audit/events", "/v1/audit/export.ndjson", "/v1/audit/export.csv"):
+        seen.append(client.get(path, headers=auditor).text)
+    assert not any(permit in text for text in seen)
+    assert not any(permit in row for row in _every_row(database))
+
+
+def _key_of(database: Any, name: str) -> str:
+    _, key = create_key(database, name=name, role=Role.REVIEWER, scopes=["group:x"])
+    return key
+
+
+def _every_row(database: Any) -> list[str]:
+    with database.connect() as connection:
+        schema = MetaData()
+        schema.reflect(connection)
+        return [
+            repr(tuple(row))
+            for table in schema.sorted_tables
+            for row in connection.execute(select(table))
+        ]

@@ -8,6 +8,7 @@ import json
 
 import pytest
 from pydantic import SecretStr
+from sqlalchemy import text
 from typer.testing import CliRunner
 
 from policy.proposal import Proposal
@@ -18,7 +19,7 @@ from service.auth.roles import Role
 from service.cli.main import app
 from service.runtime import Runtime
 from service.settings import Settings
-from service.store.database import current_revision, database_engine, migrate_down
+from service.store.database import current_revision, database_engine, migrate, migrate_down
 from tests.fixtures import REFUND, RULES
 
 PREVIOUS_RELEASE = "0007"
@@ -50,8 +51,8 @@ def test_db_upgrade_brings_a_populated_store_to_the_newest_schema(
     monkeypatch.setenv("SLUICEGATE_DATABASE_URL", database_url)
     upgraded = runner.invoke(app, ["db", "upgrade"])
     assert upgraded.exit_code == 0, upgraded.output
-    assert upgraded.output.strip() == f"schema {PREVIOUS_RELEASE} -> 0011"
-    assert runner.invoke(app, ["db", "current"]).output.strip() == "0011"
+    assert upgraded.output.strip() == f"schema {PREVIOUS_RELEASE} -> 0012"
+    assert runner.invoke(app, ["db", "current"]).output.strip() == "0012"
 
     again = Runtime(settings)
     try:
@@ -67,3 +68,50 @@ def test_db_upgrade_brings_a_populated_store_to_the_newest_schema(
     finally:
         again.close()
         database.dispose()
+
+
+def test_permits_stored_by_an_earlier_release_are_moved_out_and_replayed_the_same(
+    database_url: str,
+) -> None:
+    """Before 0012 the decision body held the permit in clear; the upgrade keeps its claims
+    and key id instead, and a replay of the same request answers the very same token."""
+    settings = Settings(
+        database_url=database_url, rules=RULES, audit_signing_key=SecretStr(new_private_pem())
+    )
+    draft = {
+        "idempotency_key": "draft-1",
+        "action": {"type": "email.customer.draft", "environment": "sandbox"},
+    }
+    first = Runtime(settings)
+    try:
+        agent, _ = create_key(first.database, name="bot", role=Role.AGENT, scopes=["*"])
+        answered = asyncio.run(first.decider.decide(Proposal.model_validate(draft), agent))
+        token = json.loads(answered.answer)["permit"]
+        assert token
+    finally:
+        first.close()
+    database = database_engine(database_url)
+    try:
+        migrate_down(database, "0011")
+        with database.begin() as connection:  # as 0011's writer stored it: the token in clear
+            body = connection.execute(text("SELECT body FROM decisions")).scalar_one()
+            stored = body.replace('"permit":null}', f'"permit":"{token}"}}')
+            connection.execute(text("UPDATE decisions SET body = :body"), {"body": stored})
+        migrate(database)
+        with database.connect() as connection:
+            body, claims, kid = connection.execute(
+                text("SELECT body, permit_claims, permit_kid FROM decisions")
+            ).one()
+    finally:
+        database.dispose()
+    assert token not in body
+    assert body.endswith('"permit":null}')
+    assert kid
+    assert claims
+    again = Runtime(settings)
+    try:
+        replayed = asyncio.run(again.decider.decide(Proposal.model_validate(draft), agent))
+    finally:
+        again.close()
+    assert replayed.replayed
+    assert json.loads(replayed.answer)["permit"] == token
