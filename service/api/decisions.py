@@ -149,9 +149,15 @@ async def proceed(
     summary="Report what the agent did: executed, failed or rolled_back, with its artifact",
 )
 def report(
-    decision_id: str, body: OutcomeReport, database: DatabaseDep, pack: PackDep, agent: AgentDep
+    decision_id: str,
+    body: OutcomeReport,
+    *,
+    database: DatabaseDep,
+    pack: PackDep,
+    permits: PermitsDep,
+    agent: AgentDep,
 ) -> OutcomeRecorded:
     """The action's status becomes executed (or verified, when the artifact meets the action
     type's definition of done), failed or rolled_back. A report the status does not allow is
     recorded as a violation and answered 409."""
-    return report_outcome(database, pack, agent, decision_id, body)
+    return report_outcome(database, pack, agent, decision_id, body, permits=permits)

@@ -13,7 +13,9 @@ as recorded (masked by the pack) and the scopes of the agent's key.
   recorded proposal cannot say what it would have done.
 - **Budgets** are the store's, not the rules': the outcomes compared are those of the rules
   (the most severe verdict not of a budget). How often each of the candidate's budgets
-  would have been hit is simulated in order over the window's replayed decisions.
+  would have been hit is simulated in order over the window's replayed decisions, counting
+  as the store does: an action later reported failed or rolled back gives its share back
+  only once its permit has expired (`permit_ttl` after it was decided), never earlier.
 - **Queues.** Per queue: reviews per day added or removed, against the reviews it resolved
   per day in the same window. `sla_holds` takes that resolution rate as the queue's capacity:
   the SLA holds when what it would receive stays within it (or when it receives less).
@@ -43,6 +45,7 @@ from service.audit.pack_activation import record_impact
 from service.audit.query import recorded_decisions
 from service.auth.principals import owners
 from service.candidates.answers import RulesAnswer, replay
+from service.decisions.lookup import given_back
 from service.engines import replay_gate
 from service.reviews.tasks import resolved_per_queue
 from service.settings import Settings
@@ -145,6 +148,7 @@ def impact_of(
             candidate_gate,
             since=since or until - DEFAULT_WINDOW,
             until=until,
+            permit_ttl=timedelta(seconds=settings.permit_ttl_seconds),
         )
     finally:
         active_gate.close()
@@ -154,13 +158,20 @@ def impact_of(
 
 
 def replay_impact(
-    database: Engine, active: Gate, candidate: Gate, *, since: datetime, until: datetime
+    database: Engine,
+    active: Gate,
+    candidate: Gate,
+    *,
+    since: datetime,
+    until: datetime,
+    permit_ttl: timedelta = timedelta(seconds=300),
 ) -> ImpactReport:
     """Replay the window's recorded decisions with both packs and report the difference."""
     with database.connect() as connection:
         owner_keys = owners(connection)
         resolved = resolved_per_queue(connection, since=since, until=until)
-    tally = _Tally(_BudgetSimulation(candidate, owner_keys))
+        reported = given_back(connection, since=since, until=until)
+    tally = _Tally(_BudgetSimulation(candidate, owner_keys, reported, permit_ttl))
     cache: dict[str, tuple[RulesAnswer, RulesAnswer, RulesAnswer | None]] = {}
     for item in _recorded(database, since=since, until=until):
         if isinstance(item, Unreplayable):
@@ -338,12 +349,22 @@ def _with_probes(masked: dict[str, Any], erased: list[str]) -> dict[str, Any]:
 
 
 class _BudgetSimulation:
-    """The candidate's budgets over the replayed decisions, in order: how often each is hit."""
+    """The candidate's budgets over the replayed decisions, in order: how often each is hit.
+    A share is (when it was spent, how much, when it came back: None while it counts)."""
 
-    def __init__(self, candidate: Gate, owners: dict[str, str]) -> None:
+    def __init__(
+        self,
+        candidate: Gate,
+        owners: dict[str, str],
+        reported: dict[str, datetime],
+        permit_ttl: timedelta,
+    ) -> None:
         self._data = candidate.pack.data
         self._owners = owners
-        self._spent: dict[tuple[str, str, str], deque[tuple[datetime, float]]] = defaultdict(deque)
+        self._reported = reported  # decisions reported failed or rolled back, and when
+        self._permit_ttl = permit_ttl
+        self._spent: dict[tuple[str, str, str], deque[tuple[datetime, float, datetime | None]]]
+        self._spent = defaultdict(deque)
         self.hits: dict[str, int] = dict.fromkeys(self._data.budgets, 0)
 
     def add(self, item: _Replay, answer: RulesAnswer) -> None:
@@ -358,9 +379,17 @@ class _BudgetSimulation:
             spent = self._spent[key]
             while spent and spent[0][0] <= item.at - timedelta(seconds=charge.window_seconds):
                 spent.popleft()
-            if charge.exceeds(sum(a for _, a in spent)):
+            counting = (a for _, a, back in spent if back is None or back > item.at)
+            if charge.exceeds(sum(counting)):
                 self.hits[charge.budget] += 1
                 return
             keys.append((key, charge.amount))
+        back = self._back_at(item)
         for key, amount in keys:
-            self._spent[key].append((item.at, amount))
+            self._spent[key].append((item.at, amount, back))
+
+    def _back_at(self, item: _Replay) -> datetime | None:
+        """When the store gave this action's share back: once it was reported failed or
+        rolled back, and its permit had expired (`outcomes.give_back_at`)."""
+        reported = self._reported.get(item.decision_id)
+        return None if reported is None else max(reported, item.at + self._permit_ttl)

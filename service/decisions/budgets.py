@@ -15,7 +15,7 @@ from collections.abc import Iterable, Sequence
 from datetime import datetime, timedelta
 
 import uuid_utils
-from sqlalchemy import Connection, func, insert, select, update
+from sqlalchemy import Connection, func, insert, or_, select, update
 
 from policy.budgets import SPENDING, Charge
 from policy.pack_data import BudgetScope
@@ -88,12 +88,13 @@ def count(
         connection.execute(insert(BUDGET_ENTRIES), rows)
 
 
-def release(connection: Connection, decision_id: str, now: datetime) -> None:
-    """A failed or rolled-back action gives back what it spent."""
+def release(connection: Connection, decision_id: str, at: datetime) -> None:
+    """A failed or rolled-back action gives back what it spent, from `at` on (when its
+    permit can no longer be used: decisions/outcomes.give_back_at)."""
     connection.execute(
         update(BUDGET_ENTRIES)
         .where(BUDGET_ENTRIES.c.decision_id == decision_id, BUDGET_ENTRIES.c.released_at.is_(None))
-        .values(released_at=now)
+        .values(released_at=at)
     )
 
 
@@ -119,7 +120,7 @@ def _spent(connection: Connection, charge: Charge, key: str, now: datetime) -> f
             BUDGET_ENTRIES.c.unit == charge.unit,
             column == key,
             BUDGET_ENTRIES.c.counted_at > since,
-            BUDGET_ENTRIES.c.released_at.is_(None),
+            or_(BUDGET_ENTRIES.c.released_at.is_(None), BUDGET_ENTRIES.c.released_at > now),
         )
     ).scalar()
     return float(total or 0.0)

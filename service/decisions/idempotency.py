@@ -13,10 +13,10 @@ from dataclasses import dataclass
 
 from sqlalchemy import Connection, select
 
+from service.decisions.lookup import stored_permit
 from service.decisions.record import DecisionRecord, Recorded
 from service.decisions.tables import DECISIONS
 from service.errors import IdempotencyConflict
-from service.permits.signer import StoredPermit
 
 
 @dataclass(frozen=True)
@@ -77,7 +77,9 @@ def _stored_answer(
         return None
     if str(row.request_digest) != record.request_digest:
         return IdempotencyConflict()
-    stored = StoredPermit(row.permit_claims, row.permit_kid) if row.permit_kid else None
     return Recorded(
-        decision_id=str(row.decision_id), body=str(row.body), replayed=True, stored_permit=stored
+        decision_id=str(row.decision_id),
+        body=str(row.body),
+        replayed=True,
+        stored_permit=stored_permit(row),
     )

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Callable
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Connection, Engine, select
@@ -13,9 +14,10 @@ from policy.decision import Decision
 from policy.rule_pack import RulePack
 from service.auth.principals import Principal
 from service.decisions.readers import readable_row
-from service.decisions.status import DecisionStatus, decision_status
+from service.decisions.status import GIVES_BACK, DecisionStatus, decision_status
 from service.decisions.tables import DECISIONS
 from service.errors import NotFound
+from service.permits.signer import StoredPermit
 from service.reviews.tasks import as_review, blocking_task_of
 from service.reviews.waiting import ResolutionWatch
 from service.store.utc import utc_now
@@ -30,6 +32,24 @@ def proposer_of(connection: Connection, decision_id: str) -> str | None:
         select(DECISIONS.c.principal_id).where(DECISIONS.c.decision_id == decision_id)
     ).scalar()
     return proposer
+
+
+def given_back(connection: Connection, *, since: datetime, until: datetime) -> dict[str, datetime]:
+    """The decisions made in [since, until) whose action was reported failed or rolled back
+    (what gives a budget share back), with when it was reported."""
+    rows = connection.execute(
+        select(DECISIONS.c.decision_id, DECISIONS.c.lifecycle_at).where(
+            DECISIONS.c.created_at >= since,
+            DECISIONS.c.created_at < until,
+            DECISIONS.c.lifecycle_status.in_([status.value for status in GIVES_BACK]),
+        )
+    ).all()
+    return {str(row.decision_id): row.lifecycle_at for row in rows}
+
+
+def stored_permit(row: Any) -> StoredPermit | None:
+    """What a stored decision row keeps of its permit, if it issued one."""
+    return StoredPermit(row.permit_claims, row.permit_kid) if row.permit_kid else None
 
 
 def status_and_row(

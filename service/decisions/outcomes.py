@@ -7,11 +7,16 @@
 A report the status does not permit (an action that was denied, rejected, expired or is
 still waiting; an approval not yet used; a second report of the same thing) is recorded as
 an `outcome_violation` event and refused with 409: the log shows the attempt either way.
+
+A `failed` or `rolled_back` report gives back what the action spent of its budgets, but
+only once its permit can no longer be used: the agent's word alone never frees money while
+a valid permit for the same action is still in its hands (`give_back_at`).
 """
 
 from __future__ import annotations
 
 import json
+from datetime import datetime
 from enum import StrEnum
 from typing import Annotated, Any
 
@@ -24,10 +29,11 @@ from policy.rule_pack import RulePack
 from service.audit.chain import record
 from service.auth.principals import Principal
 from service.decisions import budgets
-from service.decisions.lookup import status_and_row
-from service.decisions.status import ActionStatus, DecisionStatus
+from service.decisions.lookup import status_and_row, stored_permit
+from service.decisions.status import GIVES_BACK, ActionStatus, DecisionStatus
 from service.decisions.tables import DECISIONS
 from service.errors import OutcomeNotPermitted
+from service.permits.signer import PermitSigner, StoredPermit
 from service.store.database import writing
 from service.store.utc import utc_now
 
@@ -59,8 +65,6 @@ class OutcomeRecorded(BaseModel):
     audit: AuditRef
 
 
-# An action that failed or was undone gives back what it spent of its budgets.
-_GIVES_BACK = frozenset({Reported.FAILED, Reported.ROLLED_BACK})
 _MAY_REPORT = {
     Reported.EXECUTED: {ActionStatus.ALLOWED, ActionStatus.SAMPLED, ActionStatus.APPROVED},
     Reported.FAILED: {ActionStatus.ALLOWED, ActionStatus.SAMPLED, ActionStatus.APPROVED},
@@ -69,7 +73,13 @@ _MAY_REPORT = {
 
 
 def report_outcome(
-    database: Engine, pack: RulePack, agent: Principal, decision_id: str, report: OutcomeReport
+    database: Engine,
+    pack: RulePack,
+    agent: Principal,
+    decision_id: str,
+    report: OutcomeReport,
+    *,
+    permits: PermitSigner,
 ) -> OutcomeRecorded:
     """Record the agent's report on its own action, or record the attempt and refuse it."""
     now = utc_now()
@@ -104,8 +114,9 @@ def report_outcome(
             ).rowcount
             if changed != 1:
                 refusal = "another report on this action landed first"
-            elif report.status in _GIVES_BACK:
-                budgets.release(connection, decision_id, now)
+            elif status in GIVES_BACK:
+                at = give_back_at(current, stored_permit(row), permits, now)
+                budgets.release(connection, decision_id, at)
         kind = "outcome_reported" if refusal is None else "outcome_violation"
         details: dict[str, Any] = {"reported": report.status.value, "was": current.status.value}
         if refusal is None:
@@ -121,6 +132,18 @@ def report_outcome(
     return OutcomeRecorded(
         decision_id=decision_id, status=status, missing_for_done=missing, audit=ref
     )
+
+
+def give_back_at(
+    current: DecisionStatus, stored: StoredPermit | None, permits: PermitSigner, now: datetime
+) -> datetime:
+    """When a failed or rolled-back action's budget share comes back: when the last permit
+    for it stops verifying (the decision's own, or the one its used approval got), or now
+    when it never had one."""
+    expiries = [stored.expires_at] if stored is not None else []
+    if current.review is not None and current.review.used_at is not None:
+        expiries.append(permits.expires_at(current.review.used_at))
+    return max([now, *expiries])
 
 
 def _refusal(current: DecisionStatus, report: OutcomeReport) -> str | None:

@@ -26,6 +26,10 @@ class ActionStatus(StrEnum):
     ROLLED_BACK = "rolled_back"
 
 
+# An action in one of these gives back what it spent of its budgets (once its permit expired).
+GIVES_BACK = frozenset({ActionStatus.FAILED, ActionStatus.ROLLED_BACK})
+
+
 class ReviewProgress(ReviewRef):
     """The decision's review with where it stands now."""
 

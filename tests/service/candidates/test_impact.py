@@ -23,6 +23,7 @@ from service.auth.principals import Principal
 from service.auth.roles import Role
 from service.candidates.impact import replay_impact
 from service.cli.main import app
+from service.decisions.outcomes import OutcomeReport, report_outcome
 from service.engines import replay_gate
 from service.runtime import Runtime
 from service.settings import Settings
@@ -160,3 +161,42 @@ def test_the_cli_prints_the_report(
     assert "fidelity: the active pack reproduced 1 of 1" in as_text.output
     broken = CliRunner().invoke(app, ["rules", "impact", "--candidate", str(tmp_path / "nothing")])
     assert broken.exit_code == 2
+
+
+def test_a_replay_gives_a_failed_actions_share_back_as_the_store_does(
+    runtime: Runtime, tmp_path: Path
+) -> None:
+    """A share reported failed comes back only once its permit expired, in a replay too."""
+    agent, _ = create_key(runtime.database, name="bot", role=Role.AGENT, scopes=["*"])
+    credit = {
+        "action": {"type": "billing.invoice.adjust", "environment": "production",
+                   "amount": {"value": 600, "currency": "USD"}},
+        "work_item": {"id": "WI-1"}, "justification": "credit", "confidence": 0.9,
+    }  # fmt: skip
+    first = asyncio.run(runtime.decider.decide(Proposal.model_validate(credit), agent))
+    report_outcome(
+        runtime.database,
+        runtime.pack,
+        agent,
+        first.decision_id,
+        OutcomeReport.model_validate({"status": "failed"}),
+        permits=runtime.permits,
+    )
+    _decide(runtime, agent, credit)
+
+    def tighter(pack: Path) -> None:
+        budgets_file = pack / "data" / "budgets.yaml"
+        budgets = yaml.safe_load(budgets_file.read_text())
+        budgets["invoice-credits-per-agent"]["limit"] = {"USD": 1000}
+        budgets_file.write_text(yaml.safe_dump(budgets))
+
+    candidate = _candidate(tmp_path, tighter)
+    # The second credit came seconds after the first: the failed one's permit still held.
+    assert _report(runtime, candidate).budgets["invoice-credits-per-agent"] == 1
+    with writing(runtime.database) as connection:  # as if the first came ten minutes earlier
+        connection.execute(
+            update(AUDIT_EVENTS)
+            .where(AUDIT_EVENTS.c.decision_id == first.decision_id)
+            .values(recorded_at=utc_now() - timedelta(minutes=10))
+        )
+    assert _report(runtime, candidate).budgets["invoice-credits-per-agent"] == 0

@@ -5,20 +5,23 @@ concurrent case on both stores: features/budgets.feature)."""
 from __future__ import annotations
 
 import asyncio
+import base64
 import json
 from collections.abc import Iterator
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
 import yaml
-from sqlalchemy import update
+from sqlalchemy import select, update
 
 from policy.proposal import Proposal
 from service.auth.keys import create_key
 from service.auth.principals import Principal, principal_named
 from service.auth.roles import Role
+from service.decisions.outcomes import OutcomeReport, report_outcome
+from service.decisions.proceed import proceed
 from service.decisions.tables import BUDGET_ENTRIES
 from service.runtime import Runtime
 from service.settings import Settings
@@ -54,7 +57,7 @@ def _agent(runtime: Runtime, name: str, owner: str | None = None) -> Principal:
 
 def _decide(runtime: Runtime, agent: Principal, body: dict[str, Any]) -> dict[str, Any]:
     recorded = asyncio.run(runtime.decider.decide(Proposal.model_validate(body), agent))
-    answer: dict[str, Any] = json.loads(recorded.body)
+    answer: dict[str, Any] = json.loads(recorded.answer)
     return answer
 
 
@@ -130,3 +133,81 @@ def test_a_retry_of_an_over_budget_decision_gets_the_same_answer(runtime: Runtim
     first, again = _decide(runtime, agent, keyed), _decide(runtime, agent, keyed)
     assert first == again
     assert first["outcome"] == "route_to_human"
+
+
+def _reported(runtime: Runtime, agent: Principal, decision_id: str, status: str) -> None:
+    report = OutcomeReport.model_validate({"status": status})
+    report_outcome(
+        runtime.database, runtime.pack, agent, decision_id, report, permits=runtime.permits
+    )
+
+
+def _given_back_at(runtime: Runtime, decision_id: str) -> Any:
+    with runtime.database.connect() as connection:
+        return connection.execute(
+            select(BUDGET_ENTRIES.c.released_at).where(BUDGET_ENTRIES.c.decision_id == decision_id)
+        ).scalar_one()
+
+
+def _expire_now(runtime: Runtime, decision_id: str) -> None:
+    """Move the share's return to a second ago, as if its permit's five minutes had passed."""
+    with writing(runtime.database) as connection:
+        connection.execute(
+            update(BUDGET_ENTRIES)
+            .where(BUDGET_ENTRIES.c.decision_id == decision_id)
+            .values(released_at=utc_now() - timedelta(seconds=1))
+        )
+
+
+@pytest.mark.parametrize("reports", [["failed"], ["executed", "rolled_back"]])
+def test_a_share_comes_back_only_once_its_permit_can_no_longer_be_used(
+    runtime: Runtime, reports: list[str]
+) -> None:
+    """An agent at its budget reported `failed` on an earlier credit and got its share back
+    at once, while that credit's permit still verified at the target: 4,500 USD of valid
+    permits against a 3,000 USD budget. The share now comes back when the permit expires."""
+    agent = _agent(runtime, "bot")
+    first = _decide(runtime, agent, _credit(600))
+    assert first["outcome"] == "sample"
+    for status in reports:
+        _reported(runtime, agent, first["decision_id"], status)
+    over = _decide(runtime, agent, _credit(600))
+    assert over["outcome"] == "route_to_human"  # the first permit still verifies: 600 counts
+    assert "budget.credits-per-owner" in _rules(over)
+    expiry = datetime.fromtimestamp(_claims(first["permit"])["exp"], UTC)
+    assert _given_back_at(runtime, first["decision_id"]) == expiry
+    _expire_now(runtime, first["decision_id"])
+    assert _decide(runtime, agent, _credit(600))["outcome"] == "sample"
+
+
+def test_a_used_approval_gives_its_share_back_when_its_permit_expires(runtime: Runtime) -> None:
+    agent = _agent(runtime, "bot")
+    reviewer, _ = create_key(
+        runtime.database, name="fiona", role=Role.REVIEWER, scopes=["group:finance-approvers"]
+    )
+    credit = _credit(2000)
+    routed = _decide(runtime, agent, credit)
+    assert routed["outcome"] == "route_to_human"
+    runtime.desk.approve(routed["review"]["id"], reviewer)
+    use = asyncio.run(
+        proceed(
+            routed["decision_id"],
+            agent,
+            Proposal.model_validate(credit),
+            desk=runtime.desk,
+            permits=runtime.permits,
+            pack=runtime.pack,
+        )
+    )
+    assert use.permit is not None
+    _reported(runtime, agent, routed["decision_id"], "failed")
+    expiry = datetime.fromtimestamp(_claims(use.permit)["exp"], UTC)
+    assert _given_back_at(runtime, routed["decision_id"]) == expiry > utc_now()
+
+
+def _claims(permit: str) -> dict[str, Any]:
+    payload = permit.split(".")[1]
+    claims: dict[str, Any] = json.loads(
+        base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4))
+    )
+    return claims
