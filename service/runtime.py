@@ -198,7 +198,12 @@ class Runtime:
             settings.slack_bot_token.get_secret_value(), str(settings.slack_api_url)
         )
         notifier = SlackNotifier(
-            self.database, self.pack, self.board, client, tick_seconds=settings.slack_tick_seconds
+            self.database,
+            self.pack,
+            self.board,
+            client,
+            tick_seconds=settings.slack_tick_seconds,
+            public_url=str(settings.public_url) if settings.public_url else None,
         )
         self._start(notifier)
         self._wake_on_resolution.append(lambda _: notifier.wake())

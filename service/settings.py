@@ -104,6 +104,9 @@ class Settings(BaseSettings):
     slack_api_url: HttpUrl = HttpUrl("https://slack.com/api/")
     # How often the Slack worker posts new reviews and updates resolved ones, in seconds.
     slack_tick_seconds: float = Field(default=1.0, gt=0, le=60)
+    # Where people reach this gateway (e.g. https://gate.example.com): Slack messages link
+    # to the review's page there. Without it they name the page's path.
+    public_url: HttpUrl | None = None
     # How the server logs: `text` for people, `json` (one object a line) for log pipelines.
     # Every request is one line: method, route, status, duration, principal, decision id.
     log_format: Literal["text", "json"] = "text"

@@ -59,9 +59,11 @@ class SlackNotifier:
         client: WebClient,
         *,
         tick_seconds: float,
+        public_url: str | None = None,
         clock: Callable[[], datetime] = utc_now,
     ) -> None:
         self._database = database
+        self._public_url = public_url.rstrip("/") if public_url else None
         self._board = board
         self._client = client
         self._clock = clock
@@ -130,7 +132,7 @@ class SlackNotifier:
             if packet is None:
                 self._set(row.review_id, state=FAILED, last_error="review not found")
                 continue
-            text, blocks = open_message(packet)
+            text, blocks = open_message(packet, self._page_of(packet.id))
             try:
                 answer = self._client.chat_postMessage(
                     channel=row.channel, text=text, blocks=blocks
@@ -166,7 +168,8 @@ class SlackNotifier:
                 continue
             packet = self._board.packet_of(row.review_id)
             assert packet is not None  # a posted review is never deleted
-            text, blocks = closed_message(packet, self._name_of(packet.resolved_by))
+            resolver = self._name_of(packet.resolved_by)
+            text, blocks = closed_message(packet, resolver, self._page_of(packet.id))
             try:
                 self._client.chat_update(channel=row.channel, ts=row.ts, text=text, blocks=blocks)
             except (SlackClientError, OSError) as error:  # OSError: Slack unreachable
@@ -227,6 +230,10 @@ class SlackNotifier:
                 .where(SLACK_MESSAGES.c.review_id == review_id)
                 .values(**changes)
             )
+
+    def _page_of(self, review_id: str) -> str | None:
+        """The review's page, where the whole packet is, when the public address is known."""
+        return f"{self._public_url}/ui/reviews/{review_id}" if self._public_url else None
 
     def _name_of(self, principal_id: str | None) -> str | None:
         if principal_id is None:

@@ -18,6 +18,7 @@ from fastapi.templating import Jinja2Templates
 from service.api.dependencies import DatabaseDep
 from service.auth.sessions import COOKIE, UiSession, session_of
 from service.errors import SignInNeeded
+from service.reviews.agent_text import visible
 
 templates = Jinja2Templates(directory=Path(__file__).parent / "templates")
 SessionCookie = Annotated[str | None, Cookie(alias=COOKIE)]
@@ -33,6 +34,10 @@ def duration(span: timedelta) -> str:
 
 
 templates.env.filters["duration"] = duration
+# What the agent wrote, with control characters shown (`agent_lines` keeps its new lines):
+# the templates put it in boxes of class `agent-text`, apart from the gate's own words.
+templates.env.filters["agent"] = visible
+templates.env.filters["agent_lines"] = lambda value: visible(value, keep_lines=True)
 
 
 def signed_in(database: DatabaseDep, cookie: SessionCookie = None) -> UiSession:
