@@ -15,9 +15,12 @@ Feature: Budgets cap what many small actions add up to
     Then it waits in the finance-approvers queue
     And the reason names invoice-credits-per-agent, 2,500.00 USD spent and the limit of 3,000.00 USD
 
-  Scenario: A failed credit gives its amount back
+  Scenario: A failed credit gives its amount back once its permit can no longer be used
     When the agent asks for 6 invoice credits of 500 USD, one after another
     And the agent reports the first credit failed
+    And the agent asks for 1 invoice credit of 500 USD, one after another
+    Then it waits in the finance-approvers queue
+    When the first credit's permit has expired
     And the agent asks for 1 invoice credit of 500 USD, one after another
     Then it goes through
 

@@ -8,19 +8,22 @@ from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import ExitStack
 from dataclasses import dataclass, field
+from datetime import timedelta
 from typing import Any
 
 import httpx
 import pytest
 from pydantic import SecretStr
 from pytest_bdd import given, parsers, scenarios, then, when
-from sqlalchemy import text
+from sqlalchemy import text, update
 
 from service.audit.signing import new_private_pem
 from service.auth.keys import create_key
 from service.auth.roles import Role
+from service.decisions.tables import BUDGET_ENTRIES
 from service.settings import Settings
 from service.store.database import database_engine, migrate
+from service.store.utc import utc_now
 from tests.fixtures import RULES, RegoBackend
 from tests.loopback import serving
 
@@ -133,6 +136,23 @@ def first_failed(budgets: Budgets) -> None:
         headers=budgets._as(budgets.agent_key),
     )
     assert answer.status_code == 200, answer.text
+
+
+@when("the first credit's permit has expired")
+def first_permit_expired(budgets: Budgets) -> None:
+    """The failed credit's share comes back at its permit's expiry, five minutes on: moved
+    to a second ago here, as the time passing would."""
+    first = budgets.answers[0]["decision_id"]
+    engine = database_engine(budgets.database_url)
+    try:
+        with engine.begin() as connection:
+            connection.execute(
+                update(BUDGET_ENTRIES)
+                .where(BUDGET_ENTRIES.c.decision_id == first)
+                .values(released_at=utc_now() - timedelta(seconds=1))
+            )
+    finally:
+        engine.dispose()
 
 
 @when("a finance approver approves it and the agent uses the approval")

@@ -173,8 +173,11 @@ def test_reading_decisions(
 ) -> None:
     made = client.post("/v1/decisions", json=DRAFT, headers=agent_headers).json()
     path = f"/v1/decisions/{made['decision_id']}"
-    # The answer as recorded, plus the action's status now.
-    assert client.get(path, headers=agent_headers).json() == made | {"status": "allowed"}
+    # The answer as recorded, plus the action's status now; never the permit, which only
+    # the agent's own answer (and its replays) carries.
+    assert made["permit"]
+    read = client.get(path, headers=agent_headers).json()
+    assert read == made | {"status": "allowed", "permit": None}
     assert client.get(path, headers=bearer(runtime, Role.AUDITOR)).json()["audit"] == made["audit"]
     stranger = bearer(runtime, Role.AGENT, ["*"])
     assert client.get(path, headers=stranger).status_code == 404
