@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-from sqlalchemy import Connection, text
+from sqlalchemy import Connection, MetaData, select, text
 
 from service.store.database import database_engine
 
@@ -56,3 +56,14 @@ def _run(database_url: str, statements: dict[str, list[str]]) -> None:
     with store(database_url) as connection:
         for statement in statements[connection.dialect.name]:
             connection.execute(text(statement))
+
+
+def every_row(connection: Connection) -> list[str]:
+    """Every row of every table the store has (whoever declares it), each as its repr."""
+    schema = MetaData()
+    schema.reflect(connection)
+    return [
+        repr(tuple(row))
+        for table in schema.sorted_tables
+        for row in connection.execute(select(table))
+    ]

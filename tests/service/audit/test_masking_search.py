@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import MetaData, select, text
+from sqlalchemy import text
 
 from policy.proposal import Proposal
 from service.app import create_app
@@ -18,6 +18,7 @@ from service.auth.roles import Role
 from service.settings import Settings
 from service.store.database import database_engine
 from tests.fixtures import AUDIT_KEY, RULES, bearer
+from tests.store_access import every_row
 
 PLANTED = "planted-7f3a91@customer.example"
 PROPOSAL = {
@@ -61,18 +62,12 @@ def test_a_masked_value_is_found_nowhere(
 
     database = database_engine(database_url)
     with database.connect() as connection:
-        schema = MetaData()
-        schema.reflect(connection)  # every table the store has, whoever declares it
-        every_row = [
-            repr(tuple(row))
-            for table in schema.sorted_tables
-            for row in connection.execute(select(table))
-        ]
+        rows = every_row(connection)
         (event,) = connection.execute(
             text("SELECT event FROM audit_events WHERE kind = 'decision'")
         ).one()
     database.dispose()
-    assert not any(PLANTED in row for row in every_row)
+    assert not any(PLANTED in row for row in rows)
     if database_url.startswith("sqlite"):  # the file itself, free pages and WAL included
         stored = b"".join(path.read_bytes() for path in tmp_path.glob("gate.db*"))
         assert PLANTED.encode() not in stored

@@ -14,7 +14,6 @@ import yaml
 from fastapi.testclient import TestClient
 from sluicegate_permit import MemoryReplayCache, PermitError, verify
 from sluicegate_permit import action_digest as verifier_digest
-from sqlalchemy import MetaData, select
 from typer.testing import CliRunner
 
 from policy.proposal import Proposal
@@ -26,6 +25,7 @@ from service.permits.signer import PermitSigner, action_digest, rotate_key
 from service.runtime import Runtime
 from service.settings import Settings
 from tests.fixtures import AUDIT_KEY, bearer
+from tests.store_access import every_row
 
 DRAFT: dict[str, Any] = {
     "action": {"type": "email.customer.draft", "environment": "sandbox", "target": "mailer"},
@@ -234,20 +234,10 @@ def test_a_permit_reaches_only_the_agent_it_was_issued_to(
     for path in ("/v1/audit/events", "/v1/audit/export.ndjson", "/v1/audit/export.csv"):
         seen.append(client.get(path, headers=auditor).text)
     assert not any(permit in text for text in seen)
-    assert not any(permit in row for row in _every_row(database))
+    with database.connect() as connection:
+        assert not any(permit in row for row in every_row(connection))
 
 
 def _key_of(database: Any, name: str) -> str:
     _, key = create_key(database, name=name, role=Role.REVIEWER, scopes=["group:x"])
     return key
-
-
-def _every_row(database: Any) -> list[str]:
-    with database.connect() as connection:
-        schema = MetaData()
-        schema.reflect(connection)
-        return [
-            repr(tuple(row))
-            for table in schema.sorted_tables
-            for row in connection.execute(select(table))
-        ]
