@@ -142,6 +142,14 @@ class WrongReviewKind(ServiceError):
     message = "blocking reviews are approved or rejected; post-hoc reviews take a verdict"
 
 
+class ReviewsNotAlike(ServiceError):
+    code, status, message = (
+        "reviews_not_alike",
+        422,
+        "approve together only reviews of one action type in one queue",
+    )
+
+
 class ReviewConflict(ServiceError):
     code, status, message = "review_conflict", 409, "the review changed meanwhile; reload it"
 

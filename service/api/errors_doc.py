@@ -21,7 +21,7 @@ _DEFAULTS = {
 def error_responses(*statuses: int, **descriptions: str) -> dict[int | str, dict[str, Any]]:
     """OpenAPI `responses` for these statuses; keyword names override a default description
     (`forbidden=`, `conflict=`, ...)."""
-    names = {403: "forbidden", 409: "conflict", 503: "unavailable"}
+    names = {403: "forbidden", 409: "conflict", 422: "unprocessable", 503: "unavailable"}
     return {
         status: {
             "model": ErrorBody,

@@ -12,6 +12,7 @@ from service.api.errors_doc import error_responses
 from service.api.strict_json import StrictJsonRoute
 from service.reviews.board import QueueSummary
 from service.reviews.models import (
+    BatchResult,
     IncidentCause,
     PostHocVerdict,
     Review,
@@ -33,6 +34,23 @@ class ApproveBody(BaseModel):
     note: Note | None = None
 
 
+class ApproveManyBody(BaseModel):
+    """Reviews of one action type in one queue to approve together, with one note."""
+
+    review_ids: Annotated[
+        list[Annotated[str, Field(min_length=1, max_length=64)]],
+        Field(min_length=1, max_length=100),
+    ]
+    note: Note | None = None
+
+
+class BatchResults(BaseModel):
+    """Per review, in the order given: approved, or refused with the error a single step
+    would have answered."""
+
+    results: list[BatchResult]
+
+
 class RejectBody(BaseModel):
     """A rejection; the note saying why is required, the cause is `other` unless given."""
 
@@ -47,6 +65,22 @@ class VerdictBody(BaseModel):
     note: Note | None = None
     # For `should_not_have_happened`: why (`other` unless given).
     cause: IncidentCause | None = None
+
+
+@router.post(
+    ":approve",
+    response_model=BatchResults,
+    responses=error_responses(
+        401, 403, 422, forbidden="not a reviewer's key", unprocessable="not one type and queue"
+    ),
+    summary="Approve alike reviews together",
+)
+def approve_many(body: ApproveManyBody, desk: DeskDep, reviewer: ReviewerDep) -> BatchResults:
+    """Approve several pending reviews of one action type in one queue with one note. Each
+    is checked and recorded as its own approval (four eyes, two approvers, claims); the
+    answer says, per review, whether it was approved and why not. `422 reviews_not_alike`,
+    before anything changes, when they are not of one action type in one queue."""
+    return BatchResults(results=desk.approve_alike(body.review_ids, reviewer, body.note))
 
 
 @router.get("/queues", response_model=list[QueueSummary], summary="My queues with their counts")

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from enum import StrEnum
 
 from sqlalchemy import Connection, Engine, func, select
+from sqlalchemy.orm import aliased
 from sqlmodel import Session
 
 from policy.context import Agent
@@ -67,6 +69,22 @@ def name_of(connection: Connection, principal_id: str) -> str | None:
         select(PRINCIPALS.c.name).where(PRINCIPALS.c.id == principal_id)
     ).scalar()
     return name
+
+
+def names_and_owners(
+    connection: Connection, principal_ids: Iterable[str]
+) -> dict[str, tuple[str, str | None]]:
+    """For each principal: its name, and its accountable owner's name (None without one)."""
+    wanted = list(dict.fromkeys(principal_ids))
+    if not wanted:
+        return {}
+    owner = aliased(PRINCIPALS)
+    rows = connection.execute(
+        select(PRINCIPALS.c.id, PRINCIPALS.c.name, owner.c.name.label("owner_name"))
+        .outerjoin(owner, owner.c.id == PRINCIPALS.c.owner_id)
+        .where(PRINCIPALS.c.id.in_(wanted))
+    ).all()
+    return {str(row.id): (str(row.name), row.owner_name) for row in rows}
 
 
 def owners(connection: Connection) -> dict[str, str]:

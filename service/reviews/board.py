@@ -17,6 +17,7 @@ from service.reviews.eligibility import may_read
 from service.reviews.models import Review, ReviewKind, ReviewPacket, ReviewState
 from service.reviews.tables import REVIEW_TASKS
 from service.reviews.tasks import OPEN, as_review, task_row
+from service.reviews.triage import TriageQuery, TriageRow, narrowed, triage_rows
 from service.store.utc import utc_now
 
 MAX_PAGE = 200
@@ -73,6 +74,22 @@ class ReviewBoard:
         with self._database.connect() as connection:
             rows = connection.execute(query).all()
         return [as_review(row, now) for row in rows]
+
+    def triage(self, principal: Principal, queue: str, query: TriageQuery) -> list[TriageRow]:
+        """A queue's open reviews as its list shows them (`reviews/triage.py`), at most
+        `MAX_PAGE` of the soonest due; NotFound when the principal may not read the queue."""
+        if queue not in self.visible_queues(principal):
+            raise NotFound(f"no queue {queue}")
+        now = self._clock()
+        with self._database.connect() as connection:
+            rows = connection.execute(
+                select(REVIEW_TASKS)
+                .where(REVIEW_TASKS.c.queue == queue, REVIEW_TASKS.c.state == OPEN)
+                .order_by(REVIEW_TASKS.c.due_at, REVIEW_TASKS.c.id)
+                .limit(MAX_PAGE)
+            ).all()
+            reviews = [as_review(row, now) for row in rows]
+            return narrowed(triage_rows(connection, reviews, now), query)
 
     def packet(self, review_id: str, principal: Principal) -> ReviewPacket:
         """A review with the proposal and the decision, if the principal may read it."""

@@ -9,7 +9,7 @@ committed, `review_closed` / `claimed_by_other`).
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -25,6 +25,7 @@ from service.errors import (
     ApprovalMismatch,
     ApprovalUsed,
     ClaimedByOther,
+    ErrorDetail,
     FourEyes,
     NotApproved,
     NoteRequired,
@@ -33,11 +34,14 @@ from service.errors import (
     PolicyChanged,
     ReviewClosed,
     ReviewConflict,
+    ReviewsNotAlike,
+    ServiceError,
     WrongReviewKind,
 )
 from service.reviews.eligibility import four_eyes_violated, may_review
 from service.reviews.models import (
     ApprovalUse,
+    BatchResult,
     IncidentCause,
     PostHocVerdict,
     Review,
@@ -202,6 +206,29 @@ class ReviewDesk:
             return _Step("review_verdict", changes, details, resolves=True)
 
         return self._transition(review_id, actor, step)
+
+    def approve_alike(
+        self, review_ids: Sequence[str], actor: Principal, note: str | None = None
+    ) -> list[BatchResult]:
+        """Approve several reviews of one action type in one queue with one note. Each is its
+        own step, under every rule a single approval meets (four eyes, two approvers, claims,
+        single use), with its own audit event; one refused says why and the rest go on.
+        ReviewsNotAlike, before anything changes, when they are not of one type and queue."""
+        wanted = list(dict.fromkeys(review_ids))
+        with self._database.connect() as connection:
+            rows = [task_row(connection, review_id) for review_id in wanted]
+        if len({(row.queue, row.action_type) for row in rows if row is not None}) > 1:
+            raise ReviewsNotAlike()
+        results = []
+        for review_id in wanted:
+            try:
+                self.approve(review_id, actor, note)
+            except ServiceError as refused:
+                error = ErrorDetail(code=refused.code, message=str(refused))
+                results.append(BatchResult(review_id=review_id, ok=False, error=error))
+            else:
+                results.append(BatchResult(review_id=review_id, ok=True))
+        return results
 
     # -- the agent ---------------------------------------------------------------------------
 

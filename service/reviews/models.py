@@ -9,6 +9,7 @@ from typing import Any
 from pydantic import BaseModel
 
 from policy.decision import Decision
+from service.errors import ErrorDetail
 
 
 class ReviewState(StrEnum):
@@ -115,6 +116,15 @@ class ReviewPacket(Review):
 
     proposal: dict[str, Any]
     decision: Decision
+
+
+class BatchResult(BaseModel):
+    """One review of a batch approval: approved, or refused and why (as a single step would
+    have been)."""
+
+    review_id: str
+    ok: bool
+    error: ErrorDetail | None = None
 
 
 class ApprovalUse(BaseModel):

@@ -114,6 +114,19 @@ def blocking_task_of(connection: Connection, decision_id: str) -> Any:
     ).first()
 
 
+def blocking_tasks_of(connection: Connection, decision_ids: list[str]) -> dict[str, Any]:
+    """The blocking review rows of these decisions, by decision id."""
+    if not decision_ids:
+        return {}
+    rows = connection.execute(
+        select(REVIEW_TASKS).where(
+            REVIEW_TASKS.c.decision_id.in_(decision_ids),
+            REVIEW_TASKS.c.kind == ReviewKind.BLOCKING.value,
+        )
+    ).all()
+    return {str(row.decision_id): row for row in rows}
+
+
 def queues_of(connection: Connection, decision_id: str) -> list[str]:
     """The queues a decision's reviews are (or were) in."""
     return list(

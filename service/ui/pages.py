@@ -18,7 +18,7 @@ from fastapi.templating import Jinja2Templates
 from service.api.dependencies import DatabaseDep
 from service.auth.sessions import COOKIE, UiSession, session_of
 from service.errors import SignInNeeded
-from service.reviews.agent_text import visible
+from service.reviews.agent_text import one_line, visible
 
 templates = Jinja2Templates(directory=Path(__file__).parent / "templates")
 SessionCookie = Annotated[str | None, Cookie(alias=COOKIE)]
@@ -38,6 +38,7 @@ templates.env.filters["duration"] = duration
 # the templates put it in boxes of class `agent-text`, apart from the gate's own words.
 templates.env.filters["agent"] = visible
 templates.env.filters["agent_lines"] = lambda value: visible(value, keep_lines=True)
+templates.env.filters["agent_line"] = one_line  # one line, cut with a count of what was left out
 
 
 def signed_in(database: DatabaseDep, cookie: SessionCookie = None) -> UiSession:

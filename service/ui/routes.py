@@ -8,6 +8,8 @@ from typing import Annotated
 
 from fastapi import APIRouter, Cookie, Form, Request, Response
 from fastapi.responses import HTMLResponse, RedirectResponse
+from pydantic import ValidationError
+from sqlalchemy import Engine
 
 from policy.rule_pack import RulePack
 from service.api.dependencies import (
@@ -29,15 +31,27 @@ from service.auth.sessions import (
     sign_in,
     sign_out,
 )
+from service.decisions.history import packet_context
 from service.errors import ServiceError
 from service.reviews.board import ReviewBoard
 from service.reviews.eligibility import may_review
-from service.reviews.models import IncidentCause, PostHocVerdict, Review, ReviewKind, ReviewState
+from service.reviews.models import (
+    BatchResult,
+    IncidentCause,
+    PostHocVerdict,
+    Review,
+    ReviewKind,
+    ReviewState,
+)
+from service.reviews.triage import TriageQuery
 from service.settings import Settings
 from service.ui.pages import SEE_OTHER, SessionCookie, SignedInDep, page
 
 router = APIRouter(prefix="/ui", include_in_schema=False)
 FormText = Annotated[str, Form()]
+_EXPIRED = "The form expired; try again."
+# The most reviews one batch approves (as POST /v1/reviews:approve takes).
+_MOST_AT_ONCE = 100
 _OPEN = (ReviewState.PENDING, ReviewState.CLAIMED)
 
 
@@ -118,17 +132,69 @@ def queues_page(request: Request, board: BoardDep, session: SignedInDep) -> Resp
 
 @router.get("/queues/{name}", response_class=HTMLResponse)
 def queue_page(name: str, request: Request, board: BoardDep, session: SignedInDep) -> Response:
-    """The open reviews of one queue, soonest due first."""
-    if name not in board.visible_queues(session.principal):
+    """A queue's open reviews to triage: sorted and filtered as the URL says."""
+    error: str | None = None
+    try:
+        query = TriageQuery.model_validate({k: v for k, v in request.query_params.items() if v})
+    except ValidationError:
+        query, error = TriageQuery(), "That filter is not one this page understands; showing all."
+    return _queue(request, board, session, name, query, error=error)
+
+
+@router.post("/queues/{name}/approve", response_class=HTMLResponse)
+async def approve_together(
+    name: str, request: Request, board: BoardDep, desk: DeskDep, session: SignedInDep
+) -> Response:
+    """Approve the selected reviews together, one note for each (POST /v1/reviews:approve)."""
+    form = await request.form()
+    if not same_token(str(form.get("csrf_token", "")), session.csrf_token):
+        return _queue(request, board, session, name, TriageQuery(), error=_EXPIRED, status=403)
+    chosen = [str(value) for value in form.getlist("review_id")][:_MOST_AT_ONCE]
+    if not chosen:
+        error = "Select the reviews to approve first."
+        return _queue(request, board, session, name, TriageQuery(), error=error, status=400)
+    note = str(form.get("note", "")).strip() or None
+    try:
+        results = await asyncio.to_thread(desk.approve_alike, chosen, session.principal, note)
+    except ServiceError as exc:
+        return _queue(
+            request, board, session, name, TriageQuery(), error=str(exc), status=exc.status
+        )
+    approved = sum(result.ok for result in results)
+    notice = f"{approved} of {len(results)} approved."
+    return _queue(request, board, session, name, TriageQuery(), notice=notice, results=results)
+
+
+def _queue(
+    request: Request,
+    board: ReviewBoard,
+    session: UiSession,
+    name: str,
+    query: TriageQuery,
+    *,
+    notice: str | None = None,
+    error: str | None = None,
+    results: list[BatchResult] | None = None,
+    status: int = 200,
+) -> HTMLResponse:
+    try:
+        every = board.triage(session.principal, name, TriageQuery())
+    except ServiceError:
         return page(request, "error.html", {"session": session, "message": "No such queue."}, 404)
-    reviews = [
-        r
-        for state in _OPEN
-        for r in board.reviews(session.principal, queue=name, state=state, limit=200)
-    ]
-    reviews.sort(key=lambda r: r.due_at)
-    context = {"session": session, "queue": name, "reviews": reviews}
-    return page(request, "queue.html", context)
+    rows = every if query == TriageQuery() else board.triage(session.principal, name, query)
+    context = {
+        "session": session,
+        "queue": name,
+        "rows": rows,
+        "query": query,
+        "filtered": query != TriageQuery(),
+        "action_types": sorted({row.review.action_type for row in every}),
+        "agents": sorted({row.agent for row in every}),
+        "notice": notice,
+        "error": error,
+        "results": results,
+    }
+    return page(request, "queue.html", context, status)
 
 
 @router.get("/reviews/{review_id}", response_class=HTMLResponse)
@@ -138,11 +204,12 @@ def review_page(
     request: Request,
     board: BoardDep,
     pack: PackDep,
+    database: DatabaseDep,
     session: SignedInDep,
     done: str | None = None,
 ) -> Response:
-    """One review: the packet, the reasons, and the forms to act on it."""
-    return _review(request, board, pack, session, review_id, notice=done)
+    """One review: the packet with its context, the reasons, and the forms to act on it."""
+    return _review(request, board, pack, session, review_id, notice=done, database=database)
 
 
 def _review(
@@ -155,13 +222,21 @@ def _review(
     notice: str | None = None,
     error: str | None = None,
     status_code: int = 200,
+    database: Engine,
 ) -> HTMLResponse:
     try:
         packet = board.packet(review_id, session.principal)
     except ServiceError:
         return page(request, "error.html", {"session": session, "message": "No such review."}, 404)
     queue = pack.data.queues.get(packet.queue)
+    following = [
+        row.review.id
+        for row in board.triage(session.principal, packet.queue, TriageQuery())
+        if row.review.id != packet.id
+    ]
     context = {
+        "packet_context": packet_context(database, packet),
+        "next_review": following[0] if following else None,
         "session": session,
         "review": packet,
         "proposal": packet.proposal,
@@ -185,6 +260,7 @@ async def review_step(
     board: BoardDep,
     desk: DeskDep,
     pack: PackDep,
+    database: DatabaseDep,
     session: SignedInDep,
 ) -> Response:
     """Claim, approve, reject or give a verdict from the review page."""
@@ -196,8 +272,9 @@ async def review_step(
             pack,
             session,
             review_id,
-            error="The form expired; try again.",
+            error=_EXPIRED,
             status_code=403,
+            database=database,
         )
     note = str(form.get("note", "")).strip() or None
     cause = IncidentCause.named(form.get("cause"))
@@ -215,13 +292,27 @@ async def review_step(
     action = actions.get(step)
     if action is None or (step == "verdict" and form.get("verdict") not in set(PostHocVerdict)):
         return _review(
-            request, board, pack, session, review_id, error="Unknown step.", status_code=400
+            request,
+            board,
+            pack,
+            session,
+            review_id,
+            error="Unknown step.",
+            status_code=400,
+            database=database,
         )
     try:
         review = await asyncio.to_thread(action)
     except ServiceError as exc:
         return _review(
-            request, board, pack, session, review_id, error=str(exc), status_code=exc.status
+            request,
+            board,
+            pack,
+            session,
+            review_id,
+            error=str(exc),
+            status_code=exc.status,
+            database=database,
         )
     return RedirectResponse(f"/ui/reviews/{review_id}?done={review.state.value}", SEE_OTHER)
 

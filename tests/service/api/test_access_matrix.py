@@ -51,6 +51,8 @@ ALLOWED: dict[tuple[str, str], set[str]] = {
     ("POST", "/v1/reviews/{review_id}/approve"): {"queue_reviewer"},
     ("POST", "/v1/reviews/{review_id}/reject"): {"queue_reviewer"},
     ("POST", "/v1/reviews/{review_id}/verdict"): {"queue_reviewer"},
+    # Any reviewer gets past the door; each review of the batch is then checked on its own.
+    ("POST", "/v1/reviews:approve"): REVIEWERS,
     ("GET", "/v1/audit/verify"): AUDIT,
     ("GET", "/v1/audit/checkpoints"): AUDIT,
     ("GET", "/v1/audit/public-key"): AUDIT,
@@ -87,6 +89,7 @@ BODIES: dict[tuple[str, str], dict[str, Any]] = {
     ("POST", "/v1/reviews/{review_id}/approve"): {},
     ("POST", "/v1/reviews/{review_id}/reject"): {"note": "no"},
     ("POST", "/v1/reviews/{review_id}/verdict"): {"verdict": "ok"},
+    ("POST", "/v1/reviews:approve"): {"review_ids": ["no-such-review"]},
     ("POST", "/v1/webhooks"): {"url": "https://93.184.216.34/hook"},
     ("POST", "/v1/rules/impact"): {"candidate": "default"},
     ("POST", "/v1/rules/shadow"): {"candidate": "default"},
