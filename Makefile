@@ -23,7 +23,8 @@ $(VENV)/.synced: pyproject.toml uv.lock | $(BIN)/uv
 run: $(VENV)/.synced
 	$(BIN)/sluicegate serve
 
-# Builds OPA when Go is here and OPA is not; without Go the OPA tests skip (and fail under CI).
+# Builds OPA when Go is here and OPA is not, and installs axe-core with npm; without them those
+# tests skip (and fail under CI).
 tools:
 	@if [ -x "$(OPA_DIR)/opa" ]; then \
 		echo "OPA $(OPA_VERSION): using $(OPA_DIR)/opa"; \
@@ -36,6 +37,13 @@ tools:
 		echo "OPA $(OPA_VERSION): built in $$(( $$(date +%s) - start )) s: $$("$(OPA_DIR)/opa" version | head -1)"; \
 	else \
 		echo "OPA $(OPA_VERSION): no Go toolchain here; the OPA tests will skip (and fail under CI=true)"; \
+	fi
+	@# axe-core for the pages' accessibility checks, pinned in tests/axe/package-lock.json.
+	@if [ -f tests/axe/node_modules/axe-core/axe.min.js ]; then :; \
+	elif command -v npm > /dev/null; then \
+		npm ci --prefix tests/axe --no-audit --no-fund --silent && echo "axe-core: installed"; \
+	else \
+		echo "axe-core: no npm here; the accessibility checks will skip (and fail under CI=true)"; \
 	fi
 
 test: $(VENV)/.synced tools lint typecheck hadolint

@@ -8,10 +8,14 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from playwright.sync_api import Browser, sync_playwright
+from playwright.sync_api import Browser, Page, sync_playwright
 
 from tests.integration import unavailable
 
+# axe-core from the npm registry (tests/axe/package.json; `make tools` runs npm ci there).
+AXE = Path(__file__).parent / "axe" / "node_modules" / "axe-core" / "axe.min.js"
+# The impacts an accessibility check fails on.
+BLOCKING_IMPACTS = frozenset({"serious", "critical"})
 # Screenshots land here (git-ignored) so a person can look at what the test saw.
 ARTIFACTS = Path(__file__).parent.parent / "test-artifacts"
 _FLAGS = [
@@ -42,3 +46,17 @@ def chromium() -> Iterator[Browser]:
             yield browser
         finally:
             browser.close()
+
+
+def accessibility_problems(page: Page) -> list[str]:
+    """What axe-core finds serious or critical on the page as it is now, one line each
+    (rule, impact, the first element); skip, or fail under CI, without axe-core."""
+    if not AXE.exists():
+        unavailable("no axe-core: `make tools` installs it from the npm registry (npm ci)")
+    page.add_script_tag(path=str(AXE))
+    found = page.evaluate("async () => (await axe.run(document)).violations")
+    return [
+        f"{v['id']} ({v['impact']}): {v['help']} at {v['nodes'][0]['target']}"
+        for v in found
+        if v.get("impact") in BLOCKING_IMPACTS
+    ]
