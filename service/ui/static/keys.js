@@ -1,5 +1,5 @@
 // Keyboard first. On a queue's list: j/k move between reviews, o (or Enter on the focused
-// link) opens, x selects for approving together. On a review: a approves, r goes to the
+// link) opens, x selects for approving together, X selects every one shown. On a review: a approves, r goes to the
 // rejection's note (then Tab to its cause), n opens the next open review. ? lists the keys.
 // Keys do nothing while typing in a field, or with Ctrl, Alt or Meta held.
 (function () {
@@ -39,6 +39,7 @@
       const box = row && row.querySelector("input[type=checkbox]");
       if (box) box.checked = !box.checked;
     },
+    X: function () { const all = document.getElementById("select-all"); if (all) all.click(); },
     a: function () { click("form.approve-form button[type=submit]"); },
     r: function () { const note = document.getElementById("reject-note"); if (note) note.focus(); },
     n: function () { click("a[rel=next]"); },
@@ -47,6 +48,12 @@
       if (help && !help.open) help.showModal();
     },
   };
+  document.addEventListener("change", function (event) {
+    if (event.target.id !== "select-all") return;
+    document.querySelectorAll("tr.review-row input[name=review_id]").forEach(function (box) {
+      box.checked = event.target.checked;
+    });
+  });
   document.addEventListener("keydown", function (event) {
     if (event.ctrlKey || event.altKey || event.metaKey || typing(event.target)) return;
     const action = actions[event.key];
