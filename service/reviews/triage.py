@@ -46,7 +46,7 @@ class TriageRow(BaseModel):
     target: str | None
     work_item: str | None
     justification: str | None  # its first line
-    routed_by: str | None  # the rule that sent it to people, or "sampled" (post-hoc)
+    routed_by: str | None  # the rules that sent it to people, or "sampled" (post-hoc)
     waited: timedelta
     due_in: timedelta
 
@@ -123,4 +123,4 @@ def _routed_by(review: Review, decision: dict[str, Any]) -> str | None:
     routing = [
         r["rule"] for r in decision.get("reasons", []) if r.get("outcome") == Outcome.ROUTE_TO_HUMAN
     ]
-    return routing[0] if routing else None
+    return ", ".join(routing) or None
