@@ -28,7 +28,7 @@ from policy.preconditions import (
 )
 from policy.proposal import Proposal
 from policy.rule_pack import RulePack
-from policy.sampling import is_selected, sample_rate
+from policy.sampling import RateSource, author_rates, is_selected
 
 Clock = Callable[[], datetime]
 # What the gate assumes about an action it cannot assess: the worst.
@@ -66,8 +66,11 @@ class Gate:
         budget_seconds: float = 0.25,
         workers: int = 4,
         clock: Clock = _utc_now,
+        rates: RateSource | None = None,
     ) -> None:
         self.pack = pack
+        # Post-hoc rates: the author's, or adaptive ones kept current by the service.
+        self._rates = rates or author_rates(pack.data)
         self._backends = tuple(engines)
         self._budget = budget_seconds
         self._clock = clock
@@ -195,9 +198,8 @@ class Gate:
         entry = self.pack.data.catalog[context.proposal.action.type]
         sample = None
         if outcome is Outcome.SAMPLE:
-            rate = sample_rate(
-                self.pack.data, context.proposal.action.environment, assessment.risk_tier
-            )
+            action = context.proposal.action
+            rate = self._rates(action.type, action.environment, assessment.risk_tier)
             sample = Sample(rate=rate, selected=is_selected(decision_id, rate))
         return Decision(
             decision_id=decision_id,

@@ -1,16 +1,17 @@
-"""The rule pack's data (catalog, limits, queues, sampling), validated when the pack loads."""
+"""The rule pack's data (catalog, limits, queues, sampling, canaries), validated when the pack
+loads."""
 
 from __future__ import annotations
 
 from datetime import timedelta
 from enum import StrEnum
-from typing import Annotated
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from policy.masking import pointer_tokens
 from policy.outcome import Outcome
-from policy.proposal import Environment
+from policy.proposal import Environment, Proposal
 
 Rate = Annotated[float, Field(ge=0, le=1)]
 
@@ -147,6 +148,106 @@ class Budget(_Data):
         return self
 
 
+class AdaptiveRate(_Data):
+    """A post-hoc rate that follows the evidence within the author's bounds: `rate` until
+    there is enough of it, then recomputed per action type (policy/adaptive_sampling.py)."""
+
+    rate: Rate
+    min: Rate
+    max: Rate
+    adapt: bool = True
+
+    @model_validator(mode="after")
+    def _within_bounds(self) -> AdaptiveRate:
+        if not self.min <= self.rate <= self.max:
+            raise ValueError("an adaptive rate needs min <= rate <= max")
+        return self
+
+
+class AdaptiveSampling(_Data):
+    """How adaptive rates learn: the verdicts of the last `window`, the upper bound of the
+    violation rate at `confidence` (a Beta posterior), times `gain`, within the bounds; with
+    fewer than `min_reviews` verdicts an action type keeps the author's rate."""
+
+    window: timedelta = timedelta(days=30)
+    confidence: Annotated[float, Field(ge=0.5, le=0.999)] = 0.95
+    gain: Annotated[float, Field(gt=0, le=100)] = 2.0
+    min_reviews: Annotated[int, Field(ge=1)] = 20
+
+
+class Sampling(_Data):
+    """Post-hoc audit rates by environment and tier (a number is fixed; a mapping with `min`,
+    `max` and `adapt` follows the evidence), and how adaptive ones learn (`adaptive:`)."""
+
+    rates: dict[Environment, dict[int, Rate | AdaptiveRate]]
+    adaptive: AdaptiveSampling = AdaptiveSampling()
+
+    @model_validator(mode="before")
+    @classmethod
+    def _from_the_file(cls, value: Any) -> Any:
+        """sampling.yaml names environments at its top, beside `adaptive`."""
+        if isinstance(value, dict) and "rates" not in value:
+            rates = {k: v for k, v in value.items() if k != "adaptive"}
+            return {"rates": rates} | (
+                {"adaptive": value["adaptive"]} if "adaptive" in value else {}
+            )
+        return value
+
+    def rate(self, environment: Environment, risk_tier: int) -> Rate | AdaptiveRate | None:
+        """The author's rate for a tier in an environment; None when there is none."""
+        return self.rates.get(environment, {}).get(risk_tier)
+
+
+class CanaryQueue(_Data):
+    """How often a queue gets a canary: one per `every` real reviews, and no reviewer asked
+    more than `max_per_reviewer_per_day` in a day."""
+
+    every: Annotated[int, Field(ge=1)]
+    max_per_reviewer_per_day: Annotated[int, Field(ge=0)] = 5
+
+
+class Canary(_Data):
+    """A known-answer review: a proposal as an agent would send it, the queue it goes to, the
+    agent shown as proposing it, and the right verdict with why."""
+
+    id: Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9._-]{0,63}$")]
+    queue: str
+    agent: Annotated[str, Field(min_length=1, max_length=128)]
+    expect: Literal["approve", "reject"]
+    why: Annotated[str, Field(min_length=1, max_length=2000)]
+    proposal: dict[str, Any]
+
+    @model_validator(mode="after")
+    def _proposal_is_one(self) -> Canary:
+        Proposal.model_validate(self.proposal)  # raises what makes it not one
+        return self
+
+
+class CanarySettings(_Data):
+    """Whether a reviewer is told, after the verdict, that it was a check and why."""
+
+    reveal_after_verdict: bool = False
+
+
+class Canaries(_Data):
+    """canaries.yaml: known-answer reviews seeded among real ones, and how often per queue."""
+
+    settings: CanarySettings = CanarySettings()
+    queues: dict[str, CanaryQueue] = {}
+    canaries: tuple[Canary, ...] = ()
+
+    def of(self, canary_id: str) -> Canary | None:
+        """The canary with this id, if the pack still has it."""
+        return next((c for c in self.canaries if c.id == canary_id), None)
+
+    @model_validator(mode="after")
+    def _ids_are_unique(self) -> Canaries:
+        ids = [canary.id for canary in self.canaries]
+        if len(ids) != len(set(ids)):
+            raise ValueError("two canaries have the same id")
+        return self
+
+
 class PackData(_Data):
     """Everything the rule pack's data files hold, as one validated value."""
 
@@ -154,12 +255,14 @@ class PackData(_Data):
     limits: Limits
     queues: dict[str, Queue]
     autonomy: dict[Environment, dict[int, Outcome]]
-    sampling: dict[Environment, dict[int, Rate]]
+    sampling: Sampling
     fail_closed: FailClosedPolicy
     # JSON pointers into the proposal whose values never reach the audit log (policy/masking.py).
     masking: tuple[str, ...] = ()
     # Cumulative limits per agent or owner (policy/budgets.py), by name.
     budgets: dict[str, Budget] = {}
+    # Known-answer reviews seeded into queues (service/canaries/).
+    canaries: Canaries = Canaries()
 
     def time_box(self, queue: str, action_type: str | None = None) -> timedelta:
         """How long a review in `queue` may take: the action type's own `sla` from the catalog,
@@ -179,6 +282,7 @@ class PackData(_Data):
     def _queues_exist(self) -> PackData:
         named = {entry.owner_queue for entry in self.catalog.values()} | {self.fail_closed.queue}
         named |= {q.escalate_to for q in self.queues.values() if q.escalate_to}
+        named |= set(self.canaries.queues) | {canary.queue for canary in self.canaries.canaries}
         missing = named - self.queues.keys()
         if missing:
             raise ValueError(f"queues named but not defined: {sorted(missing)}")
