@@ -9,6 +9,7 @@ from pydantic import ValidationError
 
 from policy.estimates import lower_bound, upper_bound, wilson_bounds
 from policy.pack_data import AdaptiveRate, AdaptiveSampling, Canaries, Sampling
+from policy.proposal import Environment
 from policy.sampling import adaptive_rate
 
 HOW = AdaptiveSampling(confidence=0.95, gain=2.0, min_reviews=20)
@@ -27,7 +28,7 @@ def test_the_wilson_interval_holds_its_proportion_and_narrows_with_evidence() ->
 def test_an_adaptive_rate_follows_the_violations_within_its_bounds() -> None:
     assert adaptive_rate(BOUNDS, HOW, violations=0, reviewed=10) == 0.05  # too little evidence
     clean = adaptive_rate(BOUNDS, HOW, violations=0, reviewed=400)
-    assert clean == 0.019  # 2 × the bound of 0 in 400, above the floor of 0.01
+    assert clean == 0.019  # twice the bound of 0 in 400, above the floor of 0.01
     assert adaptive_rate(BOUNDS, HOW, violations=0, reviewed=100_000) == 0.01  # the floor
     assert adaptive_rate(BOUNDS, HOW, violations=40, reviewed=200) == 0.5  # the ceiling
     assert 0.05 < adaptive_rate(BOUNDS, HOW, violations=4, reviewed=100) < 0.5
@@ -42,9 +43,9 @@ def test_sampling_yaml_reads_numbers_as_fixed_rates_and_mappings_as_adaptive() -
             "adaptive": {"window": "P14D", "gain": 3},
         }
     )
-    assert sampling.rate("production", 1) == 0.05
-    assert sampling.rate("production", 2) == AdaptiveRate(rate=0.25, min=0.05, max=0.8)
-    assert sampling.rate("sandbox", 1) is None
+    assert sampling.rate(Environment.PRODUCTION, 1) == 0.05
+    assert sampling.rate(Environment.PRODUCTION, 2) == AdaptiveRate(rate=0.25, min=0.05, max=0.8)
+    assert sampling.rate(Environment.SANDBOX, 1) is None
     assert sampling.adaptive.window.days == 14
     with pytest.raises(ValidationError, match="min <= rate <= max"):
         Sampling.model_validate({"production": {"1": {"rate": 0.9, "min": 0.01, "max": 0.5}}})
