@@ -48,6 +48,7 @@ class _Pending:
     context: EvaluationContext
     concerns: tuple[FailClosed, ...]
     future: Future[list[Reason]]
+    sample_rate: float | None = None  # a replay's recorded rate, instead of today's
 
 
 class Gate:
@@ -77,9 +78,12 @@ class Gate:
         self._policy = PolicyRef(revision=pack.revision, engine=self._backends[0].name)
         self._executor = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="gate-eval")
 
-    def decide(self, proposal: Proposal, agent: Agent) -> Decision:
-        """Decide one proposal, blocking the calling thread."""
-        pending = self._start(proposal, agent)
+    def decide(
+        self, proposal: Proposal, agent: Agent, *, sample_rate: float | None = None
+    ) -> Decision:
+        """Decide one proposal, blocking the calling thread. A replay of a recorded decision
+        gives `sample_rate`, the rate it recorded: the pick is then the one recorded."""
+        pending = self._start(proposal, agent, sample_rate)
         if isinstance(pending, Decision):
             return pending
         try:
@@ -90,7 +94,7 @@ class Gate:
 
     async def decide_async(self, proposal: Proposal, agent: Agent) -> Decision:
         """Decide one proposal without blocking the event loop."""
-        pending = self._start(proposal, agent)
+        pending = self._start(proposal, agent, None)
         if isinstance(pending, Decision):
             return pending
         try:
@@ -112,7 +116,9 @@ class Gate:
 
     # -- the steps -------------------------------------------------------------------------
 
-    def _start(self, proposal: Proposal, agent: Agent) -> _Pending | Decision:
+    def _start(
+        self, proposal: Proposal, agent: Agent, sample_rate: float | None
+    ) -> _Pending | Decision:
         started = time.monotonic()
         decision_id = str(uuid_utils.uuid7())
         action_type = proposal.action.type
@@ -124,7 +130,7 @@ class Gate:
         context = EvaluationContext(proposal=proposal, assessment=assessment, agent=agent)
         missing = missing_fields(context.document["proposal"], entry)  # the rules' document
         if missing is not None:
-            return self._decision(decision_id, context, [], (missing,))
+            return self._decision(decision_id, context, [], (missing,), sample_rate)
         concerns = tuple(
             c
             for c in (
@@ -134,7 +140,7 @@ class Gate:
             if c is not None
         )
         future = self._executor.submit(self._evaluate, context)
-        return _Pending(decision_id, started, context, concerns, future)
+        return _Pending(decision_id, started, context, concerns, future, sample_rate)
 
     def _evaluate(self, context: EvaluationContext) -> list[Reason]:
         reasons: list[Reason] = []
@@ -156,7 +162,11 @@ class Gate:
         else:  # a bug in the engine code itself still fails closed
             failure = FailClosed(cause=FailClosedCause.ENGINE_ERROR, detail=repr(exc))
         return self._decision(
-            pending.decision_id, pending.context, [], (failure, *pending.concerns)
+            pending.decision_id,
+            pending.context,
+            [],
+            (failure, *pending.concerns),
+            pending.sample_rate,
         )
 
     def _finish(self, pending: _Pending, reasons: list[Reason]) -> Decision:
@@ -166,7 +176,9 @@ class Gate:
                 FailClosed(cause=FailClosedCause.ENGINE_ERROR, detail="no rule gave a verdict"),
                 *concerns,
             )
-        return self._decision(pending.decision_id, pending.context, reasons, concerns)
+        return self._decision(
+            pending.decision_id, pending.context, reasons, concerns, pending.sample_rate
+        )
 
     def _unassessed(self, decision_id: str, blocker: FailClosed | None) -> Decision:
         assert blocker is not None
@@ -189,6 +201,7 @@ class Gate:
         context: EvaluationContext,
         reasons: list[Reason],
         concerns: tuple[FailClosed, ...],
+        sample_rate: float | None = None,
     ) -> Decision:
         """Combine every verdict: the most severe outcome wins and every verdict is kept."""
         all_reasons = [self._reason_for(concern) for concern in concerns] + reasons
@@ -199,7 +212,9 @@ class Gate:
         sample = None
         if outcome is Outcome.SAMPLE:
             action = context.proposal.action
-            rate = self._rates(action.type, action.environment, assessment.risk_tier)
+            rate = sample_rate
+            if rate is None:
+                rate = self._rates(action.type, action.environment, assessment.risk_tier)
             sample = Sample(rate=rate, selected=is_selected(decision_id, rate))
         return Decision(
             decision_id=decision_id,

@@ -6,6 +6,7 @@ from __future__ import annotations
 from policy.backends import BackendOptions, backends_for
 from policy.gate import Gate
 from policy.rule_pack import RulePack
+from policy.sampling import RateSource
 from service.settings import Settings
 
 # The time box of a replayed evaluation, in ms (the longest the settings allow).
@@ -23,13 +24,15 @@ def backend_options(settings: Settings) -> BackendOptions:
     )
 
 
-def build_gate(settings: Settings, pack: RulePack) -> Gate:
-    """A gate over the pack with the configured Rego backend and the pack's Python rules."""
+def build_gate(settings: Settings, pack: RulePack, *, rates: RateSource | None = None) -> Gate:
+    """A gate over the pack with the configured Rego backend and the pack's Python rules;
+    post-hoc rates from `rates` (adaptive ones: service/sampling/), else the author's."""
     return Gate(
         pack,
         backends_for(pack, settings.rego_backend, backend_options(settings)),
         budget_seconds=settings.decision_budget_ms / 1000,
         workers=settings.eval_workers,
+        rates=rates,
     )
 
 

@@ -7,14 +7,15 @@ store closes last.
 
 1. `_open_store`: the audit signing key (first: a missing key stops the start cleanly), the
    store, migrated; at close, a checkpoint of the head, then the connections close.
-2. `_load_rules`: the pack, its gate and evaluation backends, the bundle sidecars fetch,
-   and the pack's activation on the chain; at close, the backends stop.
+2. `_load_rules`: the pack, its adaptive post-hoc rates, its gate and evaluation backends,
+   the bundle sidecars fetch, and the pack's activation on the chain; at close, the
+   backends stop.
 3. `_start_decisions`: the decision writer, permits, metrics, the decider and the long-poll
    watch; at close, the writer finishes what is queued.
 4. `_open_reviews`: the review desk (every change to a review) and the board (reading them).
 5. `_start_integrations`: webhooks and, when configured, Slack approvals.
-6. `_start_workers`: the SLA clock, shadow runs, checkpoints and (on PostgreSQL) the
-   listener for other replicas' resolutions.
+6. `_start_workers`: the SLA clock, shadow runs, adaptive sampling, checkpoints and (on
+   PostgreSQL) the listener for other replicas' resolutions.
 
 Routes receive the parts they need through `service/api/dependencies.py`, and call domain
 functions with them.
@@ -52,6 +53,7 @@ from service.reviews.metrics import register_review_metrics
 from service.reviews.models import Review
 from service.reviews.sla_clock import sla_clock
 from service.reviews.waiting import RESOLVED_CHANNEL, ResolutionWatch, announce_resolved
+from service.sampling.adaptive import AdaptiveRates
 from service.settings import Settings
 from service.slack.interactions import SlackInteractions
 from service.slack.notifier import SlackNotifier, slack_web_client
@@ -124,7 +126,12 @@ class Runtime:
         self._undo.callback(self._checkpoint_at_stop)
 
     def _load_rules(self, gate: Gate | None) -> None:
-        self.gate = gate or build_gate(self.settings, load_rule_pack(self.settings.rules))
+        pack = gate.pack if gate is not None else load_rule_pack(self.settings.rules)
+        self.rates = AdaptiveRates(
+            self.database, pack.data, tick_seconds=self.settings.sampling_tick_seconds
+        )
+        self.rates.reload()
+        self.gate = gate or build_gate(self.settings, pack, rates=self.rates)
         self._undo.callback(self.gate.close)
         self.pack = self.gate.pack
         self.bundle = PublishedBundle.of(self.pack)
@@ -220,6 +227,7 @@ class Runtime:
         settings = self.settings
         self._start(sla_clock(self.desk, tick_seconds=settings.sla_tick_seconds))
         self._start(self.shadow)
+        self._start(self.rates)
         self._start(
             Periodic(
                 "audit-checkpoints",

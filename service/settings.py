@@ -93,6 +93,8 @@ class Settings(BaseSettings):
     # The share of requests traced (0 to 1): tracing every one costs about a third of the
     # throughput over HTTP (docs/performance.md); a tenth costs little.
     otel_sample_ratio: float = Field(default=1.0, ge=0, le=1)
+    # How often a gateway recomputes adaptive post-hoc rates from the verdicts, in seconds.
+    sampling_tick_seconds: float = Field(default=60.0, gt=0, le=3600)
     # How often a gateway looks for a shadow run started or stopped (`rules shadow`), in s.
     shadow_tick_seconds: float = Field(default=2.0, gt=0, le=60)
     # Slack approvals (docs/slack.md): the app's signing secret verifies what Slack sends to

@@ -58,7 +58,9 @@ class RulesAnswer:
         return (self.outcome, self.queue) == (other.outcome, other.queue)
 
 
-def replay(gate: Gate, proposal: Proposal, agent: Agent) -> RulesAnswer:
+def replay(
+    gate: Gate, proposal: Proposal, agent: Agent, sample_rate: float | None = None
+) -> RulesAnswer:
     """What the pack behind `gate` answers to `proposal` from `agent`: a recorded proposal
-    (impact) or a live one (shadow)."""
-    return RulesAnswer.of(gate.decide(proposal, agent))
+    (impact) or a live one (shadow), at the post-hoc rate that decision recorded."""
+    return RulesAnswer.of(gate.decide(proposal, agent, sample_rate=sample_rate))

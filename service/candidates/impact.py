@@ -125,6 +125,7 @@ class _Replay:
     proposal: Proposal
     recorded: RulesAnswer
     probed: Proposal | None  # the proposal with probes where values were erased
+    sample_rate: float | None  # the post-hoc rate the decision recorded (adaptive ones move)
 
 
 def impact_of(
@@ -281,9 +282,10 @@ class _Tally:
 def _answers(
     active: Gate, candidate: Gate, item: _Replay
 ) -> tuple[RulesAnswer, RulesAnswer, RulesAnswer | None]:
-    on_active = replay(active, item.proposal, item.agent)
-    on_candidate = replay(candidate, item.proposal, item.agent)
-    probed = replay(candidate, item.probed, item.agent) if item.probed is not None else None
+    rate = item.sample_rate
+    on_active = replay(active, item.proposal, item.agent, rate)
+    on_candidate = replay(candidate, item.proposal, item.agent, rate)
+    probed = replay(candidate, item.probed, item.agent, rate) if item.probed else None
     return on_active, on_candidate, probed
 
 
@@ -295,7 +297,8 @@ def _cache_key(item: _Replay) -> str:
     probed = item.probed.document() if item.probed is not None else None
     if probed is not None:
         probed.pop("idempotency_key", None)
-    return json.dumps([document, sorted(item.agent.scopes), probed], sort_keys=True, default=str)
+    key = [document, sorted(item.agent.scopes), probed, item.sample_rate]
+    return json.dumps(key, sort_keys=True, default=str)
 
 
 def _recorded(
@@ -329,6 +332,7 @@ def _replay_of(decision_id: str, at: datetime, event: dict[str, Any]) -> _Replay
         proposal=proposal,
         recorded=RulesAnswer.recorded(event["decision"]),
         probed=probed,
+        sample_rate=(event["decision"].get("sample") or {}).get("rate"),
     )
 
 

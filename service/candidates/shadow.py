@@ -173,6 +173,7 @@ class _Shadowed:
     proposal: Proposal
     agent: Agent
     outcome: Outcome
+    sample_rate: float | None  # the live decision's post-hoc rate, which the shadow uses too
 
 
 @dataclass(frozen=True)
@@ -253,7 +254,8 @@ class ShadowEvaluator:
             return
         try:
             outcome = RulesAnswer.of(decision).outcome
-            self._queue.put_nowait(_Shadowed(decision_id, proposal, agent, outcome))
+            rate = decision.sample.rate if decision.sample else None
+            self._queue.put_nowait(_Shadowed(decision_id, proposal, agent, outcome, rate))
         except queue.Full:
             self.dropped.inc()
 
@@ -282,7 +284,8 @@ class ShadowEvaluator:
         rows = []
         for asked in batch:
             try:
-                shadow = replay(loaded.gate, asked.proposal, asked.agent).outcome
+                answer = replay(loaded.gate, asked.proposal, asked.agent, asked.sample_rate)
+                shadow = answer.outcome
             except Exception as exc:  # the candidate's failure is its own: log, go on
                 log.warning("shadow: the candidate failed: %s", type(exc).__name__)
                 continue

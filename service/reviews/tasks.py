@@ -147,3 +147,22 @@ def resolved_per_queue(connection: Connection, *, since: datetime, until: dateti
         )
     ).all()
     return Counter(str(row.queue) for row in rows)
+
+
+def post_hoc_verdicts(connection: Connection, *, since: datetime) -> list[Any]:
+    """The post-hoc reviews closed with a verdict since `since`: their decision, action type,
+    tier and verdict (what adaptive sampling learns from)."""
+    return list(
+        connection.execute(
+            select(
+                REVIEW_TASKS.c.decision_id,
+                REVIEW_TASKS.c.action_type,
+                REVIEW_TASKS.c.risk_tier,
+                REVIEW_TASKS.c.verdict,
+            ).where(
+                REVIEW_TASKS.c.kind == ReviewKind.POST_HOC.value,
+                REVIEW_TASKS.c.verdict.is_not(None),
+                REVIEW_TASKS.c.resolved_at >= since,
+            )
+        ).all()
+    )

@@ -26,7 +26,13 @@ STEPS = {
     "_start_decisions": {"decision-writer"},
     "_open_reviews": set(),
     "_start_integrations": {"webhook-sender", "slack-notifier"},
-    "_start_workers": {"sla-clock", "shadow", "shadow-watch", "audit-checkpoints"},
+    "_start_workers": {
+        "sla-clock",
+        "shadow",
+        "shadow-watch",
+        "adaptive-sampling",
+        "audit-checkpoints",
+    },
 }
 LISTENER = "listen-sluicegate_review_resolved"
 

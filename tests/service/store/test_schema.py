@@ -15,6 +15,7 @@ import service.candidates.tables
 import service.decisions.tables
 import service.permits.tables
 import service.reviews.tables
+import service.sampling.tables
 import service.slack.tables
 import service.webhooks.tables
 from service.store.database import database_engine, migrate
@@ -26,6 +27,7 @@ OWNERS = {
     service.decisions.tables: {"decisions", "budget_entries"},
     service.permits.tables: {"permit_keys"},
     service.reviews.tables: {"review_tasks"},
+    service.sampling.tables: {"sampling_rates"},
     service.slack.tables: {"slack_messages"},
     service.webhooks.tables: {"webhooks", "webhook_deliveries"},
 }
