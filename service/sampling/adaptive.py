@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from pydantic import BaseModel
 from sqlalchemy import Connection, Engine, insert, select, update
 
 from policy.pack_data import AdaptiveRate, PackData
@@ -202,9 +203,34 @@ def _stored(connection: Connection, key: Key) -> float | None:
     return found
 
 
-def rate_history(connection: Connection) -> list[dict[str, Any]]:
-    """Every recorded change of an adaptive rate, oldest first (the rules page's chart)."""
-    return [
-        event.event | {"seq": event.seq}
-        for event in stream_events(connection, EventFilter(kind=CHANGED))
-    ]
+class RateSeries(BaseModel):
+    """One adaptive rate over time, from the author's rate through each recorded change."""
+
+    action_type: str
+    environment: str
+    risk_tier: int
+    low: float
+    high: float
+    points: list[tuple[datetime, float]]  # (since when, the rate)
+
+
+def rate_series(database: Engine) -> list[RateSeries]:
+    """Every adaptive rate that ever changed, as a series (the rules page's chart)."""
+    series: dict[Key, RateSeries] = {}
+    with database.connect() as connection:
+        for event in stream_events(connection, EventFilter(kind=CHANGED)):
+            document = event.event
+            change, subject = document["sampling"], document["subject"]
+            key = (subject["action_type"], change["environment"], subject["risk_tier"])
+            if key not in series:
+                bounds = change["bounds"]
+                series[key] = RateSeries(
+                    action_type=key[0],
+                    environment=key[1],
+                    risk_tier=key[2],
+                    low=bounds["min"],
+                    high=bounds["max"],
+                    points=[(event.recorded_at, change["from"])],
+                )
+            series[key].points.append((event.recorded_at, change["to"]))
+    return [series[key] for key in sorted(series)]
