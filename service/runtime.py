@@ -14,8 +14,8 @@ store closes last.
    watch; at close, the writer finishes what is queued.
 4. `_open_reviews`: the review desk (every change to a review) and the board (reading them).
 5. `_start_integrations`: webhooks and, when configured, Slack approvals.
-6. `_start_workers`: the SLA clock, shadow runs, adaptive sampling, checkpoints and (on
-   PostgreSQL) the listener for other replicas' resolutions.
+6. `_start_workers`: the SLA clock, shadow runs, adaptive sampling, canary seeding,
+   checkpoints and (on PostgreSQL) the listener for other replicas' resolutions.
 
 Routes receive the parts they need through `service/api/dependencies.py`, and call domain
 functions with them.
@@ -39,6 +39,8 @@ from service.audit.checkpointer import checkpoint_head
 from service.audit.pack_activation import record_activation
 from service.audit.signing import signing_key
 from service.auth.keys import KeyAuthenticator
+from service.canaries.metrics import register_canary_metrics
+from service.canaries.seeder import CanarySeeder
 from service.candidates.shadow import ShadowEvaluator
 from service.decisions.decide import Decider
 from service.decisions.lookup import DecisionWatch
@@ -141,6 +143,12 @@ class Runtime:
         settings = self.settings
         self.metrics = GatewayMetrics()
         register_review_metrics(self.metrics.registry, self.database)
+        register_canary_metrics(
+            self.metrics.registry,
+            self.database,
+            self.pack.data.canaries,
+            name_reviewers=settings.metrics_name_reviewers,
+        )
         self.permits = PermitSigner(
             self.database, issuer=settings.permit_issuer, ttl_seconds=settings.permit_ttl_seconds
         )
@@ -228,6 +236,9 @@ class Runtime:
         self._start(sla_clock(self.desk, tick_seconds=settings.sla_tick_seconds))
         self._start(self.shadow)
         self._start(self.rates)
+        self._start(
+            CanarySeeder(self.database, self.gate, tick_seconds=settings.canary_tick_seconds)
+        )
         self._start(
             Periodic(
                 "audit-checkpoints",

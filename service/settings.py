@@ -93,6 +93,10 @@ class Settings(BaseSettings):
     # The share of requests traced (0 to 1): tracing every one costs about a third of the
     # throughput over HTTP (docs/performance.md); a tenth costs little.
     otel_sample_ratio: float = Field(default=1.0, ge=0, le=1)
+    # How often a gateway looks whether a queue is due a canary (known-answer review), in s.
+    canary_tick_seconds: float = Field(default=5.0, gt=0, le=3600)
+    # Name reviewers in the canary metrics of /metrics (off: per queue only).
+    metrics_name_reviewers: bool = False
     # How often a gateway recomputes adaptive post-hoc rates from the verdicts, in seconds.
     sampling_tick_seconds: float = Field(default=60.0, gt=0, le=3600)
     # How often a gateway looks for a shadow run started or stopped (`rules shadow`), in s.

@@ -1,4 +1,5 @@
-"""`/v1/analytics/throughput`: the indicators leaders need, per action or work item type."""
+"""`/v1/analytics`: the indicators leaders need, per action or work item type, and whether
+reviews are real (canary scores)."""
 
 from __future__ import annotations
 
@@ -8,9 +9,10 @@ from typing import Annotated
 from fastapi import APIRouter, Query
 
 from service.analytics.throughput import GroupBy, Throughput, throughput
-from service.api.dependencies import AuditorDep, DatabaseDep
+from service.api.dependencies import AuditorDep, DatabaseDep, RuleReaderDep
 from service.api.errors_doc import error_responses
 from service.api.strict_json import StrictJsonRoute
+from service.canaries.scores import CanaryReport, canary_report
 from service.store.utc import UtcMoment, utc_now
 
 router = APIRouter(prefix="/v1/analytics", tags=["analytics"], route_class=StrictJsonRoute)
@@ -43,3 +45,16 @@ def read_throughput(
         stuck_after=stuck_after,
         now=now,
     )
+
+
+@router.get(
+    "/canaries",
+    response_model=CanaryReport,
+    responses=error_responses(401, 403, forbidden="only auditors and authors"),
+    summary="Whether reviews are real: answers to known-answer checks",
+)
+def read_canaries(database: DatabaseDep, _: RuleReaderDep) -> CanaryReport:
+    """Per reviewer and queue, and per queue: known-answer checks answered, rightly, the
+    approvals of checks that should have been rejected, the median time to decide, and
+    whether the answers flag the reviewer (docs/authors.md)."""
+    return canary_report(database)

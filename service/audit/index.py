@@ -10,6 +10,9 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
+# Events that record a proposal and its decision: a real one, or a known-answer check's.
+DECIDED = frozenset({"decision", "canary"})
+
 # The columns stored beside each event, all derived from it (`stored_index`).
 INDEX_COLUMNS = (
     "event_id",
@@ -28,7 +31,7 @@ INDEX_COLUMNS = (
 
 def index_columns(document: dict[str, Any]) -> dict[str, Any]:
     """The indexed columns of one event (None where the event does not say)."""
-    if document.get("kind") == "decision":
+    if document.get("kind") in DECIDED:
         decision = document.get("decision", {})
         proposal = document.get("proposal", {})
         review = decision.get("review") or {}
@@ -56,7 +59,7 @@ def index_columns(document: dict[str, Any]) -> dict[str, Any]:
 
 def rules_named(document: dict[str, Any]) -> list[str]:
     """The rules that gave a verdict in a decision event (none for other events)."""
-    if document.get("kind") != "decision":
+    if document.get("kind") not in DECIDED:
         return []
     return sorted({reason["rule"] for reason in document.get("decision", {}).get("reasons", [])})
 
@@ -64,7 +67,7 @@ def rules_named(document: dict[str, Any]) -> list[str]:
 def stored_index(document: dict[str, Any]) -> dict[str, Any]:
     """Everything the store keeps beside an event, as the event itself says it: the columns
     of `INDEX_COLUMNS` (the time as an aware datetime) and the rules of the rule index."""
-    decision = document.get("decision") if document.get("kind") == "decision" else None
+    decision = document.get("decision") if document.get("kind") in DECIDED else None
     decision_id = document.get("decision_id") or (decision or {}).get("decision_id")
     return {
         "event_id": document.get("event_id"),

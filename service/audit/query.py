@@ -16,6 +16,7 @@ from typing import Any
 from pydantic import BaseModel, Field
 from sqlalchemy import Connection, Engine, Select, select
 
+from service.audit.index import DECIDED
 from service.audit.tables import AUDIT_EVENTS, AUDIT_RULES
 from service.errors import InvalidCursor
 from service.store.utc import UtcMoment
@@ -63,11 +64,12 @@ class EventPage(BaseModel):
 
 
 def recorded_decision(connection: Connection, decision_id: str) -> AuditEvent | None:
-    """The `decision` event of a decision: what was asked (masked as the pack says), by
-    whom, and what was answered (never its permit); None when there is none."""
+    """The event that recorded a decision (`decision`, or a known-answer check's `canary`):
+    what was asked (masked as the pack says), by whom, and what was answered (never its
+    permit); None when there is none."""
     row = connection.execute(
         select(AUDIT_EVENTS).where(
-            AUDIT_EVENTS.c.decision_id == decision_id, AUDIT_EVENTS.c.kind == "decision"
+            AUDIT_EVENTS.c.decision_id == decision_id, AUDIT_EVENTS.c.kind.in_(DECIDED)
         )
     ).first()
     return None if row is None else event_of_row(row)
@@ -76,14 +78,15 @@ def recorded_decision(connection: Connection, decision_id: str) -> AuditEvent | 
 def recorded_decisions_of(
     connection: Connection, decision_ids: Iterable[str]
 ) -> dict[str, AuditEvent]:
-    """The `decision` events of these decisions, by decision id (one query per 500 ids)."""
+    """The events that recorded these decisions (real ones, or canaries), by decision id
+    (one query per 500 ids)."""
     wanted = list(dict.fromkeys(decision_ids))
     found: dict[str, AuditEvent] = {}
     for start in range(0, len(wanted), 500):
         rows = connection.execute(
             select(AUDIT_EVENTS).where(
                 AUDIT_EVENTS.c.decision_id.in_(wanted[start : start + 500]),
-                AUDIT_EVENTS.c.kind == "decision",
+                AUDIT_EVENTS.c.kind.in_(DECIDED),
             )
         ).all()
         found |= {str(row.decision_id): event_of_row(row) for row in rows}

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Callable
 from datetime import datetime, timedelta
 
 from pydantic import BaseModel
-from sqlalchemy import Engine, and_, false, or_, select
+from sqlalchemy import Connection, Engine, and_, false, or_, select
 
 from policy.decision import AuditRef, Decision
 from policy.rule_pack import RulePack
@@ -73,7 +74,8 @@ class ReviewBoard:
         query = query.order_by(REVIEW_TASKS.c.due_at, REVIEW_TASKS.c.id).limit(min(limit, MAX_PAGE))
         with self._database.connect() as connection:
             rows = connection.execute(query).all()
-        return [as_review(row, now) for row in rows]
+            hidden = self._not_asked(connection, principal, now)
+        return [as_review(row, now) for row in rows if row.id not in hidden]
 
     def triage(self, principal: Principal, queue: str, query: TriageQuery) -> list[TriageRow]:
         """A queue's open reviews as its list shows them (`reviews/triage.py`), at most
@@ -88,7 +90,8 @@ class ReviewBoard:
                 .order_by(REVIEW_TASKS.c.due_at, REVIEW_TASKS.c.id)
                 .limit(MAX_PAGE)
             ).all()
-            reviews = [as_review(row, now) for row in rows]
+            hidden = self._not_asked(connection, principal, now)
+            reviews = [as_review(row, now) for row in rows if row.id not in hidden]
             return narrowed(triage_rows(connection, reviews, now), query)
 
     def packet(self, review_id: str, principal: Principal) -> ReviewPacket:
@@ -96,6 +99,9 @@ class ReviewBoard:
         found = self.packet_of(review_id)
         if found is None or not may_read(principal, self._pack.data.queues.get(found.queue)):
             raise NotFound(f"no review {review_id}")
+        with self._database.connect() as connection:
+            if review_id in self._not_asked(connection, principal, self._clock()):
+                raise NotFound(f"no review {review_id}")
         return found
 
     def packet_of(self, review_id: str) -> ReviewPacket | None:
@@ -119,16 +125,54 @@ class ReviewBoard:
             **review.model_dump(), proposal=recorded.event["proposal"], decision=decision
         )
 
+    def _not_asked(self, connection: Connection, principal: Principal, now: datetime) -> set[str]:
+        """The open canaries this reviewer is not asked: in each queue where they already
+        answered the pack's daily most (`max_per_reviewer_per_day`), the rest are left out
+        of what they see, as if they were not there."""
+        caps = {
+            name: rate.max_per_reviewer_per_day
+            for name, rate in self._pack.data.canaries.queues.items()
+        }
+        if not caps:
+            return set()
+        today = now.replace(hour=0, minute=0, second=0, microsecond=0)
+        answered = Counter(
+            connection.execute(
+                select(REVIEW_TASKS.c.queue).where(
+                    REVIEW_TASKS.c.canary_id.is_not(None),
+                    REVIEW_TASKS.c.resolved_by == principal.id,
+                    REVIEW_TASKS.c.resolved_at >= today,
+                )
+            ).scalars()
+        )
+        full = [name for name, cap in caps.items() if answered[name] >= cap]
+        if not full:
+            return set()
+        return set(
+            connection.execute(
+                select(REVIEW_TASKS.c.id).where(
+                    REVIEW_TASKS.c.canary_id.is_not(None),
+                    REVIEW_TASKS.c.state == OPEN,
+                    REVIEW_TASKS.c.queue.in_(full),
+                )
+            ).scalars()
+        )
+
     def queues(self, principal: Principal) -> list[QueueSummary]:
         """The principal's queues with their counts and the next time box to run out."""
         now = self._clock()
         names = self.visible_queues(principal)
         with self._database.connect() as connection:
-            rows = connection.execute(
-                select(REVIEW_TASKS).where(
-                    REVIEW_TASKS.c.queue.in_(names), REVIEW_TASKS.c.state == OPEN
-                )
-            ).all()
+            hidden = self._not_asked(connection, principal, now)
+            rows = [
+                row
+                for row in connection.execute(
+                    select(REVIEW_TASKS).where(
+                        REVIEW_TASKS.c.queue.in_(names), REVIEW_TASKS.c.state == OPEN
+                    )
+                ).all()
+                if row.id not in hidden
+            ]
         summaries = []
         for name in names:
             queue = self._pack.data.queues[name]

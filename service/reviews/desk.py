@@ -19,6 +19,7 @@ from sqlalchemy import Connection, Engine, select, update
 from policy.pack_data import TimeoutAction
 from policy.rule_pack import RulePack
 from service.audit.chain import record
+from service.audit.query import recorded_decision
 from service.auth.principals import Principal, owner_of
 from service.errors import (
     AlreadyApproved,
@@ -55,6 +56,9 @@ from service.store.utc import utc_now
 
 _UNCLAIMED = {"claimed_by": None, "claimed_by_name": None, "lease_until": None}
 SLA_CLOCK = {"id": "system:sla-clock", "name": "SLA clock", "role": "system"}
+CANARY_ANSWERED = "canary_answered"
+# The state a canary's right verdict leaves its review in.
+_RESOLVES_AS = {"approve": ReviewState.APPROVED.value, "reject": ReviewState.REJECTED.value}
 # Called inside the transaction that resolves a review (the webhook outbox writes there).
 ResolvedHook = Callable[[Connection, Review], None]
 # More to write in a step's transaction, given the step's time (an approval's spending).
@@ -84,6 +88,30 @@ def _resolution(
         "note": note,
         **_UNCLAIMED,
     }
+
+
+def _record_canary_answer(
+    connection: Connection, review: Review, actor: Principal | None, now: datetime
+) -> None:
+    """A known-answer check resolved: record the verdict against the right one (from the
+    canary's own event), for auditors and authors; nothing reviewer-facing changes."""
+    recorded = recorded_decision(connection, review.decision_id)
+    canary = recorded.event.get("canary", {}) if recorded is not None else {}
+    answered = review.state.value  # approved, rejected or expired
+    expected = _RESOLVES_AS.get(canary.get("expect", ""))
+    body = {
+        "subject": {"action_type": review.action_type, "risk_tier": review.risk_tier},
+        "review": {"id": review.id, "kind": review.kind.value, "queue": review.queue},
+        "actor": _actor(actor) if actor else SLA_CLOCK,
+        "canary": {
+            "id": canary.get("id"),
+            "expect": canary.get("expect"),
+            "answered": answered,
+            "correct": None if answered == "expired" else answered == expected,
+            "seconds": round((now - review.created_at).total_seconds(), 3),
+        },
+    }
+    record(connection, CANARY_ANSWERED, now=now, decision_id=review.decision_id, body=body)
 
 
 def _actor(principal: Principal) -> dict[str, str]:
@@ -246,7 +274,7 @@ class ReviewDesk:
         counts even past a limit)."""
         with self._database.connect() as connection:
             row = blocking_task_of(connection, decision_id)
-        if row is None or row.agent_id != agent.id:
+        if row is None or row.agent_id != agent.id or row.canary_id is not None:
             raise NotFound(f"no review for decision {decision_id}")
 
         def step(row: Any, now: datetime, owner_id: str | None) -> _Step:
@@ -383,6 +411,8 @@ class ReviewDesk:
             if step.also is not None:
                 step.also(connection, now)
             review = as_review(task_row(connection, review_id), now)
+            if step.resolves and row.canary_id is not None:
+                _record_canary_answer(connection, review, actor, now)
             if step.resolves and self._on_resolved is not None:
                 self._on_resolved(connection, review)
         if step.resolves and self._after_resolved is not None:

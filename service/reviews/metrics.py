@@ -34,7 +34,11 @@ class _QueueCollector(Collector):
         with self._database.connect() as connection:
             rows = connection.execute(
                 select(REVIEW_TASKS.c.queue, func.count(), func.min(REVIEW_TASKS.c.created_at))
-                .where(REVIEW_TASKS.c.state == "open", REVIEW_TASKS.c.kind == "blocking")
+                .where(
+                    REVIEW_TASKS.c.state == "open",
+                    REVIEW_TASKS.c.kind == "blocking",
+                    REVIEW_TASKS.c.canary_id.is_(None),  # real work only
+                )
                 .group_by(REVIEW_TASKS.c.queue)
             ).all()
         for queue, count, first in rows:  # min() keeps the column's type: an aware datetime
@@ -63,7 +67,7 @@ class _IncidentCollector(Collector):
         with self._database.connect() as connection:
             rows = connection.execute(
                 select(REVIEW_TASKS.c.cause, func.count())
-                .where(or_(rejected, found))
+                .where(or_(rejected, found), REVIEW_TASKS.c.canary_id.is_(None))
                 .group_by(REVIEW_TASKS.c.cause)
             ).all()
         by_cause: dict[str, int] = {}

@@ -6,7 +6,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 from policy.decision import Decision
 from service.errors import ErrorDetail
@@ -109,6 +109,8 @@ class Review(BaseModel):
     cause: IncidentCause | None = None
     used_at: datetime | None
     created_at: datetime
+    # A known-answer check: known to the gate alone, never serialized (API, pages, Slack).
+    canary: bool = Field(default=False, exclude=True)
 
 
 class ReviewPacket(Review):

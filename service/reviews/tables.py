@@ -51,6 +51,9 @@ class ReviewTaskRow(SQLModel, table=True):
     # Why it was rejected or should not have happened (reviews/models.py IncidentCause).
     cause: str | None = None
     used_at: datetime | None = Field(default=None, sa_column=utc_column(nullable=True))
+    # A known-answer check (service/canaries/): which canary of the pack; None for real work.
+    # Nothing a reviewer or an agent reads shows it.
+    canary_id: str | None = Field(default=None, index=True)
     version: int = 0
     created_at: datetime = Field(sa_column=utc_column())
 

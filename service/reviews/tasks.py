@@ -93,6 +93,7 @@ def as_review(row: Any, now: datetime) -> Review:
             "state": state,
             "claimed_by": row.claimed_by_name if claimed else None,
             "lease_until": row.lease_until if claimed else None,
+            "canary": getattr(row, "canary_id", None) is not None,
         }
     )
 
@@ -141,6 +142,7 @@ def resolved_per_queue(connection: Connection, *, since: datetime, until: dateti
     rows = connection.execute(
         select(REVIEW_TASKS.c.queue).where(
             REVIEW_TASKS.c.resolved_by.is_not(None),
+            REVIEW_TASKS.c.canary_id.is_(None),  # real work only
             REVIEW_TASKS.c.state.in_(RESOLVED_BY_PEOPLE),
             REVIEW_TASKS.c.resolved_at >= since,
             REVIEW_TASKS.c.resolved_at < until,

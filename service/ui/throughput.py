@@ -11,12 +11,14 @@ from fastapi.responses import HTMLResponse
 from service.analytics.throughput import GroupBy, Indicators, throughput
 from service.api.dependencies import DatabaseDep
 from service.auth.roles import Role
+from service.canaries.scores import canary_report
 from service.store.utc import utc_now
 from service.ui.pages import SignedInDep, page
 
 router = APIRouter(prefix="/ui", include_in_schema=False)
 OUTCOMES = ("allow", "sample", "route_to_human", "deny")
 STUCK_AFTER = timedelta(hours=24)
+READERS = frozenset({Role.AUDITOR, Role.AUTHOR})
 
 
 @router.get("/throughput", response_class=HTMLResponse)
@@ -28,8 +30,8 @@ def throughput_page(
     group_by: GroupBy = "action_type",
 ) -> Response:
     """Decisions by outcome, time to done and time waiting on people, per group."""
-    if session.principal.role is not Role.AUDITOR:
-        message = "Throughput is for auditors."
+    if session.principal.role not in READERS:
+        message = "Throughput is for auditors and authors."
         return page(request, "error.html", {"session": session, "message": message}, 403)
     now = utc_now()
     report = throughput(
@@ -48,6 +50,7 @@ def throughput_page(
         "outcomes": OUTCOMES,
         "most_decisions": max((g.decisions for g in report.groups), default=1) or 1,
         "longest": _longest(report.groups),
+        "canaries": canary_report(database),
     }
     return page(request, "throughput.html", context)
 

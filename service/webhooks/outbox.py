@@ -35,8 +35,8 @@ def review_resolved_payload(review: Review) -> str:
 
 def enqueue_review_resolved(connection: Connection, review: Review) -> None:
     """Queue the message for the agent's webhooks (all-decision ones and this decision's)."""
-    if review.kind.value != "blocking":
-        return  # the agent waits only on blocking reviews
+    if review.kind.value != "blocking" or review.canary:
+        return  # the agent waits only on blocking reviews; a known-answer check is not its
     hooks = connection.execute(
         select(WEBHOOKS.c.id).where(
             WEBHOOKS.c.agent_id == review.agent_id,

@@ -31,6 +31,7 @@ STEPS = {
         "shadow",
         "shadow-watch",
         "adaptive-sampling",
+        "canary-seeder",
         "audit-checkpoints",
     },
 }

@@ -63,6 +63,7 @@ ALLOWED: dict[tuple[str, str], set[str]] = {
     ("GET", "/v1/audit/rollback-candidates"): AUDIT,
     ("GET", "/v1/work-items/{work_item}/trace"): AUDIT,
     ("GET", "/v1/analytics/throughput"): AUDIT,
+    ("GET", "/v1/analytics/canaries"): {"author", "auditor"},
     ("POST", "/v1/webhooks"): AGENTS,
     ("GET", "/v1/webhooks"): AGENTS,
     ("GET", "/v1/webhooks/{webhook_id}/deliveries"): {"proposer"},
