@@ -236,9 +236,10 @@ class Runtime:
         self._start(sla_clock(self.desk, tick_seconds=settings.sla_tick_seconds))
         self._start(self.shadow)
         self._start(self.rates)
-        self._start(
-            CanarySeeder(self.database, self.gate, tick_seconds=settings.canary_tick_seconds)
+        self.canaries = CanarySeeder(
+            self.database, self.gate, tick_seconds=settings.canary_tick_seconds
         )
+        self._start(self.canaries)
         self._start(
             Periodic(
                 "audit-checkpoints",

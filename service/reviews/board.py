@@ -125,6 +125,20 @@ class ReviewBoard:
             **review.model_dump(), proposal=recorded.event["proposal"], decision=decision
         )
 
+    def revealed_check(self, review_id: str) -> tuple[str, str] | None:
+        """For a known-answer check already resolved, when the pack tells reviewers
+        (`reveal_after_verdict`): the right verdict and why. None otherwise, real reviews
+        and open checks included."""
+        if not self._pack.data.canaries.settings.reveal_after_verdict:
+            return None
+        with self._database.connect() as connection:
+            row = task_row(connection, review_id)
+            if row is None or row.canary_id is None or row.state == OPEN:
+                return None
+            recorded = recorded_decision(connection, row.decision_id)
+        canary = recorded.event.get("canary") if recorded is not None else None
+        return (str(canary["expect"]), str(canary["why"])) if canary else None
+
     def _not_asked(self, connection: Connection, principal: Principal, now: datetime) -> set[str]:
         """The open canaries this reviewer is not asked: in each queue where they already
         answered the pack's daily most (`max_per_reviewer_per_day`), the rest are left out

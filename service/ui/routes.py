@@ -209,7 +209,10 @@ def review_page(
     done: str | None = None,
 ) -> Response:
     """One review: the packet with its context, the reasons, and the forms to act on it."""
-    return _review(request, board, pack, session, review_id, notice=done, database=database)
+    check = board.revealed_check(review_id) if done else None  # when the pack tells
+    return _review(
+        request, board, pack, session, review_id, notice=done, database=database, check=check
+    )
 
 
 def _review(
@@ -223,6 +226,7 @@ def _review(
     error: str | None = None,
     status_code: int = 200,
     database: Engine,
+    check: tuple[str, str] | None = None,
 ) -> HTMLResponse:
     try:
         packet = board.packet(review_id, session.principal)
@@ -236,6 +240,7 @@ def _review(
     ]
     context = {
         "packet_context": packet_context(database, packet),
+        "check": check,
         "next_review": following[0] if following else None,
         "session": session,
         "review": packet,
