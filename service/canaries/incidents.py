@@ -40,7 +40,9 @@ def from_incidents(
         event = events.get(str(row.decision_id))
         if event is None:
             continue
-        proposal = {k: v for k, v in event.event["proposal"].items() if k != "idempotency_key"}
+        proposal = _pruned(
+            {k: v for k, v in event.event["proposal"].items() if k != "idempotency_key"}
+        )
         entry = data.catalog.get(proposal["action"]["type"])
         found.append(
             {
@@ -53,3 +55,14 @@ def from_incidents(
             }
         )
     return found
+
+
+def _pruned(value: Any) -> Any:
+    """The proposal as an author would write it: fields left at their defaults (None, empty
+    lists and mappings) dropped."""
+    if isinstance(value, dict):
+        kept = {k: _pruned(v) for k, v in value.items()}
+        return {k: v for k, v in kept.items() if v not in (None, [], {})}
+    if isinstance(value, list):
+        return [_pruned(item) for item in value]
+    return value
