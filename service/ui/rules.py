@@ -72,4 +72,6 @@ def rate_chart(series: RateSeries, now: datetime) -> dict[str, Any]:
         "zero": y(0.0),
         "one": y(1.0),
         "now": series.points[-1][1],
+        "since": start.strftime("%Y-%m-%d %H:%M"),
+        "until": now.strftime("%Y-%m-%d %H:%M UTC"),
     }
