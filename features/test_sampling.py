@@ -1,6 +1,6 @@
 """Runs features/sampling.feature: a gateway whose pack makes the production tier-1 post-hoc
-rate adaptive, an agent and a post-hoc reviewer over HTTP, and the adaptive worker driven
-by hand (its tick is an hour here), on SQLite and PostgreSQL."""
+rate adaptive, an agent of two action types and a post-hoc reviewer over HTTP, and the
+adaptive worker driven by hand (its tick is an hour here), on SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
@@ -27,13 +27,22 @@ from service.store.utc import utc_now
 from tests.fixtures import AUDIT_KEY, RegoBackend, copy_of_pack
 
 scenarios("sampling.feature")
-UPDATE = {
-    "action": {"type": "crm.contact.update", "environment": "production"},
-    "changes": [{"record": "contact/1", "field": "title", "to": "CTO"}],
-    "justification": "title changed", "confidence": 0.9,
+PROPOSALS = {
+    "contact": {
+        "action": {"type": "crm.contact.update", "environment": "production"},
+        "changes": [{"record": "contact/1", "field": "title", "to": "CTO"}],
+        "justification": "title changed", "confidence": 0.9,
+    },
+    "stage": {
+        "action": {"type": "crm.opportunity.update_stage", "environment": "production"},
+        "changes": [{"record": "opportunity/7", "field": "stage", "to": "negotiation"}],
+        "justification": "the buyer asked for terms", "confidence": 0.8,
+    },
 }  # fmt: skip
+TYPES = {"contact": "crm.contact.update", "stage": "crm.opportunity.update_stage"}
 # Decisions asked for at most, to get the post-hoc reviews a step needs (the pick is by id).
 MOST_DECISIONS = 400
+BOUNDS = {"rate": 0.5, "min": 0.02, "max": 1.0}
 
 
 @pytest.fixture
@@ -47,37 +56,43 @@ class Sampled:
     runtime: Runtime
     agent: dict[str, str] = field(default_factory=dict)
     reviewer: dict[str, str] = field(default_factory=dict)
-    changes: list[dict[str, Any]] = field(default_factory=list)
+    seen: dict[str, list[dict[str, Any]]] = field(default_factory=dict)  # changes per kind
 
-    def changed(self) -> list[dict[str, Any]]:
-        auditor = self.auditor()
-        events = self.client.get(
-            "/v1/audit/events", params={"kind": "sampling_rate_changed"}, headers=auditor
-        ).json()["events"]
-        return [event["event"] for event in events]
-
-    def auditor(self) -> dict[str, str]:
-        _, key = create_key(self.runtime.database, name=f"audit-{len(self.changes)}-{id(self)}",
+    def changed(self, kind: str) -> list[dict[str, Any]]:
+        """The recorded changes of one kind's rate, oldest first."""
+        _, key = create_key(self.runtime.database, name=f"audit-{kind}-{len(self.seen)}",
                             role=Role.AUDITOR, scopes=[])  # fmt: skip
-        return {"Authorization": f"Bearer {key}"}
+        events = self.client.get(
+            "/v1/audit/events", params={"kind": "sampling_rate_changed"},
+            headers={"Authorization": f"Bearer {key}"},
+        ).json()["events"]  # fmt: skip
+        return [
+            event["event"]
+            for event in events
+            if event["event"]["subject"]["action_type"] == TYPES[kind]
+        ]
 
-    def review_post_hoc(self, count: int, violations: int) -> None:
-        """Decide contact updates until `count` post-hoc reviews are open, then give them
+    def review_post_hoc(self, kind: str, count: int, violations: int) -> None:
+        """Decide actions of a kind until `count` post-hoc reviews are open, then give them
         their verdicts: the first `violations` should not have happened."""
-        open_reviews: list[dict[str, Any]] = []
+        picked: list[str] = []
         for _ in range(MOST_DECISIONS):
-            if len(open_reviews) >= count:
+            if len(picked) >= count:
                 break
-            decided = self.client.post("/v1/decisions", json=UPDATE, headers=self.agent).json()
+            decided = self.client.post(
+                "/v1/decisions", json=PROPOSALS[kind], headers=self.agent
+            ).json()
             assert decided["outcome"] == "sample", decided
             if decided["sample"]["selected"]:
-                open_reviews.append(decided)
-        assert len(open_reviews) == count
+                picked.append(decided["decision_id"])
+        assert len(picked) == count
         listed = self.client.get(
             "/v1/reviews", params={"kind": "post_hoc", "state": "pending", "limit": 200},
             headers=self.reviewer,
         ).json()  # fmt: skip
-        for index, review in enumerate(listed[:count]):
+        reviews = [review for review in listed if review["decision_id"] in picked]
+        assert len(reviews) == count
+        for index, review in enumerate(reviews):
             verdict = "should_not_have_happened" if index < violations else "ok"
             answer = self.client.post(
                 f"/v1/reviews/{review['id']}/verdict",
@@ -92,8 +107,8 @@ class Sampled:
 def sampled(database_url: str, tmp_path: Path) -> Iterator[Sampled]:
     pack = copy_of_pack(tmp_path / "rules")
     sampling = yaml.safe_load((pack / "data" / "sampling.yaml").read_text())
-    sampling["production"]["1"] = {"rate": 0.5, "min": 0.02, "max": 1.0}
-    sampling["adaptive"] = {"window": "P30D", "confidence": 0.95, "gain": 2, "min_reviews": 20}
+    sampling["production"]["1"] = BOUNDS
+    sampling["adaptive"] = {"window": "P30D", "confidence": 0.95, "min_reviews": 20}
     (pack / "data" / "sampling.yaml").write_text(yaml.safe_dump(sampling))
     settings = Settings(
         database_url=database_url,
@@ -107,10 +122,11 @@ def sampled(database_url: str, tmp_path: Path) -> Iterator[Sampled]:
 
 @given("a pack whose production tier-1 rate adapts from 50%, between 2% and 100%")
 def adaptive_pack(sampled: Sampled) -> None:
-    assert sampled.runtime.rates("crm.contact.update", "production", 1) == 0.5  # type: ignore[arg-type]
+    for action_type in TYPES.values():
+        assert sampled.runtime.rates(action_type, "production", 1) == 0.5  # type: ignore[arg-type]
 
 
-@given("an agent updating CRM contacts, and a sales-ops reviewer")
+@given("an agent updating CRM contacts and opportunity stages, and a sales-ops reviewer")
 def agent_and_reviewer(sampled: Sampled) -> None:
     database = sampled.runtime.database
     _, agent = create_key(database, name="crm-bot", role=Role.AGENT, scopes=["*"])
@@ -121,62 +137,75 @@ def agent_and_reviewer(sampled: Sampled) -> None:
 
 @when(
     parsers.parse(
-        "{count:d} contact updates are picked for post-hoc review and {bad:d} should not have "
-        "happened"
+        "{count:d} {kind} updates are picked for post-hoc review and {bad} should not have happened"
     )
 )
-def reviewed_with_violations(sampled: Sampled, count: int, bad: int) -> None:
-    sampled.review_post_hoc(count, bad)
+def reviewed_with_violations(sampled: Sampled, count: int, kind: str, bad: str) -> None:
+    sampled.review_post_hoc(kind, count, 0 if bad == "none" else int(bad))
 
 
 @when(
     parsers.parse(
-        "those verdicts leave the window, and {count:d} more are reviewed and all were fine"
+        "those verdicts leave the window, and {count:d} more {kind} updates are reviewed and "
+        "all were fine"
     )
 )
-def window_moves_on(sampled: Sampled, count: int) -> None:
+def window_moves_on(sampled: Sampled, count: int, kind: str) -> None:
     long_ago = utc_now() - timedelta(days=40)
     with writing(sampled.runtime.database) as connection:
         connection.execute(update(REVIEW_TASKS).values(resolved_at=long_ago))
-    sampled.review_post_hoc(count, 0)
+    sampled.review_post_hoc(kind, count, 0)
 
 
 def _percent(text: str) -> float:
     return round(float(text.rstrip("%")) / 100, 4)
 
 
-@then(parsers.parse("the contact-update rate {moves} from {before} to {after}"))
-def rate_moved(sampled: Sampled, moves: str, before: str, after: str) -> None:
-    changes = sampled.changed()
-    assert len(changes) == len(sampled.changes) + 1, changes
+@then(parsers.parse("the {kind}-update rate {moves} from {before} to {after}"))
+def rate_moved(sampled: Sampled, kind: str, moves: str, before: str, after: str) -> None:
+    changes = sampled.changed(kind)
+    assert len(changes) == len(sampled.seen.get(kind, [])) + 1, changes
     latest = changes[-1]["sampling"]
     assert (latest["from"], latest["to"]) == (_percent(before), _percent(after))
     assert (latest["to"] > latest["from"]) == (moves == "rises")
-    assert sampled.runtime.rates("crm.contact.update", "production", 1) == _percent(after)  # type: ignore[arg-type]
-    sampled.changes = changes
+    assert sampled.runtime.rates(TYPES[kind], "production", 1) == _percent(after)  # type: ignore[arg-type]
+    sampled.seen[kind] = changes
 
 
 @then(
     parsers.parse(
-        "the change is on the audit chain with {reviewed:d} reviewed and {bad:d} violations"
+        "the {kind}-update change is on the audit chain with {reviewed:d} reviewed and {bad:d} "
+        "violations"
     )
 )
-def change_has_evidence(sampled: Sampled, reviewed: int, bad: int) -> None:
-    latest = sampled.changes[-1]
-    assert latest["subject"] == {"action_type": "crm.contact.update", "risk_tier": 1}
+def change_has_evidence(sampled: Sampled, kind: str, reviewed: int, bad: int) -> None:
+    latest = sampled.seen[kind][-1]
+    assert latest["subject"] == {"action_type": TYPES[kind], "risk_tier": 1}
     evidence = latest["sampling"]["evidence"]
     assert (evidence["reviewed"], evidence["violations"]) == (reviewed, bad)
     assert evidence["window_seconds"] == 30 * 86400
+    # the sampled actions the verdicts stand for: each counts 1 / the rate it was picked at
+    assert evidence["actions"] == pytest.approx(reviewed / latest["sampling"]["from"], abs=0.1)
 
 
 @then(parsers.parse("new contact updates record a rate of {rate}"))
 def new_decisions_record_the_rate(sampled: Sampled, rate: str) -> None:
-    decided = sampled.client.post("/v1/decisions", json=UPDATE, headers=sampled.agent).json()
+    decided = sampled.client.post(
+        "/v1/decisions", json=PROPOSALS["contact"], headers=sampled.agent
+    ).json()
     assert decided["sample"]["rate"] == _percent(rate)
+
+
+@then("the review load is still half of the sampled actions")
+def load_unchanged(sampled: Sampled) -> None:
+    # as many contact updates as stage updates were sampled: the mean of the rates is the load
+    rates = [sampled.runtime.rates(t, "production", 1) for t in TYPES.values()]  # type: ignore[arg-type]
+    assert sum(rates) / len(rates) == pytest.approx(0.5)
 
 
 @then(parsers.parse("every rate stayed between {low} and {high}"))
 def within_bounds(sampled: Sampled, low: str, high: str) -> None:
-    for change in sampled.changes:
-        assert _percent(low) <= change["sampling"]["to"] <= _percent(high)
-        assert change["sampling"]["bounds"] == {"rate": 0.5, "min": 0.02, "max": 1.0}
+    for changes in sampled.seen.values():
+        for change in changes:
+            assert _percent(low) <= change["sampling"]["to"] <= _percent(high)
+            assert change["sampling"]["bounds"] == BOUNDS

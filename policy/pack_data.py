@@ -149,8 +149,8 @@ class Budget(_Data):
 
 
 class AdaptiveRate(_Data):
-    """A post-hoc rate that follows the evidence within the author's bounds: `rate` until
-    there is enough of it, then recomputed per action type (policy/adaptive_sampling.py)."""
+    """A post-hoc rate that follows the evidence within the author's bounds: `rate` sets the
+    review load, the evidence decides which action types it goes to (policy/sampling.py)."""
 
     rate: Rate
     min: Rate
@@ -165,13 +165,13 @@ class AdaptiveRate(_Data):
 
 
 class AdaptiveSampling(_Data):
-    """How adaptive rates learn: the verdicts of the last `window`, the upper bound of the
-    violation rate at `confidence` (a Beta posterior), times `gain`, within the bounds; with
-    fewer than `min_reviews` verdicts an action type keeps the author's rate."""
+    """How adaptive rates learn: from the post-hoc verdicts of the last `window`, ranking
+    action types by the highest violation rate their verdicts cannot rule out (the Wilson
+    upper bound at `confidence`); with fewer than `min_reviews` verdicts in an environment
+    and tier, the author's rates stand."""
 
     window: timedelta = timedelta(days=30)
     confidence: Annotated[float, Field(ge=0.5, le=0.999)] = 0.95
-    gain: Annotated[float, Field(gt=0, le=100)] = 2.0
     min_reviews: Annotated[int, Field(ge=1)] = 20
 
 

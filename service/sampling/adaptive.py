@@ -2,8 +2,9 @@
 follows the post-hoc verdicts of a rolling window, within the author's bounds.
 
 One `AdaptiveRates` per gateway is the gate's rate source. Its worker recomputes every rate
-from the store (`policy.sampling.adaptive_rate`: the Wilson upper bound of the violation
-rate, times the gain, within min and max) and writes a change, with its evidence, to the
+from the store (`policy.sampling.adaptive_rates`: the author's review load, spent first on
+the action types whose verdicts cannot rule out the most violations, within min and max) and
+writes a change, with its evidence, to the
 `sampling_rates` table and the audit chain (`sampling_rate_changed`) in one transaction,
 under the chain's lock, so that several gateways never record one change twice. Every
 gateway then decides with the rates in the table; the rate used is in each decision's
@@ -15,7 +16,6 @@ import logging
 import threading
 from collections import Counter
 from collections.abc import Callable
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -24,7 +24,7 @@ from sqlalchemy import Connection, Engine, insert, select, update
 
 from policy.pack_data import AdaptiveRate, PackData
 from policy.proposal import Environment
-from policy.sampling import adaptive_rate, sample_rate
+from policy.sampling import Evidence, adaptive_rates, sample_rate
 from service.audit.chain import lock_chain, record
 from service.audit.query import EventFilter, recorded_decisions_of, stream_events
 from service.periodic import Periodic
@@ -38,14 +38,6 @@ log = logging.getLogger(__name__)
 CHANGED = "sampling_rate_changed"
 # (action type, environment, tier)
 Key = tuple[str, str, int]
-
-
-@dataclass(frozen=True)
-class Evidence:
-    """What one action type's verdicts in the window say."""
-
-    reviewed: int = 0
-    violations: int = 0
 
 
 class AdaptiveRates:
@@ -95,15 +87,18 @@ class AdaptiveRates:
             evidence = _evidence(connection, since=now - self._data.sampling.adaptive.window)
         changed = 0
         for (environment, tier), bounds in adaptive.items():
-            types = {key[0] for key in evidence if key[1:] == (environment, tier)}
-            types |= {key[0] for key in self._known() if key[1:] == (environment, tier)}
-            for action_type in sorted(types):
+            found = {
+                key[0]: seen for key, seen in evidence.items() if key[1:] == (environment, tier)
+            }
+            rates = adaptive_rates(bounds, self._data.sampling.adaptive, found)
+            # a type with a rate but no verdicts left in the window goes back to the author's
+            for key in self._known():
+                if key[1:] == (environment, tier) and key[0] not in rates:
+                    rates[key[0]] = bounds.rate
+            for action_type in sorted(rates):
                 key = (action_type, environment, tier)
-                found = evidence.get(key, Evidence())
-                rate = adaptive_rate(
-                    bounds, self._data.sampling.adaptive, found.violations, found.reviewed
-                )
-                changed += self._record(key, rate, found, bounds, now)
+                seen = found.get(action_type, Evidence())
+                changed += self._record(key, rates[action_type], seen, bounds, now)
         self.reload()
         return changed
 
@@ -160,8 +155,8 @@ class AdaptiveRates:
                         "window_seconds": how.window.total_seconds(),
                         "reviewed": found.reviewed,
                         "violations": found.violations,
+                        "actions": round(found.actions, 1),
                         "confidence": how.confidence,
-                        "gain": how.gain,
                         "min_reviews": how.min_reviews,
                     },
                 },
@@ -172,11 +167,14 @@ class AdaptiveRates:
 
 
 def _evidence(connection: Connection, *, since: datetime) -> dict[Key, Evidence]:
-    """Per (action type, environment, tier): the post-hoc verdicts since `since`."""
+    """Per (action type, environment, tier): the post-hoc verdicts since `since`, and the
+    sampled actions they stand for (each verdict counts 1 / the rate its action was picked at,
+    as recorded in its decision)."""
     verdicts = post_hoc_verdicts(connection, since=since)
     events = recorded_decisions_of(connection, (str(v.decision_id) for v in verdicts))
     reviewed: Counter[Key] = Counter()
     violations: Counter[Key] = Counter()
+    actions: dict[Key, float] = {}
     for verdict in verdicts:
         event = events.get(str(verdict.decision_id))
         if event is None:
@@ -185,7 +183,9 @@ def _evidence(connection: Connection, *, since: datetime) -> dict[Key, Evidence]
         key = (str(verdict.action_type), str(environment), int(verdict.risk_tier))
         reviewed[key] += 1
         violations[key] += verdict.verdict == PostHocVerdict.SHOULD_NOT_HAVE_HAPPENED.value
-    return {key: Evidence(reviewed[key], violations[key]) for key in reviewed}
+        rate = (event.event["decision"].get("sample") or {}).get("rate") or 1.0
+        actions[key] = actions.get(key, 0.0) + 1 / float(rate)
+    return {key: Evidence(reviewed[key], violations[key], actions[key]) for key in reviewed}
 
 
 def _where(key: Key) -> tuple[Any, ...]:

@@ -1,5 +1,6 @@
-"""Adaptive post-hoc rates: the Wilson bound of the violation rate times the gain, within the
-author's bounds, and the author's rate until there is enough evidence; sampling.yaml keeps
+"""Adaptive post-hoc rates: the author's review load, spent first where the verdicts cannot
+rule out violations, within the author's bounds, and the author's rate until there is enough
+evidence; sampling.yaml keeps
 reading a plain number as a fixed rate; canaries.yaml is validated when the pack loads."""
 
 from __future__ import annotations
@@ -10,9 +11,9 @@ from pydantic import ValidationError
 from policy.estimates import lower_bound, upper_bound, wilson_bounds
 from policy.pack_data import AdaptiveRate, AdaptiveSampling, Canaries, Sampling
 from policy.proposal import Environment
-from policy.sampling import adaptive_rate
+from policy.sampling import Evidence, adaptive_rates
 
-HOW = AdaptiveSampling(confidence=0.95, gain=2.0, min_reviews=20)
+HOW = AdaptiveSampling(confidence=0.95, min_reviews=20)
 BOUNDS = AdaptiveRate(rate=0.05, min=0.01, max=0.5)
 
 
@@ -25,22 +26,60 @@ def test_the_wilson_interval_holds_its_proportion_and_narrows_with_evidence() ->
     assert upper_bound(50, 50, 0.95) == 1.0
 
 
-def test_an_adaptive_rate_follows_the_violations_within_its_bounds() -> None:
-    assert adaptive_rate(BOUNDS, HOW, violations=0, reviewed=10) == 0.05  # too little evidence
-    clean = adaptive_rate(BOUNDS, HOW, violations=0, reviewed=400)
-    assert clean == 0.019  # twice the bound of 0 in 400, above the floor of 0.01
-    assert adaptive_rate(BOUNDS, HOW, violations=0, reviewed=100_000) == 0.01  # the floor
-    assert adaptive_rate(BOUNDS, HOW, violations=40, reviewed=200) == 0.5  # the ceiling
-    assert 0.05 < adaptive_rate(BOUNDS, HOW, violations=4, reviewed=100) < 0.5
+def _load(rates: dict[str, float], evidence: dict[str, Evidence]) -> float:
+    return sum(rates[name] * seen.actions for name, seen in evidence.items())
+
+
+def test_the_load_goes_first_where_the_violations_are_within_the_bounds() -> None:
+    evidence = {
+        "refund": Evidence(reviewed=50, violations=10, actions=1000.0),
+        "invoice": Evidence(reviewed=50, violations=0, actions=1000.0),
+        "email": Evidence(reviewed=50, violations=0, actions=1000.0),
+    }
+    rates = adaptive_rates(BOUNDS, HOW, evidence)
+    assert rates["refund"] > rates["invoice"] == rates["email"] >= BOUNDS.min
+    assert rates["refund"] == 0.13  # the floor to all three, the rest of 5 % of 3000 to it
+    assert _load(rates, evidence) == pytest.approx(0.05 * 3000)  # the author's load, no more
+
+
+def test_the_ceiling_passes_the_rest_to_the_next_riskiest() -> None:
+    evidence = {
+        "refund": Evidence(reviewed=50, violations=10, actions=100.0),
+        "invoice": Evidence(reviewed=50, violations=2, actions=1000.0),
+        "email": Evidence(reviewed=50, violations=0, actions=1000.0),
+    }
+    rates = adaptive_rates(BOUNDS, HOW, evidence)
+    assert rates["refund"] == BOUNDS.max
+    assert rates["invoice"] > rates["email"] == BOUNDS.min
+    assert _load(rates, evidence) == pytest.approx(0.05 * 2100)
+
+
+def test_few_verdicts_keep_the_author_rate_and_fixed_rates_never_move() -> None:
+    few = {"refund": Evidence(reviewed=5, violations=5, actions=100.0)}
+    assert adaptive_rates(BOUNDS, HOW, few) == {"refund": 0.05}
+    many = {
+        "refund": Evidence(reviewed=50, violations=10, actions=1000.0),
+        "email": Evidence(reviewed=50, violations=0, actions=1000.0),
+    }
     fixed = AdaptiveRate(rate=0.05, min=0.01, max=0.5, adapt=False)
-    assert adaptive_rate(fixed, HOW, violations=40, reviewed=200) == 0.05
+    assert adaptive_rates(fixed, HOW, many) == {"refund": 0.05, "email": 0.05}
+
+
+def test_an_unreviewed_type_ranks_as_risky_as_its_silence_allows() -> None:
+    evidence = {
+        "refund": Evidence(reviewed=100, violations=0, actions=2000.0),
+        "new": Evidence(reviewed=1, violations=0, actions=20.0),  # one verdict rules out little
+    }
+    rates = adaptive_rates(BOUNDS, HOW, evidence)
+    assert rates["new"] == BOUNDS.max
+    assert rates["refund"] < BOUNDS.rate
 
 
 def test_sampling_yaml_reads_numbers_as_fixed_rates_and_mappings_as_adaptive() -> None:
     sampling = Sampling.model_validate(
         {
             "production": {"1": 0.05, "2": {"rate": 0.25, "min": 0.05, "max": 0.8}},
-            "adaptive": {"window": "P14D", "gain": 3},
+            "adaptive": {"window": "P14D", "min_reviews": 40},
         }
     )
     assert sampling.rate(Environment.PRODUCTION, 1) == 0.05

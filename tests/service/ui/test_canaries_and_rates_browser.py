@@ -23,10 +23,15 @@ from tests.fixtures import AUDIT_KEY, REFUND, copy_of_pack
 from tests.loopback import serving_app
 
 pytestmark = pytest.mark.integration
-UPDATE = {
+CONTACT = {
     "action": {"type": "crm.contact.update", "environment": "production"},
     "changes": [{"record": "contact/1", "field": "title", "to": "CTO"}],
     "justification": "title changed", "confidence": 0.9,
+}  # fmt: skip
+STAGE = {
+    "action": {"type": "crm.opportunity.update_stage", "environment": "production"},
+    "changes": [{"record": "opportunity/7", "field": "stage", "to": "negotiation"}],
+    "justification": "the buyer asked for terms", "confidence": 0.8,
 }  # fmt: skip
 
 
@@ -42,7 +47,8 @@ def _pack(tmp_path: Path) -> Path:
     }  # fmt: skip
     (pack / "data" / "canaries.yaml").write_text(yaml.safe_dump(canaries))
     sampling = yaml.safe_load((pack / "data" / "sampling.yaml").read_text())
-    sampling["production"]["1"] = {"rate": 1.0, "min": 0.02, "max": 1.0}
+    sampling["production"]["1"] = {"rate": 0.5, "min": 0.02, "max": 1.0}
+    sampling["adaptive"] = {"min_reviews": 1}
     (pack / "data" / "sampling.yaml").write_text(yaml.safe_dump(sampling))
     return pack
 
@@ -87,11 +93,15 @@ def test_the_canaries_section_and_the_rate_chart(database_url: str, tmp_path: Pa
         assert runtime.canaries.seed_due() == 1
         for review in call("fiona", "GET", "/v1/reviews"):
             call("fiona", "POST", f"/v1/reviews/{review['id']}/approve", {})
-        for _ in range(20):
-            call("billing-bot", "POST", "/v1/decisions", UPDATE)
-        for review in call("sam", "GET", "/v1/reviews?limit=50"):
-            call("sam", "POST", f"/v1/reviews/{review['id']}/verdict", {"verdict": "ok"})
-        assert runtime.rates.refresh() == 1
+        for _ in range(30):  # about 15 of each picked for post-hoc review
+            call("billing-bot", "POST", "/v1/decisions", CONTACT)
+            call("billing-bot", "POST", "/v1/decisions", STAGE)
+        for review in call("sam", "GET", "/v1/reviews?limit=100"):
+            bad = review["action_type"] == CONTACT["action"]["type"]  # type: ignore[index]
+            verdict = "should_not_have_happened" if bad else "ok"
+            body = {"verdict": verdict, "note": "checked the record"}
+            call("sam", "POST", f"/v1/reviews/{review['id']}/verdict", body)
+        assert runtime.rates.refresh() == 2  # contact updates up, stage updates down
 
         context = browser.new_context(viewport={"width": 1280, "height": 900}, bypass_csp=True)
         page = context.new_page()
@@ -106,10 +116,11 @@ def test_the_canaries_section_and_the_rate_chart(database_url: str, tmp_path: Pa
         author = browser.new_context(viewport={"width": 1280, "height": 900}, bypass_csp=True)
         rules = author.new_page()
         _sign_in(rules, base, keys["arthur"], "/ui/rules")
-        chart = rules.get_by_role("img", name="crm.contact.update in production, tier 1")
-        expect(chart).to_be_visible()
-        expect(rules.locator("figure.rate-chart figcaption")).to_contain_text("bounds 2% to 100%")
-        expect(rules.locator("figure.rate-chart figcaption")).to_contain_text("1 change")
+        name = "crm.opportunity.update_stage in production, tier 1"
+        expect(rules.get_by_role("img", name=name)).to_be_visible()
+        caption = rules.locator("figure.rate-chart", has_text=name).locator("figcaption")
+        expect(caption).to_contain_text("bounds 2% to 100%")
+        expect(caption).to_contain_text("1 change")
         rules.screenshot(path=ARTIFACTS / "rules-rates.png", full_page=True)
         problems["rules"] = accessibility_problems(rules)
     assert problems == {"throughput": [], "rules": []}
