@@ -2,11 +2,11 @@
 
 From the chain's `canary_answered` events: how many a reviewer answered, how many rightly,
 how often they approved one that should have been rejected (the rubber stamp's mark), how
-long they took, and whether the evidence flags them. The rule, stated once: a reviewer is
-flagged when even the lowest error rate their answers allow (the Wilson lower bound at
-`FLAG_CONFIDENCE`) is above `FLAG_ERROR_RATE`. A careful reviewer's rare slip does not
-flag them; a stamp that approves everything is flagged within a handful of checks
-(bench/canary_simulation.py)."""
+long they took, and whether the evidence flags them. The rule, stated once: a reviewer with
+at least `FLAG_MIN_ANSWERS` answers is flagged when even the lowest error rate their answers
+allow (the Wilson lower bound at `FLAG_CONFIDENCE`) is above `FLAG_ERROR_RATE`. A careful
+reviewer's rare slip does not flag them; a stamp that approves everything is flagged within
+a handful of checks (bench/canary_simulation.py measures both)."""
 
 from __future__ import annotations
 
@@ -22,11 +22,15 @@ from service.reviews.desk import CANARY_ANSWERED
 
 FLAG_ERROR_RATE = 0.10
 FLAG_CONFIDENCE = 0.95
+# One slip in the first answers would otherwise flag: 1 wrong of 1 has a lower bound of 21 %.
+FLAG_MIN_ANSWERS = 5
 
 
 def flagged(errors: int, answered: int) -> bool:
     """Whether `errors` wrong answers in `answered` checks show an error rate above the
     line, at the stated confidence."""
+    if answered < FLAG_MIN_ANSWERS:
+        return False
     return lower_bound(errors, answered, FLAG_CONFIDENCE) > FLAG_ERROR_RATE
 
 
