@@ -76,6 +76,8 @@ bench: $(VENV)/.synced tools
 	$(BIN)/python -m bench.pack_growth
 	$(BIN)/python -m bench.review_wait --postgres auto
 	$(BIN)/python -m bench.checkpoint_pause
+	$(BIN)/python -m bench.canary_simulation
+	$(BIN)/python -m bench.sampling_simulation
 	@# In process beside tollgate's durable tower, when the peers harness is next to the project.
 	@if [ -f ../shared/peers/compare.sh ]; then bash ../shared/peers/compare.sh "$(CURDIR)/$(VENV)"; \
 	else echo "peers: ../shared/peers/compare.sh not found, in-process comparison not run"; fi

@@ -196,11 +196,11 @@ def new_decisions_record_the_rate(sampled: Sampled, rate: str) -> None:
     assert decided["sample"]["rate"] == _percent(rate)
 
 
-@then("the review load is still half of the sampled actions")
-def load_unchanged(sampled: Sampled) -> None:
+@then("the review load is at most half of the sampled actions")
+def load_within_the_authors(sampled: Sampled) -> None:
     # as many contact updates as stage updates were sampled: the mean of the rates is the load
     rates = [sampled.runtime.rates(t, "production", 1) for t in TYPES.values()]  # type: ignore[arg-type]
-    assert sum(rates) / len(rates) == pytest.approx(0.5)
+    assert sum(rates) / len(rates) <= 0.5
 
 
 @then(parsers.parse("every rate stayed between {low} and {high}"))

@@ -7,8 +7,10 @@ within the author's bounds (`adaptive_rates`, kept current by service/sampling/)
 from __future__ import annotations
 
 import hashlib
+import math
 from collections.abc import Mapping
 from dataclasses import dataclass
+from statistics import NormalDist
 from typing import Protocol
 
 from policy.estimates import upper_bound
@@ -53,36 +55,53 @@ class Evidence:
     violations: int = 0
     actions: float = 0.0
 
+    def most_actions(self, z: float) -> float:
+        """The most sampled actions the verdicts allow, `z` standard errors above the
+        estimate (the count of reviews is about Poisson: its relative error is 1/sqrt(n))."""
+        return self.actions * (1 + z / math.sqrt(max(self.reviewed, 1)))
+
 
 def adaptive_rates(
     bounds: AdaptiveRate, how: AdaptiveSampling, evidence: Mapping[str, Evidence]
 ) -> dict[str, float]:
     """The rates of the action types of one adaptive environment and tier, from the window's
     evidence. The author's rate sets the review load: `rate` times the types' sampled
-    actions. The evidence decides where it goes: every type gets at least `min`, and what is
-    left goes to the types in order of the highest violation rate their verdicts cannot rule
-    out (the Wilson upper bound at `confidence`; few verdicts leave it high), each up to
-    `max`. With fewer than `min_reviews` verdicts in all, every type keeps the author's rate.
+    actions. The evidence decides where it goes: every type starts at `min`, and the reviews
+    that saves go back to the types in order of the highest violation rate their verdicts
+    cannot rule out (the Wilson upper bound at `confidence`; few verdicts leave it high),
+    first up to the author's rate, then up to `max`.
+
+    A rate above the author's costs as if the type had the most actions its verdicts allow
+    at `confidence`, so that the load does not exceed the author's: a type ranked high for
+    having few verdicts may well have more actions than they suggest. One type alone keeps
+    the author's rate; so does every type while there are fewer than `min_reviews` verdicts.
 
     Reviewing where violations are, at the author's load, is what lets fewer violations go
     unreviewed than one fixed rate would (bench/sampling_simulation.py)."""
     if not bounds.adapt or sum(e.reviewed for e in evidence.values()) < how.min_reviews:
         return dict.fromkeys(evidence, bounds.rate)
-    load = bounds.rate * sum(e.actions for e in evidence.values())
+    z = NormalDist().inv_cdf(0.5 + how.confidence / 2)
+    below, above = bounds.rate - bounds.min, bounds.max - bounds.rate
+    saved = sum(below * found.actions for found in evidence.values())
     rates = dict.fromkeys(evidence, bounds.min)
-    left = load - sum(bounds.min * e.actions for e in evidence.values())
 
     def risk(action_type: str) -> tuple[float, str]:
         found = evidence[action_type]
         return (-upper_bound(found.violations, found.reviewed, how.confidence), action_type)
 
     for action_type in sorted(evidence, key=risk):
-        actions = evidence[action_type].actions
-        if left <= 0 or actions <= 0:
+        found = evidence[action_type]
+        if found.actions * below <= saved or found.actions <= 0:
+            back = below
+        else:
+            back = max(0.0, saved) / found.actions
+        rates[action_type] += back
+        saved -= back * found.actions
+        if back < below or saved <= 0:
             break
-        extra = min(bounds.max - bounds.min, left / actions)
-        rates[action_type] += extra
-        left -= extra * actions
+        more = min(above, saved / found.most_actions(z))
+        rates[action_type] += more
+        saved -= more * found.most_actions(z)
     return {action_type: round(rate, 4) for action_type, rate in rates.items()}
 
 

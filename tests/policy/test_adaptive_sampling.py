@@ -38,8 +38,12 @@ def test_the_load_goes_first_where_the_violations_are_within_the_bounds() -> Non
     }
     rates = adaptive_rates(BOUNDS, HOW, evidence)
     assert rates["refund"] > rates["invoice"] == rates["email"] >= BOUNDS.min
-    assert rates["refund"] == 0.13  # the floor to all three, the rest of 5 % of 3000 to it
-    assert _load(rates, evidence) == pytest.approx(0.05 * 3000)  # the author's load, no more
+    # all three start at the floor, saving 4 % of 3000; refunds get theirs back, and the other
+    # 80 reviews as if refunds had the most actions their 50 verdicts allow (1000 plus 1.96
+    # standard errors: 1000 / sqrt(50))
+    most = 1000 * (1 + 1.96 / 50**0.5)
+    assert rates["refund"] == pytest.approx(0.05 + 80 / most, abs=1e-4)
+    assert _load(rates, evidence) <= 0.05 * 3000  # never more than the author's load
 
 
 def test_the_ceiling_passes_the_rest_to_the_next_riskiest() -> None:
@@ -51,12 +55,14 @@ def test_the_ceiling_passes_the_rest_to_the_next_riskiest() -> None:
     rates = adaptive_rates(BOUNDS, HOW, evidence)
     assert rates["refund"] == BOUNDS.max
     assert rates["invoice"] > rates["email"] == BOUNDS.min
-    assert _load(rates, evidence) == pytest.approx(0.05 * 2100)
+    assert _load(rates, evidence) <= 0.05 * 2100
 
 
-def test_few_verdicts_keep_the_author_rate_and_fixed_rates_never_move() -> None:
+def test_few_verdicts_or_one_type_keep_the_author_rate_and_fixed_rates_never_move() -> None:
     few = {"refund": Evidence(reviewed=5, violations=5, actions=100.0)}
     assert adaptive_rates(BOUNDS, HOW, few) == {"refund": 0.05}
+    alone = {"refund": Evidence(reviewed=500, violations=100, actions=10_000.0)}
+    assert adaptive_rates(BOUNDS, HOW, alone) == {"refund": 0.05}  # nowhere to take load from
     many = {
         "refund": Evidence(reviewed=50, violations=10, actions=1000.0),
         "email": Evidence(reviewed=50, violations=0, actions=1000.0),
