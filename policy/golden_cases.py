@@ -1,4 +1,5 @@
-"""Golden decision cases: YAML data (`note`, `proposal`, `want`) checked against any gate."""
+"""Golden decision cases: YAML data (`note`, `proposal`, `want`) checked against any gate; a
+pack's canaries are cases too (each must reach its queue as a review)."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ from policy.decision import Decision
 from policy.errors import RulePackError
 from policy.fail_closed import FailClosedCause
 from policy.outcome import Outcome
-from policy.pack_data import Reversibility
+from policy.pack_data import Canaries, Reversibility
 from policy.proposal import Proposal
 
 
@@ -55,6 +56,19 @@ def load_cases(folder: Path) -> list[GoldenCase]:
         except (yaml.YAMLError, ValidationError) as exc:
             raise RulePackError(f"golden cases in {file} are invalid: {exc}") from exc
     return cases
+
+
+def canary_cases(canaries: Canaries) -> list[GoldenCase]:
+    """One case per canary: its proposal must be routed to a person in its queue, or the
+    seeder could not seed it (it is a review or nothing)."""
+    return [
+        GoldenCase(
+            note=f"canary {canary.id} reaches {canary.queue}",
+            proposal=Proposal.model_validate(canary.proposal),
+            want=Want(outcome=Outcome.ROUTE_TO_HUMAN, queue=canary.queue),
+        )
+        for canary in canaries.canaries
+    ]
 
 
 def mismatches(case: GoldenCase, decision: Decision) -> list[str]:

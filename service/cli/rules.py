@@ -34,10 +34,10 @@ def rules_test(
     ] = 90.0,
 ) -> None:
     """Run the pack's Rego tests on both backends, OPA's format and strict checks, coverage,
-    and the golden cases; exit 1 on any failure."""
+    the golden cases and the canaries; exit 1 on any failure."""
     from policy.context import Agent
     from policy.errors import PolicyError
-    from policy.golden_cases import load_cases, mismatches
+    from policy.golden_cases import canary_cases, load_cases, mismatches
     from policy.opa_tooling import opa_checks
     from policy.rego_testing import run_rego_tests
     from policy.rule_pack import load_rule_pack
@@ -46,7 +46,7 @@ def rules_test(
     settings = load_settings(rules_dir)
     try:
         pack = load_rule_pack(settings.rules)
-        cases = load_cases(pack.cases_dir)
+        cases = load_cases(pack.cases_dir) + canary_cases(pack.data.canaries)
     except PolicyError as exc:
         typer.echo(str(exc), err=True)
         raise typer.Exit(2) from exc

@@ -6,6 +6,7 @@ import json
 from pathlib import Path
 
 import pytest
+import yaml
 from typer.testing import CliRunner
 
 from service.auth.keys import KeyAuthenticator
@@ -103,6 +104,17 @@ def test_a_missing_opa_fails_only_when_required() -> None:
     assert "SKIP opa checks" in skipped.output
     required = runner.invoke(app, ["rules", "test", "--opa", "no-such-opa", "--require-opa"])
     assert required.exit_code == 1
+
+
+def test_rules_test_fails_on_a_canary_that_would_not_reach_its_queue(pack_copy: Path) -> None:
+    file = pack_copy / "data" / "canaries.yaml"
+    canaries = yaml.safe_load(file.read_text())
+    canaries["canaries"][1]["queue"] = "sales-ops"  # refunds go to finance-approvers
+    file.write_text(yaml.safe_dump(canaries))
+    result = runner.invoke(app, ["rules", "test", "--rules", str(pack_copy)])
+    assert result.exit_code == 1
+    assert "FAIL case canary refund-twice-for-one-charge reaches sales-ops" in result.output
+    assert "PASS case canary refund-to-unknown-account" in result.output
 
 
 def test_rules_test_fails_on_a_broken_case(pack_copy: Path) -> None:
