@@ -3,12 +3,11 @@ follows the post-hoc verdicts of a rolling window, within the author's bounds.
 
 One `AdaptiveRates` per gateway is the gate's rate source. Its worker recomputes every rate
 from the store (`policy.sampling.adaptive_rates`: the author's review load, spent first on
-the action types whose verdicts cannot rule out the most violations, within min and max) and
-writes a change, with its evidence, to the
-`sampling_rates` table and the audit chain (`sampling_rate_changed`) in one transaction,
-under the chain's lock, so that several gateways never record one change twice. Every
-gateway then decides with the rates in the table; the rate used is in each decision's
-event, and replays use that recorded rate."""
+the action types whose verdicts cannot rule out the most violations, within min and max).
+It writes a change, with its evidence, to the `sampling_rates` table and the audit chain
+(`sampling_rate_changed`) in one transaction, under the chain's lock, so that several
+gateways never record one change twice. Every gateway then decides with the rates in the
+table; the rate used is in each decision's event, and replays use that recorded rate."""
 
 from __future__ import annotations
 
