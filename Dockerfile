@@ -1,8 +1,20 @@
 # syntax=docker/dockerfile:1
-# Build stage: install the locked dependencies and the project into a virtual environment.
+# The Rust toolchain, for the build stage only (bookworm's own cargo is too old for PyO3).
+FROM rust:1.95-slim-bookworm AS rust
+
+# Build stage: install the locked dependencies and the project into a virtual environment,
+# building the compiled core (native/) with cargo; the toolchain stays in this stage.
 FROM python:3.11-slim-bookworm AS build
 ENV UV_PROJECT_ENVIRONMENT=/opt/venv UV_COMPILE_BYTECODE=1 UV_LINK_MODE=copy \
-    PIP_DISABLE_PIP_VERSION_CHECK=1 PIP_NO_CACHE_DIR=1
+    PIP_DISABLE_PIP_VERSION_CHECK=1 PIP_NO_CACHE_DIR=1 \
+    RUSTUP_HOME=/usr/local/rustup CARGO_HOME=/usr/local/cargo PATH=/usr/local/cargo/bin:$PATH
+COPY --from=rust /usr/local/rustup /usr/local/rustup
+COPY --from=rust /usr/local/cargo /usr/local/cargo
+# The linker Rust needs; this stage is thrown away, so the packages are the release's current ones.
+# hadolint ignore=DL3008
+RUN apt-get update \
+    && apt-get install -y --no-install-recommends gcc libc6-dev \
+    && rm -rf /var/lib/apt/lists/*
 RUN pip install "uv==0.13.8"
 WORKDIR /src
 COPY pyproject.toml uv.lock README.md ./
@@ -10,6 +22,7 @@ COPY pyproject.toml uv.lock README.md ./
 # their paths.
 COPY clients/python ./clients/python
 COPY clients/permit ./clients/permit
+COPY native ./native
 RUN uv sync --frozen --no-dev --no-install-project
 COPY policy ./policy
 COPY service ./service

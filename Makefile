@@ -8,15 +8,23 @@ export UV_PROJECT_ENVIRONMENT := $(VENV)
 OPA_VERSION := v1.22.2
 OPA_DIR := $(CURDIR)/.tools/opa-$(OPA_VERSION)
 export PATH := $(OPA_DIR):$(PATH)
+# The compiled core (native/, Rust) builds with cargo; rustup's, when it is not on PATH yet.
+ifneq ($(wildcard $(HOME)/.cargo/bin/cargo),)
+export PATH := $(PATH):$(HOME)/.cargo/bin
+endif
+NATIVE_SOURCES := native/pyproject.toml native/Cargo.toml native/Cargo.lock \
+	$(wildcard native/src/*.rs native/python/sluicegate_native/*)
 
-.PHONY: run test tools lint typecheck format hadolint bench profile clean
+.PHONY: run test tools lint typecheck format hadolint native-test bench profile clean
 
 $(BIN)/uv:
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet "uv==$(UV_VERSION)"
 
-# Installs exactly what uv.lock pins (the project itself in editable mode).
-$(VENV)/.synced: pyproject.toml uv.lock | $(BIN)/uv
+# Installs exactly what uv.lock pins (the project itself in editable mode) and builds the
+# compiled core from native/ (maturin and cargo; a few minutes the first time).
+$(VENV)/.synced: pyproject.toml uv.lock $(NATIVE_SOURCES) | $(BIN)/uv
+	@command -v cargo > /dev/null || { echo "cargo not found: the compiled core (native/) needs the Rust toolchain (rustup, or Debian's cargo)"; exit 1; }
 	$(BIN)/uv sync --frozen --quiet
 	touch $@
 
@@ -46,7 +54,7 @@ tools:
 		echo "axe-core: no npm here; the accessibility checks will skip (and fail under CI=true)"; \
 	fi
 
-test: $(VENV)/.synced tools lint typecheck hadolint
+test: $(VENV)/.synced tools lint typecheck hadolint native-test
 	$(BIN)/sluicegate rules test $${CI:+--require-opa}
 	$(BIN)/pytest
 
@@ -61,6 +69,13 @@ typecheck: $(VENV)/.synced
 	$(BIN)/mypy clients/permit/tests
 	MYPYPATH=examples $(BIN)/mypy examples/langgraph/main.py
 	MYPYPATH=examples $(BIN)/mypy examples/openai-agents/main.py
+
+# The crate's own tests, formatting and lints (rustfmt and clippy when the toolchain has them).
+native-test:
+	cargo test --quiet --locked --manifest-path native/Cargo.toml
+	@if cargo fmt --version > /dev/null 2>&1; then cargo fmt --check --manifest-path native/Cargo.toml; fi
+	@if cargo clippy --version > /dev/null 2>&1; then \
+		cargo clippy --quiet --locked --manifest-path native/Cargo.toml --all-targets -- -D warnings; fi
 
 hadolint: $(VENV)/.synced
 	$(BIN)/hadolint Dockerfile
@@ -87,4 +102,4 @@ profile: $(VENV)/.synced
 	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/python -m bench.profile_http
 
 clean:
-	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache
+	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache native/target

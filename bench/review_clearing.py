@@ -14,10 +14,6 @@ through the API). Prints the counts and the wall time of each.
 
 from __future__ import annotations
 
-# isort: off
-import policy.backends  # noqa: F401  (regopy before Playwright's dependencies: policy/backends)
-
-# isort: on
 import tempfile
 import time
 from collections.abc import Callable

@@ -6,9 +6,10 @@ import json
 import re
 from dataclasses import dataclass
 
-import regopy
-from regopy.rego_shared import rego_get_error
+import sluicegate_native
 
+from policy.backends.rego_embedded import compile_rego
+from policy.errors import RulePackError
 from policy.rule_pack import RulePack
 
 _PACKAGE = re.compile(r"^package\s+([\w.]+)", re.MULTILINE)
@@ -26,11 +27,7 @@ class RegoTestResult:
 
 def run_rego_tests(pack: RulePack) -> list[RegoTestResult]:
     """Evaluate every test rule; a test passes when it is defined and true."""
-    interpreter = regopy.Interpreter()
-    interpreter.strict_built_in_errors = True
-    for name, source in sorted({**pack.rego_modules, **pack.rego_tests}.items()):
-        interpreter.add_module(name, source)
-    interpreter.add_data_json(json.dumps(pack.raw_data))
+    modules = {**pack.rego_modules, **pack.rego_tests}
     results = []
     for source in pack.rego_tests.values():
         package = _PACKAGE.search(source)
@@ -38,12 +35,12 @@ def run_rego_tests(pack: RulePack) -> list[RegoTestResult]:
             continue
         for test in dict.fromkeys(_TEST.findall(source)):
             query = f"data.{package.group(1)}.{test}"
-            output = interpreter.query(query)
-            if not output.ok():
-                results.append(RegoTestResult(query, False, str(rego_get_error(interpreter._impl))))
+            try:
+                output = compile_rego(modules, pack.raw_data, query).evaluate("{}")
+            except (RulePackError, sluicegate_native.RegoError) as exc:
+                results.append(RegoTestResult(query, False, str(exc)))
                 continue
-            expressions = output.results[0].expressions if output.results else []
-            value = expressions[0] if expressions else None
-            detail = "" if value is True else f"result {json.dumps(value)}"
+            value = None if output is None else json.loads(output)
+            detail = "" if value is True else f"result {output or 'undefined'}"
             results.append(RegoTestResult(query, value is True, detail))
     return results

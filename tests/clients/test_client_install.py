@@ -12,10 +12,18 @@ import pytest
 from tests.integration import unavailable
 
 CLIENT = Path(__file__).parents[2] / "clients" / "python"
-SERVER_ONLY = ("fastapi", "sqlmodel", "sqlalchemy", "regopy", "starlette", "uvicorn", "alembic")
+SERVER_ONLY = (
+    "fastapi",
+    "sqlmodel",
+    "sqlalchemy",
+    "sluicegate-native",
+    "starlette",
+    "uvicorn",
+    "alembic",
+)
 # With the framework extras, what a framework brings for itself is its business (the OpenAI
 # Agents SDK brings the MCP SDK, and with it starlette and uvicorn); the server's own never.
-SERVER_OWN = ("sluicegate", "fastapi", "sqlmodel", "sqlalchemy", "regopy", "alembic")
+SERVER_OWN = ("sluicegate", "fastapi", "sqlmodel", "sqlalchemy", "sluicegate-native", "alembic")
 PLAIN = ("", SERVER_ONLY, "import sluicegate_client\n")
 EXTRAS = (
     "[langgraph,openai-agents]",
@@ -55,7 +63,7 @@ def test_the_client_installs_alone(
     assert not [name for name in forbidden if name in installed]
     probe = (
         f"import sys\n{imports}"
-        "assert not {'fastapi', 'sqlmodel', 'sqlalchemy', 'regopy', 'policy', 'service'}"
+        "assert not {'fastapi', 'sqlmodel', 'sqlalchemy', 'sluicegate_native', 'policy', 'service'}"
         " & set(sys.modules)\n"
         "print(sluicegate_client.GateClient.__name__)\n"
     )
