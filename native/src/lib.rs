@@ -1,4 +1,5 @@
-//! Sluicegate's compiled core, for Python: Rego evaluated on Microsoft's regorus.
+//! Sluicegate's compiled core, for Python: Rego evaluated on Microsoft's regorus, and RFC 8785
+//! canonical JSON (`canonical.rs`).
 //!
 //! A pack is compiled once into a [`CompiledRule`] (parsed, analysed, its rules gathered).
 //! An evaluation takes an engine from the rule's pool (a clone of the compiled one when the pool
@@ -10,8 +11,11 @@
 use pyo3::create_exception;
 use pyo3::exceptions::PyException;
 use pyo3::prelude::*;
+use pyo3::types::PyBytes;
 use regorus::{Engine, Value};
 use std::sync::Mutex;
+
+mod canonical;
 
 create_exception!(
     _native,
@@ -129,10 +133,22 @@ fn compile(
     })
 }
 
+/// The RFC 8785 canonical JSON of `value` (see `canonical.rs`).
+#[pyfunction]
+fn canonical_json<'py>(value: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyBytes>> {
+    let bytes = canonical::canonical_bytes(value)?;
+    Ok(PyBytes::new(value.py(), &bytes))
+}
+
 #[pymodule]
 fn _native(module: &Bound<'_, PyModule>) -> PyResult<()> {
     module.add_function(wrap_pyfunction!(compile, module)?)?;
     module.add_class::<CompiledRule>()?;
+    module.add_function(wrap_pyfunction!(canonical_json, module)?)?;
+    module.add(
+        "CanonicalizationError",
+        module.py().get_type::<canonical::CanonicalizationError>(),
+    )?;
     module.add("RegoError", module.py().get_type::<RegoError>())?;
     module.add("REGORUS_VERSION", "0.14.1")?;
     Ok(())

@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-import rfc8785
+import sluicegate_native
 
 from policy.context import Agent
 from policy.decision import Decision
@@ -19,8 +19,9 @@ GENESIS_HASH = "sha256:" + "0" * 64
 
 
 def canonical(document: Any) -> bytes:
-    """RFC 8785 canonical JSON: the bytes that are hashed and stored."""
-    return bytes(rfc8785.dumps(document))
+    """RFC 8785 canonical JSON: the bytes that are hashed and stored. The compiled core writes
+    them (17x faster than the `rfc8785` package, whose bytes it equals: tests/native/)."""
+    return sluicegate_native.canonical_json(document)
 
 
 # The largest integer an IEEE double holds exactly: RFC 8785 numbers are doubles.

@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-import rfc8785
+import sluicegate_native
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from cryptography.hazmat.primitives.serialization import (
     Encoding,
@@ -74,7 +74,7 @@ class IssuedPermit:
 def action_digest(action: Any, changes: Any) -> str:
     """The `dig` claim: lowercase hex sha256 of the RFC 8785 form of the action and changes."""
     document = {"action": action, "changes": changes}
-    return hashlib.sha256(rfc8785.dumps(document)).hexdigest()
+    return hashlib.sha256(sluicegate_native.canonical_json(document)).hexdigest()
 
 
 def proposed_action(proposal: Proposal) -> tuple[dict[str, Any], list[Any]]:

@@ -1,5 +1,20 @@
-"""Sluicegate's compiled core: Rego evaluated on Microsoft's regorus (see native/README.md)."""
+"""Sluicegate's compiled core: Rego evaluated on Microsoft's regorus, and RFC 8785 canonical
+JSON (docs/architecture.md)."""
 
-from sluicegate_native._native import REGORUS_VERSION, CompiledRule, RegoError, compile
+from sluicegate_native._native import (
+    REGORUS_VERSION,
+    CanonicalizationError,
+    CompiledRule,
+    RegoError,
+    canonical_json,
+    compile,
+)
 
-__all__ = ["REGORUS_VERSION", "CompiledRule", "RegoError", "compile"]
+__all__ = [
+    "REGORUS_VERSION",
+    "CanonicalizationError",
+    "CompiledRule",
+    "RegoError",
+    "canonical_json",
+    "compile",
+]
