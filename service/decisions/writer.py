@@ -11,11 +11,12 @@ from __future__ import annotations
 import logging
 import queue
 import threading
+import time
 from concurrent.futures import Future
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Engine, insert
+from sqlalchemy import Connection, Engine, insert
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 
 from service.audit.chain import append, lock_chain
@@ -24,18 +25,53 @@ from service.decisions.record import DecisionRecord, Recorded
 from service.decisions.tables import DECISIONS
 from service.errors import AuditUnavailable
 from service.reviews.tasks import open_tasks
-from service.store.database import writing
+from service.store.database import WRITE_TRANSACTION
 from service.store.utc import utc_now
 
 log = logging.getLogger(__name__)
 
 _STOP = object()
+# A connection idle longer than this goes back to the pool, and the next batch checks one out
+# (where PostgreSQL's pre-ping finds a restarted server); under load the writer keeps its own.
+KEEP_IDLE_SECONDS = 1.0
 
 
 @dataclass
 class _Job:
     record: DecisionRecord
     future: Future[Recorded]
+
+
+class _WriterConnection:
+    """The writer thread's own connection, kept between batches while they keep coming:
+    checking one out of the pool costs more than a one-record batch's statements. Dropped
+    after any failure and after a pause, so a batch never runs on a connection the store lost."""
+
+    def __init__(self, database: Engine) -> None:
+        self._database = database
+        self._connection: Connection | None = None
+        self._last_used = 0.0
+
+    def take(self) -> Connection:
+        """A connection for one write transaction (BEGIN IMMEDIATE on SQLite)."""
+        if self._connection is not None and time.monotonic() - self._last_used > KEEP_IDLE_SECONDS:
+            self.drop()
+        if self._connection is None:
+            self._connection = self._database.connect().execution_options(**WRITE_TRANSACTION)
+        return self._connection
+
+    def used(self) -> None:
+        """The batch committed: keep the connection for the next."""
+        self._last_used = time.monotonic()
+
+    def drop(self) -> None:
+        """Give the connection back (after a failure, a pause, or at stop)."""
+        if self._connection is not None:
+            connection, self._connection = self._connection, None
+            try:
+                connection.close()
+            except Exception as exc:  # a connection the store lost may fail to close
+                log.warning("writer connection not closed cleanly: %s", type(exc).__name__)
 
 
 class DecisionWriter:
@@ -51,6 +87,7 @@ class DecisionWriter:
         self._batch_max = batch_max
         self._queue: queue.SimpleQueue[_Job | object] = queue.SimpleQueue()
         self._thread = threading.Thread(target=self._run, name="decision-writer", daemon=True)
+        self._connection = _WriterConnection(database)
 
     def start(self) -> None:
         """Start the writer thread."""
@@ -76,6 +113,12 @@ class DecisionWriter:
         return job.future
 
     def _run(self) -> None:
+        try:
+            self._take_batches()
+        finally:
+            self._connection.drop()
+
+    def _take_batches(self) -> None:
         while True:
             first = self._queue.get()
             if first is _STOP:
@@ -132,7 +175,17 @@ class DecisionWriter:
                 job.future.set_result(outcome)
 
     def _write(self, jobs: list[_Job]) -> list[Recorded | Exception]:
-        with writing(self._database) as connection:
+        connection = self._connection.take()
+        try:
+            outcomes = self._write_on(connection, jobs)
+        except BaseException:
+            self._connection.drop()
+            raise
+        self._connection.used()
+        return outcomes
+
+    def _write_on(self, connection: Connection, jobs: list[_Job]) -> list[Recorded | Exception]:
+        with connection.begin():
             lock_chain(connection)  # before the idempotency check: no replica decides it too
             steps, fresh = idempotency.plan(connection, [job.record for job in jobs])
             fresh = budgets.settle(connection, fresh, utc_now())  # under the same lock
