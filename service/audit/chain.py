@@ -21,6 +21,11 @@ from service.audit.tables import AUDIT_EVENTS, AUDIT_RULES
 
 # Any constant works; it names "the audit chain head" among PostgreSQL advisory locks.
 _CHAIN_LOCK = 0x5B1C_E6A7
+# Built once: every append runs them, and building a statement costs more than its cache hit.
+_HEAD = select(AUDIT_EVENTS.c.seq, AUDIT_EVENTS.c.hash).order_by(AUDIT_EVENTS.c.seq.desc()).limit(1)
+_INSERT_EVENTS = insert(AUDIT_EVENTS)
+_INSERT_RULES = insert(AUDIT_RULES)
+_LOCK = text("SELECT pg_advisory_xact_lock(:key)")
 
 
 def lock_chain(connection: Connection) -> None:
@@ -28,7 +33,7 @@ def lock_chain(connection: Connection) -> None:
     PostgreSQL (re-entrant within the transaction); on SQLite the write transaction already
     holds the database."""
     if connection.dialect.name == "postgresql":
-        connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _CHAIN_LOCK})
+        connection.execute(_LOCK, {"key": _CHAIN_LOCK})
 
 
 def append(connection: Connection, events: Sequence[dict[str, Any]]) -> list[AuditRef]:
@@ -44,9 +49,7 @@ def append(connection: Connection, events: Sequence[dict[str, Any]]) -> list[Aud
     """
     if not events:
         return []
-    head = connection.execute(
-        select(AUDIT_EVENTS.c.seq, AUDIT_EVENTS.c.hash).order_by(AUDIT_EVENTS.c.seq.desc()).limit(1)
-    ).first()
+    head = connection.execute(_HEAD).first()
     seq, prev_hash = (int(head[0]), str(head[1])) if head else (0, GENESIS_HASH)
     refs: list[AuditRef] = []
     rows: list[dict[str, Any]] = []
@@ -68,9 +71,9 @@ def append(connection: Connection, events: Sequence[dict[str, Any]]) -> list[Aud
         rules.extend({"rule": rule, "seq": seq} for rule in index["rules"])
         refs.append(AuditRef(seq=seq, hash=this_hash))
         prev_hash = this_hash
-    connection.execute(insert(AUDIT_EVENTS), rows)
+    connection.execute(_INSERT_EVENTS, rows)
     if rules:
-        connection.execute(insert(AUDIT_RULES), rules)
+        connection.execute(_INSERT_RULES, rules)
     return refs
 
 

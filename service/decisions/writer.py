@@ -31,6 +31,7 @@ from service.store.utc import utc_now
 log = logging.getLogger(__name__)
 
 _STOP = object()
+_INSERT_DECISIONS = insert(DECISIONS)
 # A connection idle longer than this goes back to the pool, and the next batch checks one out
 # (where PostgreSQL's pre-ping finds a restarted server); under load the writer keeps its own.
 KEEP_IDLE_SECONDS = 1.0
@@ -196,7 +197,7 @@ class DecisionWriter:
             ]
             if fresh:
                 rows = [_decision_row(r, b) for r, b in zip(fresh, bodies, strict=True)]
-                connection.execute(insert(DECISIONS), rows)
+                connection.execute(_INSERT_DECISIONS, rows)
                 open_tasks(connection, [r.review_task for r in fresh if r.review_task])
         return [
             _answered(fresh[step.index], bodies[step.index], step.replay)

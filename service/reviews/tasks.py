@@ -68,10 +68,13 @@ def opening_task(
     return None
 
 
+_INSERT_TASKS = insert(REVIEW_TASKS)
+
+
 def open_tasks(connection: Connection, rows: list[dict[str, Any]]) -> None:
     """Insert the review rows decisions opened (`opening_task`), in the caller's transaction."""
     if rows:
-        connection.execute(insert(REVIEW_TASKS), rows)
+        connection.execute(_INSERT_TASKS, rows)
 
 
 def effective_state(row: Any, now: datetime) -> ReviewState:

@@ -56,8 +56,9 @@ def writable(database: Engine) -> bool:
 def _begin(connection: Any) -> None:
     # Writers take the lock at BEGIN (execution option WRITE_TRANSACTION), so two processes never
     # deadlock upgrading a read lock; readers begin plainly and never block the writer in WAL.
+    # On the driver's connection itself: SQLAlchemy's execution path costs more than the BEGIN.
     immediate = connection.get_execution_options().get("sqlite_immediate", False)
-    connection.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+    connection.connection.driver_connection.execute("BEGIN IMMEDIATE" if immediate else "BEGIN")
 
 
 def database_engine(url: str) -> Engine:
