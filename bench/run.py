@@ -1,18 +1,20 @@
 """One run, one machine: the gate against a bare endpoint, and embedded Rego against OPA.
 
 (a) bare FastAPI, (b) the gate over HTTP on embedded Rego, (c) the gate in process on embedded
-Rego, (d) the gate over HTTP on an OPA sidecar, (e) OPA alone on the same input (the floor for
-d), (f) the gate in process on OPA; then, when PostgreSQL's server binaries are here, (g) bare
-FastAPI and (h) the gate on PostgreSQL, as one and as two worker processes. Servers run as
-uvicorn with the same settings (one process unless said, loopback, no access log); load comes
-from wrk in a separate process at concurrency 32 and 64.
-Prints throughput, p50/p99 and the server's CPU time per request (user + system, every process
-of the server: it compares across machines where throughput does not) for each, and the
-ratios. Usage: `make bench` (needs `wrk`: apt-get install wrk, and `opa`: `make tools`).
+Rego (no store), (i) the gate in process with the durable record at 1 and 16 callers, (d) the
+gate over HTTP on an OPA sidecar, (e) OPA alone on the same input (the floor for d), (f) the
+gate in process on OPA; then, when PostgreSQL's server binaries are here, (g) bare FastAPI and
+(h) the gate on PostgreSQL, as one and as two worker processes. Servers run as uvicorn with the
+same settings (one process unless said, loopback, no access log); load comes from wrk in a
+separate process at concurrency 32 and 64. Prints throughput, p50/p99 and the server's CPU time
+per request (user + system, every process of the server: it compares across machines where
+throughput does not) for each, and the ratios. Usage: `make bench` (needs `wrk`: apt-get install
+wrk, and `opa`: `make tools`).
 """
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import re
@@ -35,6 +37,7 @@ from policy.rule_pack import load_rule_pack
 from service.audit.signing import new_private_pem
 from service.auth.keys import create_key
 from service.auth.roles import Role
+from service.embedded import open_gate
 from service.engines import build_gate
 from service.settings import Settings
 from service.store.database import database_engine, migrate
@@ -197,6 +200,34 @@ def _in_process(settings: Settings, count: int = 3000) -> dict[str, float]:
     }
 
 
+def _durable_in_process(url: str, callers: int, seconds: float = 8.0) -> dict[str, float]:
+    """The gate in process with the durable record (`open_gate`, the path `POST /v1/decisions`
+    takes without HTTP): `callers` concurrent asyncio callers; CPU is this process's."""
+    with open_gate(database_url=url) as gate:
+
+        async def run(until: float, took: list[float]) -> None:
+            async def caller() -> None:
+                while time.perf_counter() < until:
+                    before = time.perf_counter()
+                    await gate.adecide(PROPOSAL, agent="bench-durable")
+                    took.append(time.perf_counter() - before)
+
+            await asyncio.gather(*(caller() for _ in range(callers)))
+
+        asyncio.run(run(time.perf_counter() + 1.0, []))  # warm-up
+        took: list[float] = []
+        started, cpu_before = time.perf_counter(), time.process_time()
+        asyncio.run(run(started + seconds, took))
+        elapsed, cpu = time.perf_counter() - started, time.process_time() - cpu_before
+    took.sort()
+    return {
+        "rps": len(took) / elapsed,
+        "p50_ms": took[len(took) // 2] * 1000,
+        "p99_ms": took[int(len(took) * 0.99)] * 1000,
+        "cpu_us": cpu / len(took) * 1e6,
+    }
+
+
 def _opa_input(rules: Path) -> dict[str, object]:
     """The input document the gateway sends OPA for the benchmark's proposal."""
     pack = load_rule_pack(rules)
@@ -297,6 +328,9 @@ def main() -> None:
             bare.wait(timeout=10)
         _gateway_runs(results, "b_gate_http", {"SLUICEGATE_DATABASE_URL": url}, key, workdir)
         results["c_gate_in_process"] = _in_process(Settings(rules=rules))
+        for callers in (1, 16):
+            durable = f"sqlite:///{workdir / f'durable-{callers}.db'}"
+            results[f"i_gate_durable_{callers}_caller"] = _durable_in_process(durable, callers)
 
         bundle = write_bundle_dir(pack, workdir / "bundle")
         opa_port = _port()
@@ -343,6 +377,10 @@ def main() -> None:
             opa.terminate()
             opa.wait(timeout=10)
         _scale_out_runs(results, workdir)
+    _report(results)
+
+
+def _report(results: dict[str, dict[str, float]]) -> None:
     for name, figures in results.items():
         shown = "  ".join(f"{k}={v:,.2f}" for k, v in figures.items())
         print(f"{name:26} {shown}")
@@ -361,6 +399,13 @@ def main() -> None:
             f"(goal <= 3)  d/b {rps['d_gate_http_opa'] / rps['b_gate_http']:.2f} (goal >= 0.8)  "
             f"d/e {rps['d_gate_http_opa'] / rps['e_opa_alone']:.2f}"
         )
+    print(
+        "CPU per decision: over HTTP (b, c32) "
+        f"{results['b_gate_http_c32']['cpu_us']:,.0f} us, bare FastAPI (a, c32) "
+        f"{results['a_bare_fastapi_c32']['cpu_us']:,.0f} us; in process with the durable record "
+        f"(i) 1 / 16 callers {results['i_gate_durable_1_caller']['cpu_us']:,.0f} / "
+        f"{results['i_gate_durable_16_caller']['cpu_us']:,.0f} us"
+    )
     in_process = results["f_gate_in_process_opa"]["p50_ms"] / results["c_gate_in_process"]["p50_ms"]
     print(f"in process, p50 latency OPA / embedded: {in_process:.2f}")
     if "h_gate_http_postgres_2w_c32" in results:
