@@ -12,19 +12,20 @@ from datetime import datetime
 from typing import Any
 
 import uuid_utils
-from sqlalchemy import Connection, insert, select, text
+from sqlalchemy import Connection, select, text
 
 from policy.decision import AuditRef
 from service.audit.event import EVENT_VERSION, GENESIS_HASH, canonical, chain_hash
 from service.audit.index import INDEX_COLUMNS, stored_index
 from service.audit.tables import AUDIT_EVENTS, AUDIT_RULES
+from service.store.bulk_insert import BulkInsert
 
 # Any constant works; it names "the audit chain head" among PostgreSQL advisory locks.
 _CHAIN_LOCK = 0x5B1C_E6A7
 # Built once: every append runs them, and building a statement costs more than its cache hit.
 _HEAD = select(AUDIT_EVENTS.c.seq, AUDIT_EVENTS.c.hash).order_by(AUDIT_EVENTS.c.seq.desc()).limit(1)
-_INSERT_EVENTS = insert(AUDIT_EVENTS)
-_INSERT_RULES = insert(AUDIT_RULES)
+_INSERT_EVENTS = BulkInsert(AUDIT_EVENTS)
+_INSERT_RULES = BulkInsert(AUDIT_RULES)
 _LOCK = text("SELECT pg_advisory_xact_lock(:key)")
 
 
@@ -71,9 +72,8 @@ def append(connection: Connection, events: Sequence[dict[str, Any]]) -> list[Aud
         rules.extend({"rule": rule, "seq": seq} for rule in index["rules"])
         refs.append(AuditRef(seq=seq, hash=this_hash))
         prev_hash = this_hash
-    connection.execute(_INSERT_EVENTS, rows)
-    if rules:
-        connection.execute(_INSERT_RULES, rules)
+    _INSERT_EVENTS.run(connection, rows)
+    _INSERT_RULES.run(connection, rules)
     return refs
 
 

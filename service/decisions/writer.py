@@ -16,7 +16,7 @@ from concurrent.futures import Future
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Connection, Engine, insert
+from sqlalchemy import Connection, Engine
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 
 from service.audit.chain import append, lock_chain
@@ -25,13 +25,14 @@ from service.decisions.record import DecisionRecord, Recorded
 from service.decisions.tables import DECISIONS
 from service.errors import AuditUnavailable
 from service.reviews.tasks import open_tasks
+from service.store.bulk_insert import BulkInsert
 from service.store.database import WRITE_TRANSACTION
 from service.store.utc import utc_now
 
 log = logging.getLogger(__name__)
 
 _STOP = object()
-_INSERT_DECISIONS = insert(DECISIONS)
+_INSERT_DECISIONS = BulkInsert(DECISIONS)
 # A connection idle longer than this goes back to the pool, and the next batch checks one out
 # (where PostgreSQL's pre-ping finds a restarted server); under load the writer keeps its own.
 KEEP_IDLE_SECONDS = 1.0
@@ -197,7 +198,7 @@ class DecisionWriter:
             ]
             if fresh:
                 rows = [_decision_row(r, b) for r, b in zip(fresh, bodies, strict=True)]
-                connection.execute(_INSERT_DECISIONS, rows)
+                _INSERT_DECISIONS.run(connection, rows)
                 open_tasks(connection, [r.review_task for r in fresh if r.review_task])
         return [
             _answered(fresh[step.index], bodies[step.index], step.replay)

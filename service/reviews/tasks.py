@@ -7,13 +7,14 @@ from datetime import datetime
 from typing import Any
 
 import uuid_utils
-from sqlalchemy import Connection, insert, select
+from sqlalchemy import Connection, select
 
 from policy.decision import Decision
 from policy.outcome import Outcome
 from policy.rule_pack import RulePack
 from service.reviews.models import Review, ReviewKind, ReviewState
 from service.reviews.tables import REVIEW_TASKS
+from service.store.bulk_insert import BulkInsert
 
 # A post-hoc review cannot time out into anything: the action already happened.
 NO_TIMEOUT = "none"
@@ -68,13 +69,12 @@ def opening_task(
     return None
 
 
-_INSERT_TASKS = insert(REVIEW_TASKS)
+_INSERT_TASKS = BulkInsert(REVIEW_TASKS)
 
 
 def open_tasks(connection: Connection, rows: list[dict[str, Any]]) -> None:
     """Insert the review rows decisions opened (`opening_task`), in the caller's transaction."""
-    if rows:
-        connection.execute(_INSERT_TASKS, rows)
+    _INSERT_TASKS.run(connection, rows)
 
 
 def effective_state(row: Any, now: datetime) -> ReviewState:
