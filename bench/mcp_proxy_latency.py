@@ -18,7 +18,9 @@ import tempfile
 import time
 from pathlib import Path
 
+import httpx
 import httpx2
+import yaml
 from mcp import Client, StdioServerParameters
 from mcp.client.streamable_http import streamable_http_client
 
@@ -68,6 +70,29 @@ def _report(name: str, seconds: list[float]) -> float:
     return median
 
 
+def _proxy_process(
+    config: ProxyConfig, folder: Path, env: dict[str, str]
+) -> tuple[subprocess.Popen[bytes], str]:
+    """`sluicegate mcp-proxy` on the same configuration, on a new port, once it answers; and
+    its MCP endpoint."""
+    port = free_port()
+    document = config.model_dump(mode="json", exclude_none=True)
+    document["listen"] = {"host": "127.0.0.1", "port": port}
+    path = folder / "proxy.yaml"
+    path.write_text(yaml.safe_dump(document), encoding="utf-8")
+    command = [str(Path(sys.executable).parent / "sluicegate"), "mcp-proxy", "--config", str(path)]
+    proxy = subprocess.Popen(command, env=env)
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        try:
+            httpx.get(f"http://127.0.0.1:{port}/mcp", timeout=1)
+            return proxy, f"http://127.0.0.1:{port}/mcp"
+        except httpx.HTTPError:
+            time.sleep(0.2)
+    proxy.kill()
+    raise SystemExit("the proxy did not start")
+
+
 def main() -> None:
     folder = Path(tempfile.mkdtemp())
     url = f"sqlite:///{folder / 'gate.db'}"
@@ -84,6 +109,15 @@ def main() -> None:
         for proxy in _serve(proxy_app(config), config.listen.port):
             proxied = _report("proxied", asyncio.run(_proxied(proxy, key)))
         print(f"proxied / direct (median): {proxied / direct:.1f}x")
+        # The same, with the proxy in a process of its own (as `sluicegate mcp-proxy` runs):
+        # the client above shares its process and its GIL with the proxy.
+        alone, url = _proxy_process(config, folder, env)
+        try:
+            separate = _report("separate", asyncio.run(_proxied(url, key)))
+        finally:
+            alone.terminate()
+            alone.wait()
+        print(f"proxied in its own process / direct (median): {separate / direct:.1f}x")
     finally:
         gate.terminate()
         gate.wait()
