@@ -5,7 +5,8 @@
 //! An evaluation takes an engine from the rule's pool (a clone of the compiled one when the pool
 //! is empty), sets the input, evaluates and puts the engine back: no two calls share an engine,
 //! and a reused engine is ~20% faster than a fresh clone (its caches are warm; measured in
-//! docs/performance.md). The GIL is released while the input is parsed and the rule evaluated. Documents cross the boundary as JSON text: Python's JSON codecs are fast and
+//! docs/performance.md). The GIL is released while the input is parsed and the rule
+//! evaluated. Documents cross the boundary as JSON text: Python's JSON codecs are fast and
 //! exact, and no Python object is touched without the GIL.
 
 use pyo3::create_exception;
