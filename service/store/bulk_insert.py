@@ -13,6 +13,7 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from sqlalchemy import Connection, Table, insert
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.sql.schema import ScalarElementColumnDefault
 
 
@@ -73,8 +74,13 @@ class _Compiled:
             if order is not None
             else prepared
         )
+        driver_error = connection.dialect.loaded_dbapi.Error
         cursor = connection.connection.cursor()
         try:
             cursor.executemany(self.sql, parameters)
+        except driver_error as exc:
+            # Raised as SQLAlchemy raises it (IntegrityError, OperationalError, ...), so callers
+            # tell a refused row from a store that is down as they do for any statement.
+            raise DBAPIError.instance(self.sql, None, exc, driver_error) from exc
         finally:
             cursor.close()

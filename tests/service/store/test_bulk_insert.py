@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 from sqlalchemy import Column, Integer, MetaData, String, Table, func, insert, text
+from sqlalchemy.exc import IntegrityError
 
 from service.decisions.tables import DECISIONS
 from service.store.bulk_insert import BulkInsert
@@ -68,6 +69,17 @@ def test_rows_are_stored_as_sqlalchemys_insert_stores_them(database_url: str) ->
     assert rows["driver-2"] == rows["core-2"]
     assert rows["mixed-2"] == rows["core-1"]
     assert rows["mixed-1"] != rows["core-1"]
+
+
+@pytest.mark.parametrize("database_url", ["sqlite", "postgresql"], indirect=True)
+def test_a_refused_row_raises_what_sqlalchemy_raises(database_url: str) -> None:
+    database = database_engine(database_url)
+    migrate(database)
+    with database.begin() as connection:
+        BulkInsert(DECISIONS).run(connection, [_decision("twice", None)])
+    with pytest.raises(IntegrityError), database.begin() as connection:
+        BulkInsert(DECISIONS).run(connection, [_decision("twice", None)])
+    database.dispose()
 
 
 def test_a_column_without_a_constant_default_is_refused() -> None:
