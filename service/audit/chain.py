@@ -23,10 +23,26 @@ from service.store.bulk_insert import BulkInsert
 # Any constant works; it names "the audit chain head" among PostgreSQL advisory locks.
 _CHAIN_LOCK = 0x5B1C_E6A7
 # Built once: every append runs them, and building a statement costs more than its cache hit.
-_HEAD = select(AUDIT_EVENTS.c.seq, AUDIT_EVENTS.c.hash).order_by(AUDIT_EVENTS.c.seq.desc()).limit(1)
+_HEAD = str(
+    select(AUDIT_EVENTS.c.seq, AUDIT_EVENTS.c.hash)
+    .order_by(AUDIT_EVENTS.c.seq.desc())
+    .limit(1)
+    .compile(compile_kwargs={"literal_binds": True})
+)
 _INSERT_EVENTS = BulkInsert(AUDIT_EVENTS)
 _INSERT_RULES = BulkInsert(AUDIT_RULES)
 _LOCK = text("SELECT pg_advisory_xact_lock(:key)")
+
+
+def _first_row(connection: Connection, sql: str) -> Any:
+    """The first row of a constant query, on the driver's cursor in the caller's transaction
+    (the writer runs it once per batch; SQLAlchemy's execution costs more than the query)."""
+    cursor = connection.connection.cursor()
+    try:
+        cursor.execute(sql)
+        return cursor.fetchone()
+    finally:
+        cursor.close()
 
 
 def lock_chain(connection: Connection) -> None:
@@ -50,7 +66,7 @@ def append(connection: Connection, events: Sequence[dict[str, Any]]) -> list[Aud
     """
     if not events:
         return []
-    head = connection.execute(_HEAD).first()
+    head = _first_row(connection, _HEAD)
     seq, prev_hash = (int(head[0]), str(head[1])) if head else (0, GENESIS_HASH)
     refs: list[AuditRef] = []
     rows: list[dict[str, Any]] = []
