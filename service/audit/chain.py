@@ -18,7 +18,7 @@ from policy.decision import AuditRef
 from service.audit.event import EVENT_VERSION, GENESIS_HASH, canonical, chain_hash
 from service.audit.index import INDEX_COLUMNS, stored_index
 from service.audit.tables import AUDIT_EVENTS, AUDIT_RULES
-from service.store.bulk_insert import BulkInsert
+from service.store.driver import BulkInsert, first_row
 
 # Any constant works; it names "the audit chain head" among PostgreSQL advisory locks.
 _CHAIN_LOCK = 0x5B1C_E6A7
@@ -32,17 +32,6 @@ _HEAD = str(
 _INSERT_EVENTS = BulkInsert(AUDIT_EVENTS)
 _INSERT_RULES = BulkInsert(AUDIT_RULES)
 _LOCK = text("SELECT pg_advisory_xact_lock(:key)")
-
-
-def _first_row(connection: Connection, sql: str) -> Any:
-    """The first row of a constant query, on the driver's cursor in the caller's transaction
-    (the writer runs it once per batch; SQLAlchemy's execution costs more than the query)."""
-    cursor = connection.connection.cursor()
-    try:
-        cursor.execute(sql)
-        return cursor.fetchone()
-    finally:
-        cursor.close()
 
 
 def lock_chain(connection: Connection) -> None:
@@ -66,7 +55,7 @@ def append(connection: Connection, events: Sequence[dict[str, Any]]) -> list[Aud
     """
     if not events:
         return []
-    head = _first_row(connection, _HEAD)
+    head = first_row(connection, _HEAD)
     seq, prev_hash = (int(head[0]), str(head[1])) if head else (0, GENESIS_HASH)
     refs: list[AuditRef] = []
     rows: list[dict[str, Any]] = []

@@ -25,8 +25,8 @@ from service.decisions.record import DecisionRecord, Recorded
 from service.decisions.tables import DECISIONS
 from service.errors import AuditUnavailable
 from service.reviews.tasks import open_tasks
-from service.store.bulk_insert import BulkInsert
 from service.store.database import WRITE_TRANSACTION
+from service.store.driver import BulkInsert
 from service.store.utc import utc_now
 
 log = logging.getLogger(__name__)

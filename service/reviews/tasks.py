@@ -14,7 +14,7 @@ from policy.outcome import Outcome
 from policy.rule_pack import RulePack
 from service.reviews.models import Review, ReviewKind, ReviewState
 from service.reviews.tables import REVIEW_TASKS
-from service.store.bulk_insert import BulkInsert
+from service.store.driver import BulkInsert
 
 # A post-hoc review cannot time out into anything: the action already happened.
 NO_TIMEOUT = "none"

@@ -1,5 +1,6 @@
-"""The hot path's inserts on the driver's executemany store exactly what SQLAlchemy's own
-INSERT stores: the same text for timestamps, the same JSON, the same defaults."""
+"""The hot path's statements on the driver's cursor: inserts store exactly what SQLAlchemy's own
+INSERT stores (the same text for timestamps, the same JSON, the same defaults), and driver
+errors are raised as SQLAlchemy raises them."""
 
 from __future__ import annotations
 
@@ -8,11 +9,11 @@ from typing import Any
 
 import pytest
 from sqlalchemy import Column, Integer, MetaData, String, Table, func, insert, text
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import IntegrityError, OperationalError, ProgrammingError
 
 from service.decisions.tables import DECISIONS
-from service.store.bulk_insert import BulkInsert
 from service.store.database import database_engine, migrate
+from service.store.driver import BulkInsert, first_row
 
 MOMENT = datetime(2026, 12, 6, 7, 30, 0, 123456, tzinfo=UTC)
 
@@ -79,6 +80,19 @@ def test_a_refused_row_raises_what_sqlalchemy_raises(database_url: str) -> None:
         BulkInsert(DECISIONS).run(connection, [_decision("twice", None)])
     with pytest.raises(IntegrityError), database.begin() as connection:
         BulkInsert(DECISIONS).run(connection, [_decision("twice", None)])
+    database.dispose()
+
+
+@pytest.mark.parametrize("database_url", ["sqlite", "postgresql"], indirect=True)
+def test_a_query_reads_its_first_row_and_its_errors_are_sqlalchemys(database_url: str) -> None:
+    database = database_engine(database_url)
+    migrate(database)
+    with database.begin() as connection:
+        BulkInsert(DECISIONS).run(connection, [_decision("only", None)])
+        assert first_row(connection, "SELECT decision_id FROM decisions") == ("only",)
+        assert first_row(connection, "SELECT decision_id FROM decisions WHERE 1 = 0") is None
+    with pytest.raises((ProgrammingError, OperationalError)), database.begin() as connection:
+        first_row(connection, "SELECT nothing FROM nowhere")
     database.dispose()
 
 
