@@ -23,7 +23,7 @@ from service.app import create_app
 from service.auth.keys import create_key
 from service.auth.roles import Role
 from service.settings import Settings, bundled_rules
-from tests.fixtures import AUDIT_KEY, RegoBackend
+from tests.fixtures import AUDIT_KEY, UNHURRIED_BUDGET_MS, RegoBackend
 from tests.store_access import refuse_audit_writes, store
 
 EXAMPLES: dict[str, dict[str, Any]] = yaml.safe_load(
@@ -47,7 +47,7 @@ class World:
         self.database_url = database_url  # the store a running gateway uses
         self.backend = engine
         self.rules = bundled_rules()
-        self.budget = 0.25
+        self.budget = UNHURRIED_BUDGET_MS / 1000
         self.agent = Agent(id="agent-1", name="feature-agent", scopes=("*",))
         self.decision: Decision | None = None
         self.client: TestClient | None = None

@@ -4,6 +4,7 @@ real SQLite file."""
 from __future__ import annotations
 
 import itertools
+import os
 import shutil
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -47,6 +48,15 @@ REFUND: dict[str, Any] = {
     "confidence": 0.9,
 }
 REGO_BACKENDS = ("rego-embedded", "opa")
+# What the rules decide is not a matter of time: on a shared, loaded machine one evaluation can
+# exceed the default 250 ms budget and fail closed as `engine_timeout`. Tests that are not about
+# the budget give the engines ample time; the timeout tests set their own budget explicitly.
+UNHURRIED_BUDGET_MS = 10_000
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Every gateway a test builds or starts (in process or as a subprocess) reads this."""
+    os.environ.setdefault("SLUICEGATE_DECISION_BUDGET_MS", str(UNHURRIED_BUDGET_MS))
 
 
 @pytest.fixture(scope="session")
@@ -71,7 +81,9 @@ class RegoBackend:
         )
 
     @contextmanager
-    def gate(self, rules: Path, *, budget_seconds: float = 0.25) -> Iterator[Gate]:
+    def gate(
+        self, rules: Path, *, budget_seconds: float = UNHURRIED_BUDGET_MS / 1000
+    ) -> Iterator[Gate]:
         """A gate over any pack; for OPA, a sidecar of its own serving that pack's bundle."""
         budget_ms = int(budget_seconds * 1000)
         pack = load_rule_pack(rules)

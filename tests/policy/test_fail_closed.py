@@ -12,13 +12,14 @@ from policy.gate import Gate
 from policy.outcome import Outcome
 from policy.proposal import Proposal
 from policy.rule_pack import load_rule_pack
+from tests.fixtures import UNHURRIED_BUDGET_MS
 
 ALLOWED = Proposal.model_validate(
     {"action": {"type": "email.customer.draft", "environment": "sandbox"}}
 )
 
 
-def _gate(rules: Path, budget: float = 0.25) -> Gate:
+def _gate(rules: Path, budget: float = UNHURRIED_BUDGET_MS / 1000) -> Gate:
     pack = load_rule_pack(rules)
     return Gate(pack, backends_for(pack, "rego-embedded"), budget_seconds=budget)
 
