@@ -36,7 +36,7 @@ class TooDeeplyNested(ServiceError):
 
 
 class ValidationFailed(ServiceError):
-    code, status, message = "validation_failed", 422, "the body does not match the schema"
+    code, status, message = "validation_failed", 422, "the request does not match the schema"
 
 
 class BodyTooLarge(ServiceError):

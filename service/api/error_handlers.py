@@ -13,6 +13,7 @@ from starlette.exceptions import HTTPException
 from starlette.requests import ClientDisconnect
 from starlette.routing import Match, Route
 
+from service.api.validation import field_errors
 from service.errors import ErrorBody, ErrorDetail, ServiceError, StoreUnavailable
 
 log = logging.getLogger(__name__)
@@ -38,10 +39,8 @@ async def _service_error(_request: Request, exc: Exception) -> JSONResponse:
 
 async def _validation_error(_request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, RequestValidationError)
-    details = [{"loc": list(e["loc"]), "msg": e["msg"], "type": e["type"]} for e in exc.errors()]
-    return error_response(
-        422, "validation_failed", "the request does not match the schema", details
-    )
+    failed = field_errors(exc.errors())
+    return error_response(failed.status, failed.code, str(failed), failed.details)
 
 
 async def _http_error(request: Request, exc: Exception) -> JSONResponse:

@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from typing import Any
 
 from pydantic import ValidationError
-from pydantic_core import ErrorDetails
 
 from policy.proposal import Proposal
-from service.errors import InvalidJson, TooDeeplyNested, ValidationFailed
+from service.api.validation import field_errors
+from service.errors import InvalidJson, TooDeeplyNested
 
 
 def parse_proposal(body: bytes) -> Proposal:
@@ -24,7 +24,7 @@ def parse_proposal(body: bytes) -> Proposal:
                 if "recursion limit" in error["msg"]:
                     raise TooDeeplyNested() from None
                 raise InvalidJson(f"the body is not valid JSON: {error['msg']}") from None
-        raise _failed(errors) from None
+        raise field_errors(errors) from None
 
 
 def proposal_from(value: Mapping[str, Any]) -> Proposal:
@@ -32,9 +32,4 @@ def proposal_from(value: Mapping[str, Any]) -> Proposal:
     try:
         return Proposal.model_validate(value)
     except ValidationError as exc:
-        raise _failed(exc.errors(include_url=False, include_input=False)) from None
-
-
-def _failed(errors: Sequence[ErrorDetails]) -> ValidationFailed:
-    details = [{"loc": list(e["loc"]), "msg": e["msg"], "type": e["type"]} for e in errors]
-    return ValidationFailed(details=details)
+        raise field_errors(exc.errors(include_url=False, include_input=False)) from None

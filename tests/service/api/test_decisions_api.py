@@ -138,6 +138,32 @@ def test_bad_bodies_get_a_stable_4xx(
         assert _count(db, "SELECT count(*) FROM audit_events WHERE kind = 'decision'") == 0
 
 
+def test_a_422_names_each_failing_field(client: TestClient, agent_headers: dict[str, str]) -> None:
+    body = {
+        "action": {"type": "crm.lookup", "environment": "moon"},
+        "changes": [{"record": "t", "field": "f"}, {"record": "t"}],
+        "labels": {"a/b~": 1},
+    }
+    error = client.post("/v1/decisions", json=body, headers=agent_headers).json()["error"]
+    assert error["code"] == "validation_failed"
+    pointers = {d["pointer"]: d for d in error["details"]}
+    assert set(pointers) == {"/action/environment", "/changes/1/field", "/labels/a~1b~0"}
+    assert all(d["in"] == "body" for d in error["details"])
+    assert (
+        "/action/environment: Input should be 'sandbox', 'staging' or 'production'"
+        in (error["message"])
+    )
+    assert "/changes/1/field: Field required" in error["message"]
+
+
+def test_a_bad_query_parameter_is_named_too(client: TestClient, runtime: Runtime) -> None:
+    reviewer = bearer(runtime, Role.REVIEWER)
+    error = client.get("/v1/reviews?limit=many", headers=reviewer).json()["error"]
+    assert error["code"] == "validation_failed"
+    assert [(d["in"], d["pointer"]) for d in error["details"]] == [("query", "/limit")]
+    assert "query /limit:" in error["message"]
+
+
 def test_authentication_and_roles(client: TestClient, runtime: Runtime) -> None:
     assert client.post("/v1/decisions", json=DRAFT).json()["error"]["code"] == "unauthenticated"
     wrong = {"Authorization": "Bearer sg_000000000000_nope"}
