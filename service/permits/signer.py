@@ -15,11 +15,11 @@ a decision gets a usable permit."""
 
 from __future__ import annotations
 
+import copy
 import hashlib
 import secrets
 import threading
 import time
-import warnings
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -33,8 +33,8 @@ from cryptography.hazmat.primitives.serialization import (
     PrivateFormat,
 )
 from joserfc import jwt
-from joserfc.errors import SecurityWarning
 from joserfc.jwk import OKPKey
+from joserfc.jws import JWSRegistry
 from sqlalchemy import Engine, insert, select, update
 
 from policy.proposal import Proposal
@@ -43,9 +43,21 @@ from service.store.database import writing
 from service.store.utc import utc_now
 
 # RFC 9864 names the algorithm "Ed25519"; permits say "EdDSA", which every JOSE library
-# verifies today. joserfc warns about the older name: said once, here.
-warnings.filterwarnings("ignore", message="EdDSA is deprecated", category=SecurityWarning)
+# verifies today. joserfc warns about the older name on every use: signing goes through a
+# registry whose EdDSA carries no warning (the verifier does the same, sluicegate_permit's
+# algorithm.py), and no process-wide warning filter is touched.
 ALGORITHM = "EdDSA"
+
+
+class _EdDSAOnly(JWSRegistry):
+    # joserfc keeps its algorithms in this class-level dict; a subclass gets its own copy.
+    algorithms = dict(JWSRegistry.algorithms)  # noqa: RUF012
+
+
+_EdDSAOnly.algorithms[ALGORITHM] = copy.copy(JWSRegistry.algorithms[ALGORITHM])
+
+_EdDSAOnly.algorithms[ALGORITHM].security_warning = None
+_SIGNING = _EdDSAOnly(algorithms=[ALGORITHM])
 # How often a gateway looks for a key another process added (`permits rotate-key`).
 _RELOAD_SECONDS = 5.0
 
@@ -213,7 +225,7 @@ class PermitSigner:
 
 def _signed(claims: dict[str, Any], key: OKPKey) -> str:
     header = {"alg": ALGORITHM, "kid": key.kid, "typ": "JWT"}
-    return jwt.encode(header, claims, key, algorithms=[ALGORITHM])
+    return jwt.encode(header, claims, key, registry=_SIGNING)
 
 
 def _jwk(pem: str, kid: str) -> OKPKey:

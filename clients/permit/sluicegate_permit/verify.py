@@ -10,12 +10,12 @@ from joserfc import jws, jwt
 from joserfc.errors import BadSignatureError, DecodeError, JoseError
 from joserfc.jwk import KeySet
 
+from sluicegate_permit.algorithm import ALGORITHM, EDDSA_ONLY
 from sluicegate_permit.digest import action_digest
 from sluicegate_permit.errors import PermitError
 from sluicegate_permit.jwks import JwksSource, StaticJwks
 from sluicegate_permit.replay import ReplayCache
 
-ALGORITHMS = ["EdDSA"]
 # Clock skew tolerated between the gate and the target, in seconds.
 LEEWAY_SECONDS = 30
 
@@ -58,11 +58,11 @@ def _signed_claims(token: str, source: JwksSource) -> dict[str, Any]:
     except (DecodeError, JoseError, ValueError) as exc:
         raise PermitError("bad_signature", "the permit is not a compact JWS") from exc
     kid = header.get("kid")
-    if header.get("alg") not in ALGORITHMS or not isinstance(kid, str):
+    if header.get("alg") != ALGORITHM or not isinstance(kid, str):
         raise PermitError("bad_signature", "the permit is not signed with EdDSA and a kid")
     keys = _keys_with(source, kid)
     try:
-        decoded = jwt.decode(token, keys, algorithms=ALGORITHMS)
+        decoded = jwt.decode(token, keys, registry=EDDSA_ONLY)
     except BadSignatureError as exc:
         raise PermitError("bad_signature", "the signature does not verify") from exc
     except (DecodeError, JoseError, ValueError) as exc:

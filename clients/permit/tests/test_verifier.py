@@ -6,6 +6,7 @@ from __future__ import annotations
 import subprocess
 import sys
 import time
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +21,7 @@ from sluicegate_permit import (
     action_digest,
     verify,
 )
+from sluicegate_permit.algorithm import EDDSA_ONLY
 
 ACTION = {"type": "payments.refund.issue", "target": "stripe", "amount": {"value": 10}}
 CHANGES: list[Any] = []
@@ -42,7 +44,7 @@ def _permit(key: OKPKey, *, jti: str = "d1", ttl: int = 300) -> str:
         "dig": action_digest(ACTION, CHANGES),
         "rev": "r1",
     }
-    return jwt.encode({"alg": "EdDSA", "kid": key.kid}, claims, key, algorithms=["EdDSA"])
+    return jwt.encode({"alg": "EdDSA", "kid": key.kid}, claims, key, registry=EDDSA_ONLY)
 
 
 def _jwks(*keys: OKPKey) -> dict[str, Any]:
@@ -111,3 +113,25 @@ def test_the_verifier_loads_without_the_gateway() -> None:
         [sys.executable, "-c", probe], capture_output=True, text=True, check=True
     ).stdout
     assert shown.strip() == "[]"
+
+
+def test_verifying_warns_of_nothing() -> None:
+    """joserfc warns on every use of `alg` EdDSA; a target process must not see it."""
+    key = _key("k")
+    token = _permit(key)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")  # shown, whatever the host's filters say
+        verify(
+            token,
+            action=ACTION,
+            changes=CHANGES,
+            audience="stripe",
+            jwks=_jwks(key),
+            replay=MemoryReplayCache(),
+        )
+    assert [str(w.message) for w in caught] == []
+
+
+def test_importing_warns_of_nothing() -> None:
+    probe = [sys.executable, "-W", "error", "-c", "import sluicegate_permit"]
+    assert subprocess.run(probe, check=True, capture_output=True, text=True).stderr == ""
