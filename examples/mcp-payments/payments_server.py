@@ -16,7 +16,7 @@ from typing import Any
 
 from mcp.server.mcpserver import Context, MCPServer
 from mcp.server.mcpserver.exceptions import ToolError
-from sluicegate_permit import MemoryReplayCache, PermitError, RemoteJwks, verify
+from sluicegate_permit import MemoryReplayCache, PermitError, RemoteJwks, permit_from_meta, verify
 
 server = MCPServer("payments")
 _replay = MemoryReplayCache()
@@ -32,16 +32,10 @@ def _ran(line: str) -> None:
             file.write(line + "\n")
 
 
-def _permit(ctx: Context) -> str | None:
-    meta: Any = ctx.request_context.meta or {}
-    permit = meta.get("sluicegate/permit")
-    return str(permit) if permit else None
-
-
 @server.tool()
 def refund(amount: float, ticket: str, reason: str, ctx: Context) -> str:
     """Refund a payment (money leaves the company)."""
-    permit = _permit(ctx)
+    permit = permit_from_meta(ctx.request_context.meta)
     if permit is None:
         raise ToolError("no Sluicegate permit: refused")
     arguments = {"amount": amount, "ticket": ticket, "reason": reason}

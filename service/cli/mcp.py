@@ -12,9 +12,32 @@ from service.cli.common import problems
 
 def mcp_proxy(
     config: Annotated[Path, typer.Option("--config", help="The proxy's YAML configuration.")],
+    host: Annotated[
+        str | None,
+        typer.Option(
+            help="Listen on this address (default: the file's `listen.host`).",
+            envvar="SLUICEGATE_MCP_HOST",
+        ),
+    ] = None,
+    port: Annotated[
+        int | None,
+        typer.Option(
+            min=1,
+            max=65535,
+            help="Listen on this port (default: `listen.port`).",
+            envvar="SLUICEGATE_MCP_PORT",
+        ),
+    ] = None,
+    gate: Annotated[
+        str | None,
+        typer.Option(
+            help="The gate's URL (default: the file's `gate`).", envvar="SLUICEGATE_GATE_URL"
+        ),
+    ] = None,
 ) -> None:
     """Serve MCP at http://HOST:PORT/mcp in front of the configured upstream MCP servers;
-    every tool call is asked of the gate first, with the caller's own key."""
+    every tool call is asked of the gate first, with the caller's own key. Stdio upstreams
+    are started with SLUICEGATE_GATE_URL and SLUICEGATE_JWKS_URL set to this gate's."""
     import uvicorn
     from pydantic import ValidationError
 
@@ -22,7 +45,7 @@ def mcp_proxy(
     from service.mcp.server import proxy_app
 
     try:
-        loaded = load_config(config)
+        loaded = load_config(config).served_at(gate=gate, host=host, port=port)
     except ValidationError as exc:
         typer.echo(problems(exc, source=str(config)), err=True)
         raise typer.Exit(2) from exc

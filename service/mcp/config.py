@@ -77,6 +77,31 @@ class ProxyConfig(BaseModel):
                 seen.add(name)
         return self
 
+    def served_at(
+        self, *, gate: str | None = None, host: str | None = None, port: int | None = None
+    ) -> ProxyConfig:
+        """This configuration with the gate's URL or the listening address replaced (the
+        command line and the environment win over the file), checked again."""
+        document = self.model_dump()
+        if gate is not None:
+            document["gate"] = gate
+        listen = document["listen"]
+        document["listen"] = {
+            "host": host if host is not None else listen["host"],
+            "port": port if port is not None else listen["port"],
+        }
+        return ProxyConfig.model_validate(document)
+
+    def upstream_env(self, upstream: Upstream) -> dict[str, str]:
+        """What a stdio upstream is started with: where the gate and its JWKS are (so a target
+        checking permits follows the gate wherever it runs), then the upstream's own `env`."""
+        gate = self.gate.rstrip("/")
+        return {
+            "SLUICEGATE_GATE_URL": gate,
+            "SLUICEGATE_JWKS_URL": f"{gate}/.well-known/jwks.json",
+            **upstream.env,
+        }
+
     def mapping(self, tool: str) -> tuple[str, ToolMapping] | None:
         """The upstream that serves `tool`, and its mapping; None for an unmapped tool."""
         for name, upstream in self.upstreams.items():

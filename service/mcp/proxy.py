@@ -77,7 +77,9 @@ class GatingProxy:
         for name, upstream in self._config.upstreams.items():
             if upstream.command is not None:
                 server: Any = StdioServerParameters(
-                    command=upstream.command[0], args=upstream.command[1:], env=upstream.env or None
+                    command=upstream.command[0],
+                    args=upstream.command[1:],
+                    env=self._config.upstream_env(upstream),
                 )
             else:
                 server = upstream.url

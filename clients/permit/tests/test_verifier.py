@@ -14,11 +14,13 @@ import pytest
 from joserfc import jwt
 from joserfc.jwk import OKPKey
 from sluicegate_permit import (
+    PERMIT_META_KEY,
     MemoryReplayCache,
     PermitError,
     RemoteJwks,
     SqliteReplayCache,
     action_digest,
+    permit_from_meta,
     verify,
 )
 from sluicegate_permit.algorithm import EDDSA_ONLY
@@ -135,3 +137,21 @@ def test_verifying_warns_of_nothing() -> None:
 def test_importing_warns_of_nothing() -> None:
     probe = [sys.executable, "-W", "error", "-c", "import sluicegate_permit"]
     assert subprocess.run(probe, check=True, capture_output=True, text=True).stderr == ""
+
+
+def test_the_permit_is_read_from_meta_in_each_shape_mcp_libraries_give() -> None:
+    # mcp 2.x gives a dict; mcp 1.x and FastMCP 2.x a pydantic model whose undeclared keys
+    # are extras (this model has the shape of mcp 1.x's `RequestParams.Meta`).
+    from pydantic import BaseModel, ConfigDict, Field
+
+    class Meta(BaseModel):
+        model_config = ConfigDict(extra="allow", populate_by_name=True)
+        progress_token: str | int | None = Field(default=None, alias="progressToken")
+
+    as_model = Meta.model_validate({"progressToken": 1, PERMIT_META_KEY: "tok"})
+    assert permit_from_meta({PERMIT_META_KEY: "tok"}) == "tok"
+    assert permit_from_meta(as_model) == "tok"
+    assert permit_from_meta(Meta()) is None
+    assert permit_from_meta({}) is None
+    assert permit_from_meta(None) is None
+    assert permit_from_meta({PERMIT_META_KEY: 7}) is None  # not a token

@@ -4,6 +4,8 @@ MCP server process (examples/mcp-payments), with a real gateway deciding."""
 from __future__ import annotations
 
 import asyncio
+import os
+import subprocess
 import sys
 import time
 from collections.abc import AsyncIterator, Iterator
@@ -16,6 +18,7 @@ import pytest
 import yaml
 from mcp import Client
 from mcp.client.streamable_http import streamable_http_client
+from pydantic import ValidationError
 
 from service.auth.keys import create_key
 from service.auth.roles import Role
@@ -35,10 +38,8 @@ def _config(gate: str, port: int, calls: Path) -> ProxyConfig:
     document = yaml.safe_load((EXAMPLE / "proxy.yaml").read_text())
     payments = document["upstreams"]["payments"]
     payments["command"] = [sys.executable, str(EXAMPLE / "payments_server.py")]
-    payments["env"] = {
-        "SLUICEGATE_JWKS_URL": f"{gate}/.well-known/jwks.json",
-        "PAYMENTS_CALLS_FILE": str(calls),
-    }
+    # The gate's JWKS URL comes from the proxy (`upstream_env`): only the test's own file here.
+    payments["env"] = {"PAYMENTS_CALLS_FILE": str(calls)}
     document["gate"] = gate
     document["listen"] = {"host": "127.0.0.1", "port": port}
     return ProxyConfig.model_validate(document)
@@ -229,6 +230,64 @@ def test_with_the_gate_down_nothing_is_forwarded(tmp_path: Path) -> None:
             assert answer.status_code == 503  # the key cannot be checked: fail closed
             assert answer.json()["error"]["code"] == "gate_unavailable"
     assert calls.read_text() == ""
+
+
+def test_the_example_runs_unchanged_on_any_ports(database_url: str) -> None:
+    """`sluicegate mcp-proxy` as a user starts it, on the example's own file: the proxy's port
+    from `--port`, the gate's URL from SLUICEGATE_GATE_URL, and the target finds the gate's
+    JWKS there (an approved refund's permit verifies)."""
+    url, agent, reviewer = _gate_store(database_url)
+    settings = Settings(database_url=url, rules=RULES, audit_signing_key=AUDIT_KEY)
+    root, port = EXAMPLE.parents[1], free_port()
+    with serving(settings, port=free_port()) as gate:
+        command = [
+            str(Path(sys.executable).parent / "sluicegate"), "mcp-proxy",
+            "--config", str(EXAMPLE / "proxy.yaml"), "--port", str(port),
+        ]  # fmt: skip
+        env = {**os.environ, "SLUICEGATE_GATE_URL": gate}
+        with subprocess.Popen(command, cwd=root, env=env) as proxy:
+            try:
+                proxied = _answering(f"http://127.0.0.1:{port}/mcp")
+                world = {"gate": gate, "reviewer": reviewer}
+
+                async def scenario() -> None:
+                    async with _session(proxied, agent) as client:
+                        read = await client.call_tool("lookup_payment", {"ticket": "T-1"})
+                        assert not read.is_error, _text(read)
+                        held = await client.call_tool("refund", REFUND)
+                        decision_id = _text(held).split("decision ")[1].split(",")[0]
+                        await _approve(world, decision_id)
+                        ran = await client.call_tool("refund", REFUND)
+                        assert "refunded 5000" in _text(ran), _text(ran)
+
+                asyncio.run(scenario())
+            finally:
+                proxy.terminate()
+
+
+def _answering(endpoint: str) -> str:
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        try:
+            httpx2.get(endpoint, timeout=1)
+            return endpoint
+        except httpx2.HTTPError:
+            time.sleep(0.2)
+    raise AssertionError(f"nothing answered at {endpoint}")
+
+
+def test_the_command_line_and_environment_win_over_the_file() -> None:
+    config = ProxyConfig.model_validate(yaml.safe_load((EXAMPLE / "proxy.yaml").read_text()))
+    served = config.served_at(gate="http://127.0.0.1:9/", port=7001)
+    assert (served.gate, served.listen.host, served.listen.port) == (
+        "http://127.0.0.1:9/", "127.0.0.1", 7001,
+    )  # fmt: skip
+    env = served.upstream_env(served.upstreams["payments"])
+    assert env["SLUICEGATE_JWKS_URL"] == "http://127.0.0.1:9/.well-known/jwks.json"
+    own = served.upstreams["payments"].model_copy(update={"env": {"SLUICEGATE_JWKS_URL": "x"}})
+    assert served.upstream_env(own)["SLUICEGATE_JWKS_URL"] == "x"  # the file's own env wins
+    with pytest.raises(ValidationError):
+        config.served_at(port=70_000)
 
 
 def test_a_bad_configuration_is_named(tmp_path: Path) -> None:
