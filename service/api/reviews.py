@@ -97,10 +97,13 @@ def list_reviews(
     queue: str | None = None,
     state: ReviewState | None = None,
     kind: ReviewKind | None = None,
+    decision: Annotated[str | None, Query(description="the reviews of this decision")] = None,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
 ) -> list[Review]:
-    """Reviews soonest due first, by queue, state and kind."""
-    return board.reviews(reader, queue=queue, state=state, kind=kind, limit=limit)
+    """Reviews soonest due first, by queue, state, kind and decision."""
+    return board.reviews(
+        reader, queue=queue, state=state, kind=kind, decision=decision, limit=limit
+    )
 
 
 @router.get("/{review_id}", response_model=ReviewPacket, summary="One review with its packet")

@@ -5,7 +5,19 @@ from __future__ import annotations
 
 import typer
 
-from service.cli import audit, canaries, check, db, keys, mcp, permits, principals, rules, serve
+from service.cli import (
+    audit,
+    canaries,
+    check,
+    db,
+    keys,
+    mcp,
+    permits,
+    principals,
+    reviews,
+    rules,
+    serve,
+)
 
 # Plain help (click's), not rich's: rendering it with rich takes longer than the rest of the CLI.
 app = typer.Typer(
@@ -23,3 +35,4 @@ app.add_typer(permits.permits, name="permits")
 app.add_typer(principals.principals, name="principals")
 app.add_typer(db.db, name="db")
 app.add_typer(canaries.canaries, name="canaries")
+app.add_typer(reviews.reviews, name="reviews")

@@ -59,9 +59,10 @@ class ReviewBoard:
         queue: str | None = None,
         state: ReviewState | None = None,
         kind: ReviewKind | None = None,
+        decision: str | None = None,
         limit: int = 50,
     ) -> list[Review]:
-        """Reviews in the principal's queues, soonest due first."""
+        """Reviews in the principal's queues, soonest due first (of one decision, if named)."""
         now = self._clock()
         queues = self.visible_queues(principal)
         if queue is not None:
@@ -69,6 +70,8 @@ class ReviewBoard:
         query = select(REVIEW_TASKS).where(REVIEW_TASKS.c.queue.in_(queues))
         if kind is not None:
             query = query.where(REVIEW_TASKS.c.kind == kind.value)
+        if decision is not None:
+            query = query.where(REVIEW_TASKS.c.decision_id == decision)
         if state is not None:
             query = query.where(_state_filter(state, now))
         query = query.order_by(REVIEW_TASKS.c.due_at, REVIEW_TASKS.c.id).limit(min(limit, MAX_PAGE))
