@@ -132,10 +132,12 @@ class GatingProxy:
         if outcome == "route_to_human":
             review = decided.get("review") or {}
             self._held.put(call.identity, Held(decision_id, call.proposal))
+            page = f"{self._config.gate.rstrip('/')}/ui/reviews/{review.get('id')}"
             return _error(
-                f"held for review: decision {decision_id}, queue {review.get('queue')}, due "
-                f"{review.get('due_at')}. Call again with the same arguments once it is "
-                "approved; it then runs once."
+                f"held for review: decision {decision_id}, review {review.get('id')} in queue "
+                f"{review.get('queue')}, due {review.get('due_at')}; a reviewer decides at "
+                f"{page}. Call again with the same arguments once it is approved; it then "
+                "runs once."
             )
         reasons = "; ".join(r.get("message") or r.get("rule", "") for r in decided["reasons"])
         return _error(f"denied by the gate (decision {decision_id}): {reasons}")

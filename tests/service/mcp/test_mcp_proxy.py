@@ -116,6 +116,8 @@ def test_calls_are_gated_end_to_end(world: dict[str, Any]) -> None:
             assert "held for review" in _text(held)
             assert "finance-approvers" in _text(held)
             decision_id = _text(held).split("decision ")[1].split(",")[0]
+            review_id = _text(held).split("review ")[1].split(" ")[0]
+            assert f"{world['gate']}/ui/reviews/{review_id}" in _text(held)
             assert "refund" not in calls.read_text()
 
             waiting = await client.call_tool("refund", REFUND)
