@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Any
+from typing import Any, TypedDict
 
 from mcp.server.mcpserver import Context, MCPServer
 from mcp.server.mcpserver.exceptions import ToolError
@@ -32,8 +32,16 @@ def _ran(line: str) -> None:
             file.write(line + "\n")
 
 
+class Refunded(TypedDict):
+    """What a refund answers (structured, so the proxy's `done` mapping can read it)."""
+
+    refund_id: str
+    amount: float
+    message: str
+
+
 @server.tool()
-def refund(amount: float, ticket: str, reason: str, ctx: Context) -> str:
+def refund(amount: float, ticket: str, reason: str, ctx: Context) -> Refunded:
     """Refund a payment (money leaves the company)."""
     permit = permit_from_meta(ctx.request_context.meta)
     if permit is None:
@@ -44,7 +52,8 @@ def refund(amount: float, ticket: str, reason: str, ctx: Context) -> str:
     except PermitError as refused:
         raise ToolError(f"permit refused: {refused.reason}") from refused
     _ran(f"refund {ticket} {amount}")
-    return f"refunded {amount} USD for {ticket}"
+    message = f"refunded {amount:g} USD for {ticket}"
+    return {"refund_id": f"re_{ticket}", "amount": amount, "message": message}
 
 
 @server.tool()

@@ -28,6 +28,18 @@ class ToolMapping(BaseModel):
     work_item: Any = None
     justification: Any = None
     labels: dict[str, Any] = {}
+    # What the executed call's outcome report carries: artifact field → JSONPath into
+    # `{"arguments": the call's, "result": the upstream's structured result}`, so the action
+    # can meet its type's definition of done (`done_when`) and reach `verified`.
+    done: dict[str, str] = {}
+
+    @model_validator(mode="after")
+    def _done_paths(self) -> ToolMapping:
+        for name, path in self.done.items():
+            if not path.startswith("$."):
+                raise ValueError(f"done.{name} must be a JSONPath starting with `$.`")
+            _PATHS.compile(path)
+        return self
 
 
 class Upstream(BaseModel):
@@ -124,6 +136,16 @@ def _resolve(value: Any, arguments: dict[str, Any]) -> Any:
     if isinstance(value, list):
         return [_resolve(item, arguments) for item in value]
     return value
+
+
+def done_artifact(
+    mapping: ToolMapping, arguments: dict[str, Any], result: dict[str, Any] | None
+) -> dict[str, Any]:
+    """The fields the mapping's `done` names, found in the call and the upstream's result;
+    a path that finds nothing is left out (the report then shows the action unverified)."""
+    document = {"arguments": arguments, "result": result or {}}
+    found = {name: _resolve(path, document) for name, path in mapping.done.items()}
+    return {name: value for name, value in found.items() if value is not None}
 
 
 def proposal_for(

@@ -25,7 +25,7 @@ import mcp_types as types
 from mcp import Client, StdioServerParameters
 
 from service.audit.event import digest
-from service.mcp.config import ProxyConfig, proposal_for
+from service.mcp.config import ProxyConfig, done_artifact, proposal_for
 from service.mcp.gateway_client import GateRefused, GateUnavailable, GatewayClient
 from service.mcp.held import Held, HeldCalls
 
@@ -166,8 +166,12 @@ class GatingProxy:
             return _error(f"the upstream failed ({type(exc).__name__})")
         shown = result.model_dump(mode="json", by_alias=True, exclude={"meta"})
         status = "failed" if result.is_error else "executed"
+        artifact: dict[str, Any] = {"result_digest": digest(shown)}
+        if not result.is_error:
+            mapping = self._config.upstreams[call.upstream].tools[call.tool]
+            artifact |= done_artifact(mapping, call.arguments, result.structured_content)
         # The caller does not wait for the report: it goes to the gate beside the answer.
-        report = self._report(call.key, decision_id, status, {"result_digest": digest(shown)})
+        report = self._report(call.key, decision_id, status, artifact)
         task = asyncio.create_task(report)
         self._reporting.add(task)
         task.add_done_callback(self._reporting.discard)
