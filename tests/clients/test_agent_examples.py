@@ -23,7 +23,7 @@ from typing import Any
 
 import httpx
 import pytest
-from agents import Agent, ModelResponse, RunConfig, Runner, Usage
+from agents import Agent, ModelResponse, RunConfig, Runner, RunState, Usage, set_trace_processors
 from agents.models.interface import Model
 from langchain_core.messages import AIMessage, ToolMessage
 from langchain_core.tools import tool
@@ -236,3 +236,83 @@ def test_openai_agents_approving_in_the_run_state_by_hand_does_not_run_the_tool(
     assert ran == []
     assert len(outputs) == 1
     assert "Not done: the gate refused issue_refund" in outputs[0]
+
+
+def _refund_agent(gated: AgentsGate, ran: list[str]) -> Agent[Any]:
+    def issue_refund(invoice: str) -> str:
+        """Refund."""
+        ran.append(invoice)
+        return "refunded"
+
+    return Agent(name="billing", tools=[gated.tool(issue_refund, propose=_refund_proposal)])
+
+
+@pytest.mark.integration
+def test_openai_agents_a_call_id_reused_in_a_later_run_is_decided_afresh(served: Served) -> None:
+    """The scripted model answers `call-refund-9` in every run, as models reusing `call_1` do.
+    Each run is its own trace (tracing on, exported nowhere), so each is decided afresh; a
+    stored run state, read back by a new process, finds its own decision again."""
+    set_trace_processors([])
+
+    async def run() -> tuple[list[str], list[str], list[str]]:
+        config = RunConfig(model=_OneRefund())
+        async with AsyncGateClient(served.url, served.keys["agent"]) as client:
+            agent = _refund_agent(AgentsGate(client), [])
+            first = await Runner.run(agent, "refund INV-9", run_config=config)
+            second = await Runner.run(agent, "refund INV-9", run_config=config)
+            restored = await RunState.from_string(agent, first.to_state().to_string())
+            fresh = AgentsGate(client)  # another process: nothing cached
+            _refund_agent(fresh, [])
+            return (
+                await fresh.waiting_on(first.to_state()),
+                await fresh.waiting_on(second.to_state()),
+                await fresh.waiting_on(restored),
+            )
+
+    first, second, restored = asyncio.run(run())
+    assert len(first) == len(second) == 1
+    assert first != second
+    assert restored == first
+
+
+@pytest.mark.integration
+def test_openai_agents_without_tracing_the_application_names_the_run(served: Served) -> None:
+    runs = iter(["conversation-1", "conversation-2"])
+    current: dict[str, str] = {}
+
+    async def run() -> list[list[str]]:
+        config = RunConfig(model=_OneRefund(), tracing_disabled=True)
+        async with AsyncGateClient(served.url, served.keys["agent"]) as client:
+            gated = AgentsGate(client, run_identity=lambda: current.get("run"))
+            agent = _refund_agent(gated, [])
+            waiting = []
+            for _ in range(2):
+                current["run"] = next(runs)
+                result = await Runner.run(agent, "refund INV-9", run_config=config)
+                waiting.append(await gated.waiting_on(result.to_state()))
+            return waiting
+
+    first, second = asyncio.run(run())
+    assert first != second
+
+
+@pytest.mark.integration
+def test_openai_agents_settle_turns_a_gate_error_into_a_refusal(served: Served) -> None:
+    ran: list[str] = []
+
+    async def run() -> list[str]:
+        config = RunConfig(model=_OneRefund(), tracing_disabled=True)
+        async with AsyncGateClient(served.url, served.keys["agent"]) as client:
+            agent = _refund_agent(AgentsGate(client), ran)
+            interrupted = await Runner.run(agent, "refund INV-9", run_config=config)
+        async with AsyncGateClient(served.url, "sg_000000000000_revoked") as refused:
+            gated = AgentsGate(refused)
+            agent = _refund_agent(gated, ran)
+            state = await gated.settle(interrupted, wait_seconds=0)  # raises nothing
+            final = await Runner.run(agent, state, run_config=config)
+        return [str(i.output) for i in final.new_items if i.type == "tool_call_output_item"]
+
+    outputs = asyncio.run(run())
+    assert ran == []
+    assert len(outputs) == 1
+    assert "the gate could not answer for it" in outputs[0]
