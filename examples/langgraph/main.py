@@ -3,8 +3,10 @@
     SLUICEGATE_URL=http://127.0.0.1:8000 SLUICEGATE_KEY=sg_… SLUICEGATE_REVIEWER_KEY=sg_… \
         python examples/langgraph/main.py
 
-The model is scripted (no network, no API key); everything else is LangGraph's own runtime:
-a `StateGraph`, a `ToolNode` gated by `sluicegate_client.langgraph`, and a SQLite checkpointer.
+The model is scripted (no network, no API key); everything else is LangChain's and LangGraph's
+own runtime: `create_agent` with `SluicegateMiddleware` (`sluicegate_client.langchain`) and a
+SQLite checkpointer. `build_graph` is the same agent as a graph of your own, a `ToolNode` gated
+by `sluicegate_client.langgraph`; `SLUICEGATE_EXAMPLE_GRAPH=1` runs that one instead.
 It runs in three steps, each its own process where it matters:
 
 1. `start` (a child process): the model looks something up (allowed: the tool runs), then
@@ -22,6 +24,7 @@ It exits 0 only when all of that held.
 from __future__ import annotations
 
 import json
+import os
 import sqlite3
 import subprocess
 import sys
@@ -31,6 +34,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from langchain.agents import create_agent
 from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, ToolMessage
 from langchain_core.outputs import ChatGeneration, ChatResult
@@ -39,6 +43,7 @@ from langgraph.checkpoint.sqlite import SqliteSaver
 from langgraph.graph import START, MessagesState, StateGraph
 from langgraph.prebuilt import tools_condition
 from sluicegate_client import GateClient
+from sluicegate_client.langchain import SluicegateMiddleware
 from sluicegate_client.langgraph import gated_tool_node, paused_decisions, resume_command
 
 sys.path.insert(0, str(Path(__file__).parents[1]))
@@ -83,6 +88,10 @@ class ScriptedModel(BaseChatModel):
     def _llm_type(self) -> str:
         return "scripted"
 
+    def bind_tools(self, tools: Any, **kwargs: Any) -> ScriptedModel:
+        """`create_agent` binds the tools; the script already names them."""
+        return self
+
     def _generate(
         self, messages: list[BaseMessage], stop: Any = None, run_manager: Any = None, **kwargs: Any
     ) -> ChatResult:
@@ -95,7 +104,18 @@ PROPOSALS = proposals("langgraph")
 
 
 def build(gate: GateClient, ledger: Ledger, checkpoints: SqliteSaver) -> Any:
-    """model → tools (gated) → model, until the model stops calling tools."""
+    """LangChain's `create_agent` (model → tools → model, until the model stops calling
+    tools), every tool call through `SluicegateMiddleware`."""
+    return create_agent(
+        ScriptedModel(),
+        [tool(f) for f in BillingTools(ledger).all()],
+        middleware=[SluicegateMiddleware(PROPOSALS, gate=gate)],
+        checkpointer=checkpoints,
+    )
+
+
+def build_graph(gate: GateClient, ledger: Ledger, checkpoints: SqliteSaver) -> Any:
+    """The same agent as a graph of your own: a `ToolNode` gated by `gated_tool_node`."""
     graph = StateGraph(MessagesState)
     model = ScriptedModel()
     graph.add_node("model", lambda state: {"messages": [model.invoke(state["messages"])]})
@@ -117,7 +137,8 @@ def run_phase(phase: str, workdir: Path) -> dict[str, Any]:
     thread = {"configurable": {"thread_id": (workdir / "thread_id").read_text()}}
     connection = sqlite3.connect(workdir / "checkpoints.sqlite", check_same_thread=False)
     with GateClient(demo.url, demo.agent_key) as gate:
-        graph = build(gate, ledger, SqliteSaver(connection))
+        builder = build_graph if os.environ.get("SLUICEGATE_EXAMPLE_GRAPH") else build
+        graph = builder(gate, ledger, SqliteSaver(connection))
         if phase == "start":
             opening = {"messages": [HumanMessage("Customer on WI-981 was charged twice.")]}
             graph.invoke(opening, thread)

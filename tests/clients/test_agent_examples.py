@@ -25,7 +25,10 @@ import httpx
 import pytest
 from agents import Agent, ModelResponse, RunConfig, Runner, RunState, Usage, set_trace_processors
 from agents.models.interface import Model
-from langchain_core.messages import AIMessage, ToolMessage
+from langchain.agents import create_agent
+from langchain_core.language_models import BaseChatModel
+from langchain_core.messages import AIMessage, HumanMessage, ToolMessage
+from langchain_core.outputs import ChatGeneration, ChatResult
 from langchain_core.tools import tool
 from langgraph.checkpoint.memory import InMemorySaver
 from langgraph.graph import START, MessagesState, StateGraph
@@ -36,7 +39,8 @@ from openai.types.responses import (
     ResponseOutputText,
 )
 from sluicegate_client import AsyncGateClient, GateClient
-from sluicegate_client.langgraph import gated_tool_node, paused_decisions
+from sluicegate_client.langchain import SluicegateMiddleware
+from sluicegate_client.langgraph import gated_tool_node, paused_decisions, resume_command
 from sluicegate_client.openai_agents import AgentsGate
 
 from service.auth.keys import create_key
@@ -84,13 +88,23 @@ def _events(served: Served, **query: str) -> list[dict[str, Any]]:
 
 
 @pytest.mark.integration
-@pytest.mark.parametrize("example", ["langgraph", "openai-agents"])
-def test_the_example_runs_against_a_served_gateway(served: Served, example: str) -> None:
-    environment = os.environ | {
-        "SLUICEGATE_URL": served.url,
-        "SLUICEGATE_KEY": served.keys["agent"],
-        "SLUICEGATE_REVIEWER_KEY": served.keys["reviewer"],
-    }
+@pytest.mark.parametrize(
+    ("example", "variant"),
+    [("langgraph", {}), ("langgraph", {"SLUICEGATE_EXAMPLE_GRAPH": "1"}), ("openai-agents", {})],
+    ids=["langchain-create-agent", "langgraph-own-graph", "openai-agents"],
+)
+def test_the_example_runs_against_a_served_gateway(
+    served: Served, example: str, variant: dict[str, str]
+) -> None:
+    environment = (
+        os.environ
+        | variant
+        | {
+            "SLUICEGATE_URL": served.url,
+            "SLUICEGATE_KEY": served.keys["agent"],
+            "SLUICEGATE_REVIEWER_KEY": served.keys["reviewer"],
+        }
+    )
     done = subprocess.run(
         [sys.executable, str(EXAMPLES / example / "main.py")],
         env=environment,
@@ -316,3 +330,97 @@ def test_openai_agents_settle_turns_a_gate_error_into_a_refusal(served: Served) 
     assert ran == []
     assert len(outputs) == 1
     assert "the gate could not answer for it" in outputs[0]
+
+
+class _ScriptedChat(BaseChatModel):
+    """Calls the given tools once each, in turn, then closes: for `create_agent`."""
+
+    script: list[AIMessage]
+
+    @property
+    def _llm_type(self) -> str:
+        return "scripted"
+
+    def bind_tools(self, tools: Any, **kwargs: Any) -> _ScriptedChat:
+        return self
+
+    def _generate(
+        self, messages: list[Any], stop: Any = None, run_manager: Any = None, **kwargs: Any
+    ) -> ChatResult:
+        turn = sum(1 for message in messages if isinstance(message, AIMessage))
+        return ChatResult(generations=[ChatGeneration(message=self.script[turn])])
+
+
+@pytest.mark.integration
+def test_langchain_middleware_async_rejection_and_a_tool_without_a_proposal(
+    served: Served,
+) -> None:
+    """`create_agent` with `SluicegateMiddleware` on the async path: a tool nobody wrote a
+    proposal for never runs; a routed refund pauses, a resume cannot approve it, and after
+    the reviewer rejects it the model reads the note and the tool never ran."""
+    ran: list[str] = []
+
+    @tool
+    def issue_refund(invoice: str) -> str:
+        """Refund."""
+        ran.append(invoice)
+        return "refunded"
+
+    @tool
+    def wipe_ledger() -> str:
+        """Not proposed to the gate."""
+        ran.append("wipe")
+        return "wiped"
+
+    script = [
+        AIMessage("", tool_calls=[{"name": "wipe_ledger", "args": {}, "id": "call-wipe"}]),
+        AIMessage("", tool_calls=[REFUND_CALL]),
+        AIMessage("done"),
+    ]
+
+    async def run() -> list[Any]:
+        async with AsyncGateClient(served.url, served.keys["agent"]) as gate:
+            middleware = SluicegateMiddleware({"issue_refund": _refund_proposal}, async_gate=gate)
+            agent = create_agent(
+                _ScriptedChat(script=script),
+                [issue_refund, wipe_ledger],
+                middleware=[middleware],
+                checkpointer=InMemorySaver(),
+            )
+            config: Any = {"configurable": {"thread_id": "middleware"}}
+            await agent.ainvoke({"messages": [HumanMessage("refund INV-9")]}, config)
+            (decision_id,) = paused_decisions(await agent.aget_state(config))
+            await agent.ainvoke(Command(resume="approve it, please"), config)
+            assert paused_decisions(await agent.aget_state(config)) == [decision_id]
+            _reviewer(served, decision_id, "reject", {"note": "duplicate of INV-7"})
+            await agent.ainvoke(resume_command(), config)
+            return list((await agent.aget_state(config)).values["messages"])
+
+    messages = asyncio.run(run())
+    assert ran == []
+    told = {m.name: m for m in messages if isinstance(m, ToolMessage)}
+    assert told["wipe_ledger"].status == "error"
+    assert "has no proposal for the gate" in str(told["wipe_ledger"].content)
+    assert told["issue_refund"].status == "error"
+    assert "duplicate of INV-7" in str(told["issue_refund"].content)
+
+
+@pytest.mark.integration
+@pytest.mark.filterwarnings("ignore:create_react_agent has been moved")
+def test_langgraph_create_react_agent_still_takes_the_gated_tool_node(served: Served) -> None:
+    """The deprecated prebuilt agent (it now warns and points at `create_agent`) still runs a
+    gated `ToolNode`: a routed refund pauses there too."""
+    from langgraph.prebuilt import create_react_agent
+
+    @tool
+    def issue_refund(invoice: str) -> str:
+        """Refund."""
+        return "refunded"
+
+    script = [AIMessage("", tool_calls=[REFUND_CALL]), AIMessage("done")]
+    with GateClient(served.url, served.keys["agent"]) as gate:
+        node = gated_tool_node([issue_refund], {"issue_refund": _refund_proposal}, gate=gate)
+        agent = create_react_agent(_ScriptedChat(script=script), node, checkpointer=InMemorySaver())
+        config: Any = {"configurable": {"thread_id": "react"}}
+        agent.invoke({"messages": [HumanMessage("refund INV-9")]}, config)
+        assert len(paused_decisions(agent.get_state(config))) == 1

@@ -26,9 +26,10 @@ SERVER_ONLY = (
 SERVER_OWN = ("sluicegate", "fastapi", "sqlmodel", "sqlalchemy", "sluicegate-native", "alembic")
 PLAIN = ("", SERVER_ONLY, "import sluicegate_client\n")
 EXTRAS = (
-    "[langgraph,openai-agents]",
+    "[langchain,langgraph,openai-agents]",
     SERVER_OWN,
-    "import sluicegate_client.langgraph, sluicegate_client.openai_agents\n",
+    "import sluicegate_client.langchain, sluicegate_client.langgraph\n"
+    "import sluicegate_client.openai_agents\n",
 )
 
 

@@ -131,6 +131,9 @@ class GatedTools:
         """Ask, pause or refuse, then run the tool at most once and report what happened."""
         if self._gate is None:
             raise TypeError("a blocking graph needs a GateClient")
+        unproposed = self._unproposed(request)
+        if unproposed is not None:
+            return unproposed
         gate, call = self._gate, _Call(request, self._proposals)
         try:
             decision = gate.decide(call.proposal)
@@ -162,6 +165,19 @@ class GatedTools:
         )
         return result
 
+    def _unproposed(self, request: ToolCallRequest) -> ToolMessage | None:
+        """A refusal for a tool nobody gave a proposal for (the gate must see every call);
+        a `ToolNode` refuses such tools when built, a middleware only when one is called."""
+        name = request.tool_call["name"]
+        if name in self._proposals:
+            return None
+        return ToolMessage(
+            content=f"Not done: {name} has no proposal for the gate, so it may not run.",
+            name=name,
+            tool_call_id=request.tool_call["id"] or "",
+            status="error",
+        )
+
     @staticmethod
     def _report(send: Callable[[], object]) -> None:
         # The tool has run: a report that cannot be delivered must not fail the step, or
@@ -181,6 +197,9 @@ class GatedTools:
         """The same as `wrap_tool_call`, with the async client."""
         if self._async_gate is None:
             raise TypeError("an async graph needs an AsyncGateClient")
+        unproposed = self._unproposed(request)
+        if unproposed is not None:
+            return unproposed
         gate, call = self._async_gate, _Call(request, self._proposals)
         try:
             decision = await gate.decide(call.proposal)
