@@ -1,7 +1,9 @@
-"""`POST /v1/decisions` and `GET /v1/decisions/{id}`."""
+"""`POST /v1/decisions`, `GET /v1/decisions/{id}`, and what an agent does with a decision:
+use its approval, withdraw it, report its outcome."""
 
 from __future__ import annotations
 
+import asyncio
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request, Response
@@ -138,6 +140,27 @@ async def proceed(
     with the permit in the answer."""
     proposal = parse_proposal(await request.body())
     return await use_approval(decision_id, agent, proposal, desk=desk, permits=permits, pack=pack)
+
+
+@router.post(
+    "/{decision_id}/withdraw",
+    response_model=DecisionStatus,
+    responses=error_responses(
+        401, 403, 404, 409, conflict="the review is already resolved (approved, rejected...)"
+    ),
+    summary="Take a routed proposal back while its review is open",
+)
+async def withdraw(
+    decision_id: str,
+    *,
+    desk: DeskDep,
+    decisions: DecisionWatchDep,
+    agent: AgentDep,
+) -> DecisionStatus:
+    """Only the agent that proposed it; its review closes as `withdrawn` (recorded on the
+    chain) and the approval can never be used. The answer is the decision's status now."""
+    await asyncio.to_thread(desk.withdraw, decision_id, agent)
+    return await decisions.status(decision_id, agent)
 
 
 @router.post(

@@ -34,7 +34,7 @@ class Trace(BaseModel):
     other_seconds: float  # the span minus human waiting: deciding, acting, the agent's own work
 
 
-_RESOLVING = {"review_approved", "review_rejected", "review_expired"}
+_RESOLVING = {"review_approved", "review_rejected", "review_expired", "review_withdrawn"}
 
 
 def trace(database: Engine, work_item: str) -> Trace:

@@ -24,6 +24,7 @@ class ActionStatus(StrEnum):
     FAILED = "failed"
     VERIFIED = "verified"  # executed, and the artifact meets the action type's definition of done
     ROLLED_BACK = "rolled_back"
+    WITHDRAWN = "withdrawn"  # the agent took a routed proposal back before the review ended
 
 
 # An action in one of these gives back what it spent of its budgets (once its permit expired).
@@ -59,6 +60,7 @@ _BY_REVIEW = {
     ReviewState.APPROVED: ActionStatus.APPROVED,
     ReviewState.REJECTED: ActionStatus.REJECTED,
     ReviewState.EXPIRED: ActionStatus.EXPIRED,
+    ReviewState.WITHDRAWN: ActionStatus.WITHDRAWN,
 }
 
 

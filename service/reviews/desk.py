@@ -303,6 +303,22 @@ class ReviewDesk:
             used_at=review.used_at,
         )
 
+    def withdraw(self, decision_id: str, agent: Principal) -> Review:
+        """The proposing agent takes its routed proposal back while the review is open: the
+        review closes as withdrawn (recorded), and the approval can never be used."""
+        with self._database.connect() as connection:
+            row = blocking_task_of(connection, decision_id)
+        if row is None or row.agent_id != agent.id or row.canary_id is not None:
+            raise NotFound(f"no review for decision {decision_id}")
+
+        def step(row: Any, now: datetime, owner_id: str | None) -> _Step:
+            if row.state != OPEN:
+                raise ReviewClosed(f"the review is already {effective_state(row, now).value}")
+            changes = _resolution(ReviewState.WITHDRAWN, agent, now, None)
+            return _Step("review_withdrawn", changes, {}, resolves=True)
+
+        return self._transition(row.id, agent, step)
+
     # -- the SLA clock -----------------------------------------------------------------------
 
     def apply_timeouts(self, limit: int = 100) -> int:

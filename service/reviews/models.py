@@ -21,6 +21,7 @@ class ReviewState(StrEnum):
     REJECTED = "rejected"
     EXPIRED = "expired"
     REVIEWED = "reviewed"  # a post-hoc review with its verdict
+    WITHDRAWN = "withdrawn"  # the proposing agent took the proposal back before anyone decided
 
     @property
     def resolved(self) -> bool:

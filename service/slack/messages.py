@@ -164,6 +164,8 @@ def resolution_line(packet: ReviewPacket, resolver: str | None) -> str:
         line = f":no_entry: *Rejected* by {escaped(resolver or 'a reviewer')}"
     elif packet.state is ReviewState.EXPIRED:
         line = f":hourglass: *Expired*: nobody decided by {packet.due_at.isoformat()}"
+    elif packet.state is ReviewState.WITHDRAWN:
+        line = ":leftwards_arrow_with_hook: *Withdrawn* by the agent before anyone decided"
     else:
         line = f"*{packet.state.value.capitalize()}*"
     if packet.note:

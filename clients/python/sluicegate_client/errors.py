@@ -6,7 +6,7 @@ from typing import Literal
 
 from sluicegate_client.models import ActionStatus, Decision, DecisionStatus
 
-Refusal = Literal["denied", "rejected", "expired"]
+Refusal = Literal["denied", "rejected", "expired", "withdrawn"]
 
 
 class GateError(Exception):
@@ -41,6 +41,9 @@ class ActionDenied(Exception):
         if status is ActionStatus.REJECTED:
             self.how = "rejected"
             detail = f"the reviewer's note: {self.note}" if self.note else "no note"
+        elif status is ActionStatus.WITHDRAWN:
+            self.how = "withdrawn"
+            detail = "the agent took the proposal back before the review ended"
         elif status is ActionStatus.EXPIRED:
             self.how = "expired"
             queue = review.queue if review is not None else "its queue"

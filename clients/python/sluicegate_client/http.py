@@ -236,6 +236,11 @@ class GateClient:
         path = f"{_PATH}/{decision_id}/proceed"
         return self._call(_use, "POST", path, content=_body(proposal), idempotent=False)
 
+    def withdraw(self, decision_id: str) -> DecisionStatus:
+        """Take a routed proposal back while its review is open (status `withdrawn`)."""
+        path = f"{_PATH}/{decision_id}/withdraw"
+        return self._call(_status, "POST", path, idempotent=False)
+
     def report(
         self,
         decision_id: str,
@@ -334,6 +339,11 @@ class AsyncGateClient:
         """Use the approval (once, for exactly this proposal) before acting."""
         path = f"{_PATH}/{decision_id}/proceed"
         return await self._call(_use, "POST", path, content=_body(proposal), idempotent=False)
+
+    async def withdraw(self, decision_id: str) -> DecisionStatus:
+        """Take a routed proposal back while its review is open (status `withdrawn`)."""
+        path = f"{_PATH}/{decision_id}/withdraw"
+        return await self._call(_status, "POST", path, idempotent=False)
 
     async def report(
         self,

@@ -40,6 +40,7 @@ class ActionStatus(StrEnum):
     FAILED = "failed"
     VERIFIED = "verified"
     ROLLED_BACK = "rolled_back"
+    WITHDRAWN = "withdrawn"
 
 
 class Reason(_Wire):

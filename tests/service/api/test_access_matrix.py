@@ -42,6 +42,7 @@ ALLOWED: dict[tuple[str, str], set[str]] = {
     ("POST", "/v1/decisions"): AGENTS,
     ("GET", "/v1/decisions/{decision_id}"): {"proposer", "owner", "queue_reviewer", *AUDIT},
     ("POST", "/v1/decisions/{decision_id}/proceed"): {"proposer"},
+    ("POST", "/v1/decisions/{decision_id}/withdraw"): {"proposer"},
     ("POST", "/v1/decisions/{decision_id}/outcome"): {"proposer"},
     ("GET", "/v1/reviews/queues"): REVIEWERS | {"auditor"},
     ("GET", "/v1/reviews"): REVIEWERS | {"auditor"},

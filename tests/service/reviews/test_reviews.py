@@ -333,3 +333,36 @@ def test_every_review_step_joins_the_audit_chain(served: Served) -> None:
     approved = json.loads(rows[2].event)
     assert approved["actor"]["name"] == "fiona"
     assert approved["details"] == {"approvals": 1, "required": 1, "note": "fine"}
+
+
+def test_the_agent_withdraws_a_routed_proposal_and_nobody_can_act_on_it(served: Served) -> None:
+    decision = served.refund()
+    decision_id, review_id = decision["decision_id"], decision["review"]["id"]
+    with served.http("cora") as other_queue:  # nobody but the proposing agent
+        refused = other_queue.post(f"/v1/decisions/{decision_id}/withdraw")
+        assert refused.status_code == 403
+    with GateClient(served.base, served.keys["agent"]) as agent:
+        status = agent.withdraw(decision_id)
+        assert status.status.value == "withdrawn"
+        assert status.review is not None
+        assert status.review.state == "withdrawn"
+        with pytest.raises(ActionDenied) as told:
+            raise ActionDenied(agent.get(decision_id))
+        assert told.value.how == "withdrawn"
+    with served.http("fiona") as fiona:
+        late = fiona.post(f"/v1/reviews/{review_id}/approve", json={})
+        assert (late.status_code, late.json()["error"]["code"]) == (409, "review_closed")
+    with served.http("agent") as agent_http:
+        again = agent_http.post(f"/v1/decisions/{decision_id}/withdraw")
+        assert (again.status_code, again.json()["error"]["code"]) == (409, "review_closed")
+        used = agent_http.post(f"/v1/decisions/{decision_id}/proceed", json=REFUND)
+        assert (used.status_code, used.json()["error"]["code"]) == (409, "not_approved")
+    engine = database_engine(served.settings.database_url)
+    with engine.connect() as connection:
+        kinds = connection.execute(
+            text("SELECT kind, event FROM audit_events WHERE decision_id = :d ORDER BY seq"),
+            {"d": decision_id},
+        ).all()
+    engine.dispose()
+    assert [k.kind for k in kinds] == ["decision", "review_withdrawn"]
+    assert json.loads(kinds[1].event)["actor"]["role"] == "agent"
