@@ -16,6 +16,7 @@ from service.api import (
     bundles,
     decisions,
     health,
+    held_calls,
     permits,
     principals,
     reviews,
@@ -91,6 +92,7 @@ def create_app(
     app.include_router(bundles.router)
     app.include_router(health.router)
     app.include_router(permits.router)
+    app.include_router(held_calls.router)
     app.include_router(principals.router)
     app.include_router(slack.router)
     app.include_router(rules.router)

@@ -177,6 +177,16 @@ class OutcomeNotPermitted(ServiceError):
     message = "the action's status does not allow that report; the attempt was recorded"
 
 
+class HeldCallBusy(ServiceError):
+    code, status = "held_call_busy", 409
+    message = "another proxy replica is forwarding this call; ask again shortly"
+
+
+class HeldCallClosed(ServiceError):
+    code, status = "held_call_closed", 409
+    message = "the held call already completed or was cancelled"
+
+
 class ErrorDetail(BaseModel):
     """What went wrong, machine-readable first."""
 

@@ -28,6 +28,7 @@ from collections.abc import Callable
 from contextlib import ExitStack
 from dataclasses import dataclass
 from datetime import timedelta
+from functools import partial
 
 from opentelemetry.sdk.trace import TracerProvider
 from sqlalchemy import Connection
@@ -43,9 +44,10 @@ from service.canaries.metrics import register_canary_metrics
 from service.canaries.seeder import CanarySeeder
 from service.candidates.shadow import ShadowEvaluator
 from service.decisions.decide import Decider
-from service.decisions.lookup import DecisionWatch
+from service.decisions.lookup import DecisionWatch, read_status
 from service.decisions.writer import DecisionWriter
 from service.engines import build_gate, replay_gate
+from service.held_calls.calls import HeldCalls
 from service.metrics import GatewayMetrics
 from service.periodic import Periodic, Worker
 from service.permits.signer import PermitSigner
@@ -189,6 +191,9 @@ class Runtime:
             after_resolved=lambda review: self._resolved(review.decision_id),
         )
         self.board = ReviewBoard(self.database, self.pack)
+        self.held_calls = HeldCalls(
+            self.database, self.desk, partial(read_status, self.database, self.pack)
+        )
 
     def _start_integrations(self) -> None:
         settings = self.settings

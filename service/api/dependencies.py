@@ -23,6 +23,7 @@ from service.auth.roles import Role
 from service.decisions.decide import Decider
 from service.decisions.lookup import DecisionWatch
 from service.errors import Forbidden, Unauthenticated
+from service.held_calls.calls import HeldCalls
 from service.metrics import GatewayMetrics
 from service.permits.signer import PermitSigner
 from service.request_log import PRINCIPAL_NAME
@@ -66,6 +67,7 @@ BundleDep = Annotated[PublishedBundle, Depends(_part("bundle"))]
 AuthenticatorDep = Annotated[KeyAuthenticator, Depends(_part("authenticator"))]
 DestinationsDep = Annotated[Destinations, Depends(_part("destinations"))]
 PermitsDep = Annotated[PermitSigner, Depends(_part("permits"))]
+HeldCallsDep = Annotated[HeldCalls, Depends(_part("held_calls"))]
 
 
 async def authenticated_principal(request: Request, authenticator: AuthenticatorDep) -> Principal:

@@ -44,6 +44,12 @@ ALLOWED: dict[tuple[str, str], set[str]] = {
     ("POST", "/v1/decisions/{decision_id}/proceed"): {"proposer"},
     ("POST", "/v1/decisions/{decision_id}/withdraw"): {"proposer"},
     ("POST", "/v1/decisions/{decision_id}/outcome"): {"proposer"},
+    # Another agent's held call is a 404: it learns nothing of it.
+    ("POST", "/v1/held-calls"): {"proposer"},
+    ("GET", "/v1/held-calls/{call_id}"): {"proposer"},
+    ("POST", "/v1/held-calls/{call_id}/forwarding"): {"proposer"},
+    ("POST", "/v1/held-calls/{call_id}/result"): {"proposer"},
+    ("POST", "/v1/held-calls/{call_id}/cancel"): {"proposer"},
     ("GET", "/v1/reviews/queues"): REVIEWERS | {"auditor"},
     ("GET", "/v1/reviews"): REVIEWERS | {"auditor"},
     ("GET", "/v1/reviews/{review_id}"): {"queue_reviewer", "auditor"},
@@ -88,6 +94,7 @@ BODIES: dict[tuple[str, str], dict[str, Any]] = {
     ("POST", "/v1/decisions"): REFUND,
     ("POST", "/v1/decisions/{decision_id}/proceed"): REFUND,
     ("POST", "/v1/decisions/{decision_id}/outcome"): {"status": "executed"},
+    ("POST", "/v1/held-calls/{call_id}/result"): {"result": {"content": []}},
     ("POST", "/v1/reviews/{review_id}/approve"): {},
     ("POST", "/v1/reviews/{review_id}/reject"): {"note": "no"},
     ("POST", "/v1/reviews/{review_id}/verdict"): {"verdict": "ok"},
@@ -136,7 +143,13 @@ def world(
         hook = client.post(
             "/v1/webhooks", json=BODIES[("POST", "/v1/webhooks")], headers=headers["proposer"]
         ).json()
+        held = {"upstream": "u", "tool": "t", "arguments": {}, "proposal": REFUND}
+        BODIES[("POST", "/v1/held-calls")] = held | {"decision_id": decided["decision_id"]}
+        call = client.post(
+            "/v1/held-calls", json=BODIES[("POST", "/v1/held-calls")], headers=headers["proposer"]
+        ).json()
         ids = {
+            "call_id": call["id"],
             "decision_id": decided["decision_id"],
             "review_id": decided["review"]["id"],
             "work_item": REFUND["work_item"]["id"],

@@ -13,6 +13,7 @@ import service.audit.tables
 import service.auth.tables
 import service.candidates.tables
 import service.decisions.tables
+import service.held_calls.tables
 import service.permits.tables
 import service.reviews.tables
 import service.sampling.tables
@@ -25,6 +26,7 @@ OWNERS = {
     service.auth.tables: {"principals", "api_keys", "ui_sessions"},
     service.candidates.tables: {"shadow_runs", "shadow_results"},
     service.decisions.tables: {"decisions", "budget_entries"},
+    service.held_calls.tables: {"held_calls"},
     service.permits.tables: {"permit_keys"},
     service.reviews.tables: {"review_tasks"},
     service.sampling.tables: {"sampling_rates"},
