@@ -4,7 +4,9 @@ so each agent reads and changes only its own calls (another's is a 404)."""
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Response
+from typing import Annotated
+
+from fastapi import APIRouter, Query, Response
 
 from service.api.dependencies import AgentDep, HeldCallsDep
 from service.api.errors_doc import error_responses
@@ -31,6 +33,22 @@ def hold(body: NewHeldCall, response: Response, calls: HeldCallsDep, agent: Agen
     if not new:
         response.status_code = 200
     return held
+
+
+@router.get(
+    "",
+    response_model=list[HeldCall],
+    responses=error_responses(401, 403, 422),
+    summary="My calls still held for this upstream, tool and arguments",
+)
+def pending(
+    call_digest: Annotated[str, Query(min_length=71, max_length=71)],
+    calls: HeldCallsDep,
+    agent: AgentDep,
+) -> list[HeldCall]:
+    """`call_digest`: `sha256:` and the hex sha256 of the RFC 8785 form of `{"upstream",
+    "tool", "arguments"}`. The calls still held or being forwarded, newest first."""
+    return calls.pending(agent, call_digest)
 
 
 @router.get(

@@ -18,6 +18,7 @@ import uuid_utils
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import Connection, Engine, insert, select, update
 
+from service.audit.event import digest
 from service.auth.principals import Principal
 from service.decisions.status import DecisionStatus
 from service.errors import HeldCallBusy, HeldCallClosed, NotFound
@@ -52,6 +53,11 @@ class NewHeldCall(BaseModel):
     arguments: dict[str, Any]
     # The proposal exactly as decided (idempotency key included): `proceed` needs it.
     proposal: dict[str, Any]
+
+
+def call_digest(upstream: str, tool: str, arguments: dict[str, Any]) -> str:
+    """The same upstream, tool and arguments give the same digest (RFC 8785, sha256)."""
+    return digest({"upstream": upstream, "tool": tool, "arguments": arguments})
 
 
 class CallResult(BaseModel):
@@ -116,11 +122,29 @@ class HeldCalls:
                         version=0,
                         created_at=now,
                         updated_at=now,
+                        call_digest=call_digest(call.upstream, call.tool, call.arguments),
                         **call.model_dump(),
                     )
                 )
             row = _row_of_decision(connection, call.decision_id)
         return self._view(row, agent), held is None
+
+    def pending(self, agent: Principal, digest_of_call: str) -> list[HeldCall]:
+        """The agent's calls with this digest that are still held or being forwarded (a call
+        made again while its review is open finds the first), newest first."""
+        open_states = (HeldCallState.HELD.value, HeldCallState.FORWARDING.value)
+        with self._database.connect() as connection:
+            rows = connection.execute(
+                select(HELD_CALLS)
+                .where(
+                    HELD_CALLS.c.agent_id == agent.id,
+                    HELD_CALLS.c.call_digest == digest_of_call,
+                    HELD_CALLS.c.state.in_(open_states),
+                )
+                .order_by(HELD_CALLS.c.created_at.desc())
+                .limit(10)
+            ).all()
+        return [self._view(row, agent) for row in rows]
 
     def get(self, agent: Principal, call_id: str) -> HeldCall:
         """The agent's held call, with its decision's status now."""

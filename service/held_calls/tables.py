@@ -30,6 +30,8 @@ class HeldCallRow(SQLModel, table=True):
     upstream: str
     tool: str
     arguments: dict[str, Any] = Field(sa_column=Column(JSON, nullable=False))
+    # The same upstream, tool and arguments: how a proxy finds the call when it is made again.
+    call_digest: str = Field(index=True)
     proposal: dict[str, Any] = Field(sa_column=Column(JSON, nullable=False))
     state: str
     result: dict[str, Any] | None = Field(default=None, sa_column=Column(JSON, nullable=True))

@@ -46,6 +46,7 @@ ALLOWED: dict[tuple[str, str], set[str]] = {
     ("POST", "/v1/decisions/{decision_id}/outcome"): {"proposer"},
     # Another agent's held call is a 404: it learns nothing of it.
     ("POST", "/v1/held-calls"): {"proposer"},
+    ("GET", "/v1/held-calls"): AGENTS,  # each finds only its own
     ("GET", "/v1/held-calls/{call_id}"): {"proposer"},
     ("POST", "/v1/held-calls/{call_id}/forwarding"): {"proposer"},
     ("POST", "/v1/held-calls/{call_id}/result"): {"proposer"},
@@ -103,7 +104,10 @@ BODIES: dict[tuple[str, str], dict[str, Any]] = {
     ("POST", "/v1/rules/impact"): {"candidate": "default"},
     ("POST", "/v1/rules/shadow"): {"candidate": "default"},
 }
-QUERIES = {"/v1/audit/evidence": {"since": "2000-01-01T00:00:00Z", "until": "2100-01-01T00:00:00Z"}}
+QUERIES = {
+    "/v1/held-calls": {"call_digest": "sha256:" + "0" * 64},
+    "/v1/audit/evidence": {"since": "2000-01-01T00:00:00Z", "until": "2100-01-01T00:00:00Z"},
+}
 
 
 @pytest.fixture

@@ -9,6 +9,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import text
 
 from service.auth.roles import Role
+from service.held_calls.calls import call_digest
 from service.runtime import Runtime
 from service.settings import Settings
 from tests.fixtures import REFUND, bearer
@@ -113,3 +114,19 @@ def test_only_a_routed_decision_of_ones_own_is_held(
         }
         refused = client.post("/v1/held-calls", json=body, headers=who)
         assert (refused.status_code, refused.json()["error"]["code"]) == (404, "not_found")
+
+
+def test_a_call_made_again_finds_the_held_one_by_its_digest(
+    client: TestClient, runtime: Runtime, agent_headers: dict[str, str]
+) -> None:
+    held = _held(client, agent_headers)
+    same = call_digest("payments", "refund", {"amount": 5000})
+    found = client.get("/v1/held-calls", params={"call_digest": same}, headers=agent_headers)
+    assert [c["id"] for c in found.json()] == [held["id"]]
+    other = bearer(runtime, Role.AGENT, ["*"])
+    assert client.get("/v1/held-calls", params={"call_digest": same}, headers=other).json() == []
+    changed = call_digest("payments", "refund", {"amount": 5001})
+    assert (
+        client.get("/v1/held-calls", params={"call_digest": changed}, headers=agent_headers).json()
+        == []
+    )

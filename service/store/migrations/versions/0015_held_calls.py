@@ -23,6 +23,7 @@ def upgrade() -> None:
         sa.Column("upstream", sa.String(), nullable=False),
         sa.Column("tool", sa.String(), nullable=False),
         sa.Column("arguments", sa.JSON(), nullable=False),
+        sa.Column("call_digest", sa.String(), nullable=False),
         sa.Column("proposal", sa.JSON(), nullable=False),
         sa.Column("state", sa.String(), nullable=False),
         sa.Column("result", sa.JSON(), nullable=True),
@@ -32,9 +33,11 @@ def upgrade() -> None:
         sa.Column("updated_at", sa.DateTime(), nullable=False),
     )
     op.create_index("ix_held_calls_agent_id", "held_calls", ["agent_id"])
+    op.create_index("ix_held_calls_call_digest", "held_calls", ["call_digest"])
 
 
 def downgrade() -> None:
     """Drop it."""
+    op.drop_index("ix_held_calls_call_digest", table_name="held_calls")
     op.drop_index("ix_held_calls_agent_id", table_name="held_calls")
     op.drop_table("held_calls")
