@@ -18,10 +18,10 @@ import uuid_utils
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import Connection, Engine, insert, select, update
 
-from service.audit.event import digest
 from service.auth.principals import Principal
 from service.decisions.status import DecisionStatus
 from service.errors import HeldCallBusy, HeldCallClosed, NotFound
+from service.held_calls.identity import call_digest
 from service.held_calls.tables import HELD_CALLS
 from service.reviews.desk import ReviewDesk
 from service.reviews.tasks import OPEN, blocking_task_of
@@ -53,11 +53,6 @@ class NewHeldCall(BaseModel):
     arguments: dict[str, Any]
     # The proposal exactly as decided (idempotency key included): `proceed` needs it.
     proposal: dict[str, Any]
-
-
-def call_digest(upstream: str, tool: str, arguments: dict[str, Any]) -> str:
-    """The same upstream, tool and arguments give the same digest (RFC 8785, sha256)."""
-    return digest({"upstream": upstream, "tool": tool, "arguments": arguments})
 
 
 class CallResult(BaseModel):

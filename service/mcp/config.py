@@ -76,8 +76,6 @@ class ProxyConfig(BaseModel):
     upstreams: dict[str, Upstream]
     # How long the gate may take to answer, in seconds; beyond it nothing is forwarded.
     gate_timeout_seconds: float = Field(default=10.0, gt=0, le=120)
-    # Where calls held for review are remembered (SQLite); in memory when unset.
-    held_calls_file: Path | None = None
 
     @model_validator(mode="after")
     def _tool_names_unique(self) -> ProxyConfig:

@@ -1,5 +1,6 @@
 """The proxy's HTTP client of the gateway, with the agent's own key: decide, read, proceed,
-report. (Not `policy/gate.py`'s `Gate`, which decides in process.)"""
+report, and the held calls (`/v1/held-calls`). (Not `policy/gate.py`'s `Gate`, which decides
+in process.)"""
 
 from __future__ import annotations
 
@@ -50,16 +51,49 @@ class GatewayClient:
         body = {"status": status, "artifact": artifact}
         return await self._call("POST", f"/v1/decisions/{decision_id}/outcome", key, body)
 
+    async def hold(self, key: str, call: dict[str, Any]) -> dict[str, Any]:
+        """Hold a routed call in the gate's store until its review resolves."""
+        return await self._call("POST", "/v1/held-calls", key, call)
+
+    async def still_held(self, key: str, call_digest: str) -> list[dict[str, Any]]:
+        """The agent's calls with this digest still held or being forwarded, newest first."""
+        found: Any = await self._call(
+            "GET", "/v1/held-calls", key, params={"call_digest": call_digest}
+        )
+        return list(found)
+
+    async def held_call(self, key: str, call_id: str) -> dict[str, Any]:
+        """A held call with its decision's status now."""
+        return await self._call("GET", f"/v1/held-calls/{call_id}", key)
+
+    async def start_forwarding(self, key: str, call_id: str) -> dict[str, Any]:
+        """Take the lease to forward an approved call; GateRefused 409 when another has it."""
+        return await self._call("POST", f"/v1/held-calls/{call_id}/forwarding", key)
+
+    async def complete(self, key: str, call_id: str, result: dict[str, Any]) -> dict[str, Any]:
+        """Store what the agent reads for a held call: final."""
+        return await self._call("POST", f"/v1/held-calls/{call_id}/result", key, {"result": result})
+
+    async def cancel(self, key: str, call_id: str) -> dict[str, Any]:
+        """Cancel a held call: its open review is withdrawn."""
+        return await self._call("POST", f"/v1/held-calls/{call_id}/cancel", key)
+
     async def close(self) -> None:
         """Close the connections."""
         await self._http.aclose()
 
     async def _call(
-        self, method: str, path: str, key: str, body: dict[str, Any] | None = None
+        self,
+        method: str,
+        path: str,
+        key: str,
+        body: dict[str, Any] | None = None,
+        *,
+        params: dict[str, str] | None = None,
     ) -> dict[str, Any]:
         try:
             answer = await self._http.request(
-                method, path, json=body, headers={"Authorization": f"Bearer {key}"}
+                method, path, json=body, params=params, headers={"Authorization": f"Bearer {key}"}
             )
         except httpx.HTTPError as exc:
             raise GateUnavailable(f"the gate cannot be reached ({type(exc).__name__})") from exc
@@ -70,6 +104,6 @@ class GatewayClient:
         except ValueError as exc:
             raise GateUnavailable("the gate answered something that is not JSON") from exc
         if answer.status_code >= 400:
-            error = document.get("error", {})
+            error = document.get("error", {}) if isinstance(document, dict) else {}
             raise GateRefused(answer.status_code, error.get("code", ""), error.get("message", ""))
         return document

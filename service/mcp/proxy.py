@@ -14,7 +14,6 @@ before it may reach the upstream MCP server.
 from __future__ import annotations
 
 import asyncio
-import hashlib
 import logging
 import uuid
 from contextlib import AsyncExitStack
@@ -25,14 +24,13 @@ import mcp_types as types
 from mcp import Client, StdioServerParameters
 
 from service.audit.event import digest
+from service.held_calls.identity import call_digest
 from service.mcp.config import ProxyConfig, done_artifact, proposal_for
 from service.mcp.gateway_client import GateRefused, GateUnavailable, GatewayClient
-from service.mcp.held import Held, HeldCalls
+from service.mcp.tasks import created, task_document, tool_result_document
 
 log = logging.getLogger(__name__)
 PERMIT_META = "sluicegate/permit"
-# How long a held call is remembered, so its retry can use the approval.
-HELD_SECONDS = 24 * 3600
 
 
 @dataclass(frozen=True)
@@ -45,12 +43,6 @@ class _Call:
     arguments: dict[str, Any]
     proposal: dict[str, Any]
 
-    @property
-    def identity(self) -> str:
-        """The same agent calling the same tool with the same arguments: the same call."""
-        whose = hashlib.sha256(self.key.encode()).hexdigest()
-        return digest({"agent": whose, "tool": self.tool, "arguments": self.arguments})
-
 
 def permit_meta(permit: str) -> types.RequestParamsMeta:
     """The call's `_meta` carrying the permit (an extra key the SDK's type allows)."""
@@ -62,14 +54,30 @@ def _error(text: str) -> types.CallToolResult:
     return types.CallToolResult(content=[types.TextContent(type="text", text=text)], is_error=True)
 
 
+def _note(held: dict[str, Any]) -> str:
+    note = (held["status"].get("review") or {}).get("note")
+    return f"; the reviewer's note: {note}" if note else ""
+
+
+@dataclass(frozen=True)
+class _Progress:
+    """Where a held call stands for its caller: done (the tool's result, or the refusal the
+    agent reads), or still waiting (and why)."""
+
+    held: dict[str, Any]
+    done: types.CallToolResult | None = None
+    waiting: str | None = None
+    cancelled: bool = False
+
+
 class GatingProxy:
-    """The upstream connections, the gate, and the calls held for review."""
+    """The upstream connections and the gate; calls held for review live in the gate's store
+    (`/v1/held-calls`), so any replica of the proxy answers for any of them."""
 
     def __init__(self, config: ProxyConfig, gateway: GatewayClient) -> None:
         self._config = config
         self._gateway = gateway
         self._upstreams: dict[str, Client] = {}
-        self._held = HeldCalls(config.held_calls_file, seconds=HELD_SECONDS)
         self._reporting: set[asyncio.Task[None]] = set()
 
     async def connect(self, stack: AsyncExitStack) -> None:
@@ -85,7 +93,6 @@ class GatingProxy:
                 server = upstream.url
             self._upstreams[name] = await stack.enter_async_context(Client(server))
         stack.push_async_callback(self._reports_sent)
-        stack.callback(self._held.close)
 
     async def _reports_sent(self) -> None:
         """At stop: let the outcome reports still in flight finish."""
@@ -102,9 +109,10 @@ class GatingProxy:
         return tools
 
     async def call_tool(
-        self, key: str, name: str, arguments: dict[str, Any]
-    ) -> types.CallToolResult:
-        """Gate one call; forward it only when the gate lets it happen."""
+        self, key: str, name: str, arguments: dict[str, Any], *, as_task: bool = False
+    ) -> types.CallToolResult | dict[str, Any]:
+        """Gate one call; forward it only when the gate lets it happen. With `as_task` (the
+        client declared MCP Tasks), a call routed to a person answers a task handle."""
         found = self._config.mapping(name)
         if found is None:
             return _error(f"the tool {name!r} has no mapping to an action: not forwarded")
@@ -113,16 +121,31 @@ class GatingProxy:
             key, upstream, name, arguments, proposal_for(upstream, name, mapping, arguments)
         )
         try:
-            held = self._held.get(call.identity)
-            if held is not None:
-                return await self._resume(call, held)
-            return await self._ask(call)
+            if not as_task:  # made again while held: where that call stands
+                held = await self._gateway.still_held(key, call_digest(upstream, name, arguments))
+                if held:
+                    progress = await self._progress(key, held[0])
+                    return progress.done or _error(f"still held for review: {progress.waiting}")
+            return await self._ask(call, as_task=as_task)
         except GateUnavailable as exc:
             return _error(f"{exc}: not forwarded")
         except GateRefused as exc:
             return _error(f"the gate refused the call ({exc}): not forwarded")
 
-    async def _ask(self, call: _Call) -> types.CallToolResult:
+    async def task(self, key: str, task_id: str) -> dict[str, Any]:
+        """`tasks/get`: the held call's task, moved on as far as its review allows."""
+        progress = await self._progress(key, await self._gateway.held_call(key, task_id))
+        if progress.cancelled:
+            return task_document(progress.held, "cancelled")
+        if progress.done is not None:
+            return task_document(progress.held, "completed", result=progress.done)
+        return task_document(progress.held, "working", message=progress.waiting)
+
+    async def cancel_task(self, key: str, task_id: str) -> None:
+        """`tasks/cancel`: the proposal is withdrawn (its open review closes as withdrawn)."""
+        await self._gateway.cancel(key, task_id)
+
+    async def _ask(self, call: _Call, *, as_task: bool) -> types.CallToolResult | dict[str, Any]:
         body = call.proposal | {"idempotency_key": str(uuid.uuid4())}
         decided = await self._gateway.decide(call.key, body)
         decision_id = decided["decision_id"]
@@ -130,29 +153,68 @@ class GatingProxy:
         if outcome in {"allow", "sample"}:
             return await self._forward(call, decision_id, decided["permit"])
         if outcome == "route_to_human":
-            review = decided.get("review") or {}
-            self._held.put(call.identity, Held(decision_id, call.proposal))
-            page = f"{self._config.gate.rstrip('/')}/ui/reviews/{review.get('id')}"
+            held = await self._gateway.hold(
+                call.key,
+                {
+                    "decision_id": decision_id,
+                    "upstream": call.upstream,
+                    "tool": call.tool,
+                    "arguments": call.arguments,
+                    "proposal": body,
+                },
+            )
+            waiting = self._waiting(held)
+            if as_task:
+                return created(held, waiting)
             return _error(
-                f"held for review: decision {decision_id}, review {review.get('id')} in queue "
-                f"{review.get('queue')}, due {review.get('due_at')}; a reviewer decides at "
-                f"{page}. Call again with the same arguments once it is approved; it then "
-                "runs once."
+                f"held for review: decision {decision_id}, {waiting}. Call again with the same "
+                "arguments once it is approved; it then runs once."
             )
         reasons = "; ".join(r.get("message") or r.get("rule", "") for r in decided["reasons"])
         return _error(f"denied by the gate (decision {decision_id}): {reasons}")
 
-    async def _resume(self, call: _Call, held: Held) -> types.CallToolResult:
-        status = (await self._gateway.status(call.key, held.decision_id))["status"]
+    async def _progress(self, key: str, held: dict[str, Any]) -> _Progress:
+        """Move a held call on as far as its review allows: forward it once when approved
+        (one replica at a time, under the gate's lease), store the refusal when not."""
+        state, status = held["state"], held["status"]["status"]
+        if state == "completed":
+            return _Progress(held, done=types.CallToolResult.model_validate(held["result"]))
+        if state == "cancelled":
+            return _Progress(held, cancelled=True)
         if status == "pending_review":
-            return _error(f"still held for review: decision {held.decision_id}")
-        if status != "approved":
-            return _error(f"not forwarded: decision {held.decision_id} is {status}")
+            return _Progress(held, waiting=self._waiting(held))
+        if status == "approved":
+            try:
+                held = await self._gateway.start_forwarding(key, held["id"])
+            except GateRefused as exc:
+                if exc.code != "held_call_busy":
+                    raise
+                return _Progress(held, waiting="approved; another proxy replica is forwarding it")
+            result = await self._use_and_forward(key, held)
+        else:
+            result = _error(
+                f"not forwarded: decision {held['decision_id']} was {status}{_note(held)}"
+            )
+        stored = await self._gateway.complete(key, held["id"], tool_result_document(result))
+        return _Progress(stored, done=result)
+
+    async def _use_and_forward(self, key: str, held: dict[str, Any]) -> types.CallToolResult:
+        call = _Call(key, held["upstream"], held["tool"], held["arguments"], held["proposal"])
         try:
-            use = await self._gateway.proceed(call.key, held.decision_id, held.proposal)
+            use = await self._gateway.proceed(key, held["decision_id"], held["proposal"])
         except GateRefused as exc:
             return _error(f"not forwarded: the approval cannot be used ({exc.code})")
-        return await self._forward(call, held.decision_id, use["permit"])
+        return await self._forward(call, held["decision_id"], use["permit"])
+
+    def _waiting(self, held: dict[str, Any]) -> str:
+        """Where a held call's review stands, for the agent and its user."""
+        review = held["status"].get("review") or {}
+        page = f"{self._config.gate.rstrip('/')}/ui/reviews/{review.get('id')}"
+        return (
+            f"review {review.get('id')} in queue {review.get('queue')}, due "
+            f"{review.get('due_at')}, {review.get('approvals', 0)} of "
+            f"{review.get('approvals_required', 1)} approvals so far; a reviewer decides at {page}"
+        )
 
     async def _forward(self, call: _Call, decision_id: str, permit: str) -> types.CallToolResult:
         try:

@@ -9,7 +9,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import text
 
 from service.auth.roles import Role
-from service.held_calls.calls import call_digest
+from service.held_calls.identity import call_digest
 from service.runtime import Runtime
 from service.settings import Settings
 from tests.fixtures import REFUND, bearer

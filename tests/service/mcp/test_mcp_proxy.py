@@ -128,9 +128,9 @@ def test_calls_are_gated_end_to_end(world: dict[str, Any]) -> None:
             assert not ran.is_error, _text(ran)
             assert "refunded 5000" in _text(ran)
 
-            again = await client.call_tool("refund", REFUND)
+            again = await client.call_tool("refund", REFUND)  # a new refund: decided afresh
             assert again.is_error
-            assert "not forwarded" in _text(again)
+            assert "held for review" in _text(again)
 
             unmapped = await client.call_tool("void_payment", {"ticket": "T-981"})
             assert unmapped.is_error
@@ -342,9 +342,7 @@ def test_a_restarted_proxy_still_forwards_an_approved_call_once(
             return await client.call_tool("refund", REFUND)
 
     with serving(Settings(database_url=url, rules=RULES, audit_signing_key=AUDIT_KEY)) as gate:
-        config = _config(gate, free_port(), calls).model_copy(
-            update={"held_calls_file": tmp_path / "held.db"}
-        )
+        config = _config(gate, free_port(), calls)  # held calls live in the gate's store
         for proxy in _serve(proxy_app(config), config.listen.port):
             held = asyncio.run(call(proxy))
         decision_id = _text(held).split("decision ")[1].split(",")[0]

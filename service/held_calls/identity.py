@@ -1,0 +1,13 @@
+"""What makes two tool calls the same call: the upstream, the tool and the arguments."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from service.audit.event import digest
+
+
+def call_digest(upstream: str, tool: str, arguments: dict[str, Any]) -> str:
+    """`sha256:` and the hex sha256 of the RFC 8785 form of the three; the proxy finds a call
+    made again while it is held by it (`GET /v1/held-calls?call_digest=`)."""
+    return digest({"upstream": upstream, "tool": tool, "arguments": arguments})
