@@ -91,7 +91,10 @@ class GatingProxy:
                 )
             else:
                 server = upstream.url
-            self._upstreams[name] = await stack.enter_async_context(Client(server))
+            # `auto`: the upstream's `server/discover` (2026-07-28), else the initialize handshake.
+            client = await stack.enter_async_context(Client(server))
+            log.info("upstream %s speaks MCP %s", name, client.protocol_version)
+            self._upstreams[name] = client
         stack.push_async_callback(self._reports_sent)
 
     async def _reports_sent(self) -> None:

@@ -8,9 +8,6 @@ held calls."""
 from __future__ import annotations
 
 import json
-import os
-import shutil
-import subprocess
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -22,43 +19,13 @@ import pytest
 from service.mcp.server import proxy_app
 from service.settings import Settings
 from tests.fixtures import AUDIT_KEY, RULES
-from tests.integration import unavailable
 from tests.loopback import free_port, serving, serving_app
+from tests.service.mcp.node_clients import run_node
 from tests.service.mcp.test_mcp_proxy import REFUND, _config, _gate_store
-
-REQUESTER = Path(__file__).parent / "requester"
-
-
-@pytest.fixture(scope="module")
-def node() -> str:
-    """Node with the requester's packages installed (npm, from the registry)."""
-    node, npm = shutil.which("node"), shutil.which("npm")
-    if node is None or npm is None:
-        unavailable("no node and npm for the official MCP Tasks requester")
-    assert node is not None
-    assert npm is not None
-    if not (REQUESTER / "node_modules" / "@modelcontextprotocol" / "ext-tasks").is_dir():
-        subprocess.run(
-            [npm, "ci", "--no-audit", "--no-fund", "--silent"],
-            cwd=REQUESTER,
-            check=True,
-            timeout=300,
-        )
-    return node
 
 
 def _requester(node: str, *arguments: str) -> dict[str, Any]:
-    done = subprocess.run(
-        [node, str(REQUESTER / "requester.mjs"), *arguments],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-        env=os.environ | {"NODE_NO_WARNINGS": "1"},
-    )
-    assert done.returncode == 0, done.stdout + done.stderr
-    answer: dict[str, Any] = json.loads(done.stdout.splitlines()[-1])
-    return answer
+    return run_node(node, "requester.mjs", *arguments)
 
 
 @pytest.fixture
