@@ -19,6 +19,7 @@ from service.api import (
     held_calls,
     permits,
     principals,
+    resource_metadata,
     reviews,
     rules,
     slack,
@@ -92,6 +93,7 @@ def create_app(
     app.include_router(bundles.router)
     app.include_router(health.router)
     app.include_router(permits.router)
+    app.include_router(resource_metadata.router)
     app.include_router(held_calls.router)
     app.include_router(principals.router)
     app.include_router(slack.router)

@@ -47,6 +47,29 @@ class Unauthenticated(ServiceError):
     code, status, message = "unauthenticated", 401, "a valid API key is required"
 
 
+class InvalidToken(ServiceError):
+    """An OAuth access token the gate refuses; `details[0].reason` says why."""
+
+    code, status, message = "invalid_token", 401, "the access token is not accepted"
+
+    def __init__(self, reason: str, message: str) -> None:
+        super().__init__(f"{self.message}: {message}", [{"reason": reason}])
+        self.reason = reason
+
+
+class InsufficientScope(ServiceError):
+    code, status, message = "insufficient_scope", 403, "the access token lacks a scope needed"
+
+    def __init__(self, scope: str) -> None:
+        super().__init__(f"{self.message}: {scope}", [{"scope": scope}])
+        self.scope = scope
+
+
+class IdentityProviderUnavailable(ServiceError):
+    code, status = "identity_provider_unavailable", 503
+    message = "the identity provider's keys cannot be fetched; nothing was decided"
+
+
 class Forbidden(ServiceError):
     code, status, message = "forbidden", 403, "this key's role may not do that"
 

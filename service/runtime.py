@@ -39,6 +39,7 @@ from policy.rule_pack import RulePack, load_rule_pack
 from service.audit.checkpointer import checkpoint_head
 from service.audit.pack_activation import record_activation
 from service.audit.signing import signing_key
+from service.auth.access_tokens import AccessTokens
 from service.auth.keys import KeyAuthenticator
 from service.canaries.metrics import register_canary_metrics
 from service.canaries.seeder import CanarySeeder
@@ -126,6 +127,15 @@ class Runtime:
         self._undo.callback(self.database.dispose)
         migrate(self.database)
         self.authenticator = KeyAuthenticator(self.database, ttl=self.settings.auth_cache_seconds)
+        self.access_tokens: AccessTokens | None = None
+        if self.settings.trusted_issuers:
+            self.access_tokens = AccessTokens(
+                self.database,
+                issuers=self.settings.trusted_issuers,
+                audience=str(self.settings.public_url),
+                scope=self.settings.oauth_scope,
+            )
+            self._undo.callback(self.access_tokens.close)
         # Runs after everything started later has stopped, the writer drained included.
         self._undo.callback(self._checkpoint_at_stop)
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-from pydantic import AliasChoices, Field, HttpUrl, IPvAnyNetwork, SecretStr
+from pydantic import AliasChoices, Field, HttpUrl, IPvAnyNetwork, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -112,7 +112,14 @@ class Settings(BaseSettings):
     slack_tick_seconds: float = Field(default=1.0, gt=0, le=60)
     # Where people reach this gateway (e.g. https://gate.example.com): Slack messages link
     # to the review's page there. Without it they name the page's path.
+    # It is also the API's OAuth resource identifier: access tokens must name it as `aud`.
     public_url: HttpUrl | None = None
+    # Issuers whose JWT access tokens agents may present instead of gate keys, space-separated
+    # (e.g. https://login.example.com/realms/acme); keys found by OpenID or RFC 8414 discovery.
+    # Needs SLUICEGATE_PUBLIC_URL. Empty: only gate keys (docs/identity.md).
+    oauth_issuers: str = ""
+    # The scope an access token must carry to act here (403 insufficient_scope without it).
+    oauth_scope: str = Field(default="sluicegate", min_length=1, max_length=200)
     # How the server logs: `text` for people, `json` (one object a line) for log pipelines.
     # Every request is one line: method, route, status, duration, principal, decision id.
     log_format: Literal["text", "json"] = "text"
@@ -123,3 +130,17 @@ class Settings(BaseSettings):
     # Mark the session cookie `Secure` (sent over HTTPS only). Turn off only for plain-HTTP
     # development on loopback; browsers treat http://127.0.0.1 as secure anyway.
     ui_cookie_secure: bool = True
+
+    @property
+    def trusted_issuers(self) -> list[str]:
+        """SLUICEGATE_OAUTH_ISSUERS, one issuer each."""
+        return self.oauth_issuers.split()
+
+    @model_validator(mode="after")
+    def _tokens_need_a_resource(self) -> Settings:
+        if self.trusted_issuers and self.public_url is None:
+            raise ValueError(
+                "SLUICEGATE_OAUTH_ISSUERS needs SLUICEGATE_PUBLIC_URL: tokens are checked to "
+                "name this gate's URL as their audience"
+            )
+        return self

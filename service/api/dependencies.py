@@ -16,8 +16,9 @@ from fastapi import Depends, Request
 from sqlalchemy import Engine
 
 from policy.rule_pack import RulePack
+from service.auth.access_tokens import AccessTokens
 from service.auth.bearer import bearer_key
-from service.auth.keys import KeyAuthenticator
+from service.auth.keys import KEY_PREFIX, KeyAuthenticator
 from service.auth.principals import Principal
 from service.auth.roles import Role
 from service.decisions.decide import Decider
@@ -68,15 +69,22 @@ AuthenticatorDep = Annotated[KeyAuthenticator, Depends(_part("authenticator"))]
 DestinationsDep = Annotated[Destinations, Depends(_part("destinations"))]
 PermitsDep = Annotated[PermitSigner, Depends(_part("permits"))]
 HeldCallsDep = Annotated[HeldCalls, Depends(_part("held_calls"))]
+AccessTokensDep = Annotated[AccessTokens | None, Depends(_part("access_tokens"))]
 
 
-async def authenticated_principal(request: Request, authenticator: AuthenticatorDep) -> Principal:
+async def authenticated_principal(
+    request: Request, authenticator: AuthenticatorDep, tokens: AccessTokensDep
+) -> Principal:
     key = bearer_key(request.headers.get("authorization"))
     if key is None:
         raise Unauthenticated("send the API key as 'Authorization: Bearer <key>'")
-    principal = authenticator.cached(key)
-    if principal is None:
-        principal = await asyncio.to_thread(authenticator.authenticate, key)
+    if tokens is not None and not key.startswith(KEY_PREFIX + "_"):
+        # Not one of our keys: an OAuth access token (refused with its reason, never allowed).
+        principal: Principal | None = await asyncio.to_thread(tokens.authenticate, key)
+    else:
+        principal = authenticator.cached(key)
+        if principal is None:
+            principal = await asyncio.to_thread(authenticator.authenticate, key)
     if principal is None:
         raise Unauthenticated("the API key is unknown or revoked")
     setattr(request.state, PRINCIPAL_NAME, principal.name)

@@ -14,6 +14,7 @@ from starlette.requests import ClientDisconnect
 from starlette.routing import Match, Route
 
 from service.api.validation import field_errors
+from service.auth.challenge import challenge
 from service.errors import ErrorBody, ErrorDetail, ServiceError, StoreUnavailable
 
 log = logging.getLogger(__name__)
@@ -32,9 +33,15 @@ def error_response(
     return JSONResponse(body.model_dump(mode="json"), status_code=status, headers=headers)
 
 
-async def _service_error(_request: Request, exc: Exception) -> JSONResponse:
+async def _service_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, ServiceError)
-    return error_response(exc.status, exc.code, str(exc), exc.details)
+    answer = error_response(exc.status, exc.code, str(exc), exc.details)
+    runtime = getattr(request.app.state, "runtime", None)
+    public_url = runtime.settings.public_url if runtime is not None else None
+    asked = challenge(exc, str(public_url) if public_url is not None else None)
+    if asked is not None:
+        answer.headers["WWW-Authenticate"] = asked
+    return answer
 
 
 async def _validation_error(_request: Request, exc: Exception) -> JSONResponse:

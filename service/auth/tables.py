@@ -1,4 +1,5 @@
-"""The tables auth/ owns: principals, their API keys, the review pages' sessions.
+"""The tables auth/ owns: principals, their API keys, their identities at the organisation's
+provider, the review pages' sessions.
 
 Other domains read them through the typed handles at the end of this module, or through
 auth/'s functions; only auth/ writes them."""
@@ -7,7 +8,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import JSON, Column
+from sqlalchemy import JSON, Column, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 from service.store.table import table_of
@@ -46,6 +47,24 @@ class ApiKeyRow(SQLModel, table=True):
     revoked_at: datetime | None = Field(default=None, sa_column=utc_column(nullable=True))
 
 
+class PrincipalIdentityRow(SQLModel, table=True):
+    """Who a principal is at the organisation's identity provider: an agent's OAuth subject
+    (its access tokens act as it, with the scopes given here) or a person's OpenID subject.
+    One subject of one issuer is one principal."""
+
+    __tablename__ = "principal_identities"
+    __table_args__ = (UniqueConstraint("kind", "issuer", "subject"),)
+
+    id: str = Field(primary_key=True)
+    principal_id: str = Field(index=True)
+    kind: str  # oauth (an agent's access tokens) | oidc (a person's sign-in)
+    issuer: str
+    subject: str
+    # An agent's action scopes when it acts by token (a token's `actions:` scopes narrow them).
+    scopes: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    created_at: datetime = Field(sa_column=utc_column())
+
+
 class UiSessionRow(SQLModel, table=True):
     """A signed-in reviewer's browser session; the cookie holds a token, the table its hash."""
 
@@ -61,3 +80,4 @@ class UiSessionRow(SQLModel, table=True):
 PRINCIPALS = table_of(PrincipalRow)
 API_KEYS = table_of(ApiKeyRow)
 UI_SESSIONS = table_of(UiSessionRow)
+PRINCIPAL_IDENTITIES = table_of(PrincipalIdentityRow)

@@ -1,4 +1,5 @@
-"""`sluicegate principals link`: which person a Slack user acts as."""
+"""`sluicegate principals link`: which person a Slack user acts as, and which agent an OAuth
+subject's access tokens act as."""
 
 from __future__ import annotations
 
@@ -15,19 +16,36 @@ principals = typer.Typer(
 
 @principals.command("link")
 def principals_link(
-    name: Annotated[str, typer.Argument(help="The person's principal name.")],
+    name: Annotated[str, typer.Argument(help="The principal's name.")],
+    *,
     slack_user: Annotated[
         str | None,
         typer.Option(help="Their Slack user id (U…), from their Slack profile (Copy member ID)."),
     ] = None,
     unlink: Annotated[bool, typer.Option(help="Remove their Slack link.")] = False,
+    oauth_subject: Annotated[
+        str | None,
+        typer.Option(help="An agent: the `sub` (or client id) of its OAuth access tokens."),
+    ] = None,
+    issuer: Annotated[
+        str | None,
+        typer.Option(help="The issuer of those tokens (one of SLUICEGATE_OAUTH_ISSUERS)."),
+    ] = None,
+    scope: Annotated[
+        list[str] | None,
+        typer.Option(help="Action types the agent may propose by token (glob; repeatable)."),
+    ] = None,
 ) -> None:
-    """Link a person to their Slack user: in Slack they then act as that person, through
-    their live reviewer key (docs/slack.md). The change is recorded on the audit chain."""
+    """Link a person to their Slack user (in Slack they then act as that person, through
+    their live reviewer key; docs/slack.md), or an agent to its OAuth subject (its access
+    tokens then act as it, with these scopes; docs/identity.md). Recorded on the audit chain."""
+    if oauth_subject is not None:
+        _link_oauth(name, oauth_subject, issuer, scope or [])
+        return
     from service.auth.slack_users import link_slack_user
 
     if unlink == (slack_user is not None):
-        typer.echo("give --slack-user UXXXX, or --unlink", err=True)
+        typer.echo("give --slack-user UXXXX, --unlink, or --oauth-subject SUB", err=True)
         raise typer.Exit(2)
     with opened_store() as database:
         try:
@@ -36,3 +54,27 @@ def principals_link(
             typer.echo(str(exc), err=True)
             raise typer.Exit(2) from exc
     typer.echo(f"{name!r} unlinked from Slack" if unlink else f"{name!r} is {slack_user} in Slack")
+
+
+def _link_oauth(name: str, subject: str, issuer: str | None, scopes: list[str]) -> None:
+    from service.auth.identities import IdentityKind, link_identity
+    from service.cli.common import load_settings
+
+    trusted = load_settings().trusted_issuers
+    chosen = issuer or (trusted[0] if len(trusted) == 1 else None)
+    if chosen is None or chosen not in trusted:
+        typer.echo(f"give --issuer, one of SLUICEGATE_OAUTH_ISSUERS: {trusted}", err=True)
+        raise typer.Exit(2)
+    if not scopes:
+        typer.echo("give the agent's action scopes: --scope 'payments.*' (repeatable)", err=True)
+        raise typer.Exit(2)
+    with opened_store() as database:
+        try:
+            link_identity(
+                database, name, kind=IdentityKind.OAUTH, issuer=chosen, subject=subject,
+                scopes=scopes,
+            )  # fmt: skip
+        except ValueError as exc:
+            typer.echo(str(exc), err=True)
+            raise typer.Exit(2) from exc
+    typer.echo(f"tokens of {subject!r} from {chosen} act as the agent {name!r}, scopes {scopes}")

@@ -81,6 +81,9 @@ ALLOWED: dict[tuple[str, str], set[str]] = {
     ("GET", "/readyz"): ANYONE,
     ("GET", "/metrics"): ANYONE,
     ("GET", "/.well-known/jwks.json"): ANYONE,
+    # 404 unless agents may present OAuth tokens (tests/identity covers it configured).
+    ("GET", "/.well-known/oauth-protected-resource"): set(),
+    ("GET", "/.well-known/oauth-protected-resource/{path:path}"): set(),
     ("GET", "/v1/principals/me"): ANYONE - {"anonymous"},
     ("POST", "/v1/rules/impact"): {"author", "auditor"},
     ("POST", "/v1/rules/shadow"): {"author"},
@@ -154,6 +157,7 @@ def world(
         ).json()
         ids = {
             "call_id": call["id"],
+            "path": "v1",
             "decision_id": decided["decision_id"],
             "review_id": decided["review"]["id"],
             "work_item": REFUND["work_item"]["id"],
@@ -173,7 +177,7 @@ def test_every_route_answers_only_the_callers_it_should(
     ordered = sorted(found, key=lambda route: route[0] == "DELETE")
     wrong = []
     for method, path in ordered:
-        url = path.format(**ids)
+        url = path.replace(":path}", "}").format(**ids)
         # The denied first, so a step an allowed caller takes cannot change their answer.
         for caller in sorted(ANYONE, key=lambda c: c in ALLOWED[(method, path)]):
             answer = client.request(

@@ -23,7 +23,7 @@ from service.store.database import database_engine, migrate
 
 OWNERS = {
     service.audit.tables: {"audit_events", "audit_event_rules", "audit_checkpoints"},
-    service.auth.tables: {"principals", "api_keys", "ui_sessions"},
+    service.auth.tables: {"principals", "api_keys", "principal_identities", "ui_sessions"},
     service.candidates.tables: {"shadow_runs", "shadow_results"},
     service.decisions.tables: {"decisions", "budget_entries"},
     service.held_calls.tables: {"held_calls"},
