@@ -134,6 +134,7 @@ class Runtime:
                 issuers=self.settings.trusted_issuers,
                 audience=str(self.settings.public_url),
                 scope=self.settings.oauth_scope,
+                leeway=self.settings.oauth_clock_skew_seconds,
             )
             self._undo.callback(self.access_tokens.close)
         # Runs after everything started later has stopped, the writer drained included.

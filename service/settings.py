@@ -120,6 +120,8 @@ class Settings(BaseSettings):
     oauth_issuers: str = ""
     # The scope an access token must carry to act here (403 insufficient_scope without it).
     oauth_scope: str = Field(default="sluicegate", min_length=1, max_length=200)
+    # Clock skew tolerated on a token's `exp` and `nbf`, in seconds.
+    oauth_clock_skew_seconds: int = Field(default=60, ge=0, le=300)
     # How the server logs: `text` for people, `json` (one object a line) for log pipelines.
     # Every request is one line: method, route, status, duration, principal, decision id.
     log_format: Literal["text", "json"] = "text"

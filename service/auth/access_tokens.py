@@ -59,6 +59,7 @@ class AccessTokens:
         issuers: Sequence[str],
         audience: str,
         scope: str,
+        leeway: int = LEEWAY_SECONDS,
         http: httpx.Client | None = None,
         clock: Callable[[], float] = time.time,
     ) -> None:
@@ -67,6 +68,7 @@ class AccessTokens:
         self._issuers = {issuer: IssuerKeys(issuer, http=self._http) for issuer in issuers}
         self._audience = audience.rstrip("/")
         self._scope = scope
+        self._leeway = leeway
         self._clock = clock
         self._cache: dict[str, tuple[float, Principal]] = {}
         self._lock = threading.Lock()
@@ -123,7 +125,7 @@ class AccessTokens:
             claims = claims | {"aud": self._audience}  # one trailing slash is the same resource
         registry = JWTClaimsRegistry(
             now=lambda: int(self._clock()),
-            leeway=LEEWAY_SECONDS,
+            leeway=self._leeway,
             iss={"essential": True, "value": issuer},
             aud={"essential": True, "value": self._audience},
             exp={"essential": True},
@@ -151,6 +153,11 @@ class AccessTokens:
             linked = linked_principal(self._database, IdentityKind.OAUTH, issuer, subject)
             if linked is not None:
                 break
+        if linked is None and any(
+            linked_principal(self._database, IdentityKind.OIDC, issuer, s)
+            for s in _subjects(claims)
+        ):
+            raise InvalidToken("not_an_agent", "its subject is a person's, not an agent's")
         if linked is None:
             raise InvalidToken("unknown_subject", "its subject is not linked to an agent here")
         if linked.kind is not PrincipalKind.AGENT:

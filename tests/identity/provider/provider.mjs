@@ -39,7 +39,7 @@ const provider = new Provider(issuer, {
       defaultResource: (ctx, client, oneOf) => oneOf ?? undefined,
       useGrantedResource: () => true,
       getResourceServerInfo: (ctx, resource) => ({
-        scope: "sluicegate actions:*",
+        scope: config.resourceScopes ?? "sluicegate actions:crm.*",
         audience: resource,
         accessTokenFormat: "jwt",
         jwt: { sign: { alg: "ES256" } },
