@@ -41,6 +41,7 @@ from service.audit.pack_activation import record_activation
 from service.audit.signing import signing_key
 from service.auth.access_tokens import AccessTokens
 from service.auth.keys import KeyAuthenticator
+from service.auth.token_checks import TokenVerifier
 from service.canaries.metrics import register_canary_metrics
 from service.canaries.seeder import CanarySeeder
 from service.candidates.shadow import ShadowEvaluator
@@ -129,13 +130,13 @@ class Runtime:
         self.authenticator = KeyAuthenticator(self.database, ttl=self.settings.auth_cache_seconds)
         self.access_tokens: AccessTokens | None = None
         if self.settings.trusted_issuers:
-            self.access_tokens = AccessTokens(
-                self.database,
+            verifier = TokenVerifier(
                 issuers=self.settings.trusted_issuers,
                 audience=str(self.settings.public_url),
                 scope=self.settings.oauth_scope,
                 leeway=self.settings.oauth_clock_skew_seconds,
             )
+            self.access_tokens = AccessTokens(self.database, verifier)
             self._undo.callback(self.access_tokens.close)
         # Runs after everything started later has stopped, the writer drained included.
         self._undo.callback(self._checkpoint_at_stop)
