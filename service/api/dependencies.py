@@ -19,6 +19,7 @@ from policy.rule_pack import RulePack
 from service.auth.access_tokens import AccessTokens
 from service.auth.bearer import bearer_key
 from service.auth.keys import KEY_PREFIX, KeyAuthenticator
+from service.auth.on_behalf import acting_agent, names_an_agent
 from service.auth.principals import Principal
 from service.auth.roles import Role
 from service.decisions.decide import Decider
@@ -87,6 +88,9 @@ async def authenticated_principal(
             principal = await asyncio.to_thread(authenticator.authenticate, key)
     if principal is None:
         raise Unauthenticated("the API key is unknown or revoked")
+    if names_an_agent(request.headers):
+        database = request.app.state.runtime.database
+        principal = await asyncio.to_thread(acting_agent, database, principal, request.headers)
     setattr(request.state, PRINCIPAL_NAME, principal.name)
     return principal
 

@@ -17,6 +17,19 @@ def resource_metadata_url(public_url: str) -> str:
     return f"{parts.scheme}://{parts.netloc}{WELL_KNOWN}{path}"
 
 
+def protected_resource_metadata(
+    public_url: str, issuers: list[str], scope: str
+) -> dict[str, object]:
+    """RFC 9728 metadata for a resource (the gate's API, or an MCP proxy's `/mcp`)."""
+    return {
+        "resource": public_url,
+        "authorization_servers": issuers,
+        "scopes_supported": [scope],
+        "bearer_methods_supported": ["header"],
+        "resource_name": "Sluicegate",
+    }
+
+
 def challenge(error: ServiceError, public_url: str | None) -> str | None:
     """The `WWW-Authenticate` value for this error, or None when it needs none."""
     parameters: list[str] = []

@@ -15,3 +15,4 @@ class Role(StrEnum):
     AUDITOR = "auditor"
     ADMIN = "admin"
     SIDECAR = "sidecar"  # an OPA sidecar: downloads the rule bundle, nothing else
+    PROXY = "proxy"  # an MCP proxy: acts for the agents whose tokens it checked (auth/on_behalf.py)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Annotated
 
@@ -54,4 +55,11 @@ def mcp_proxy(
         raise typer.Exit(2) from exc
     host, port = loaded.listen.host, loaded.listen.port
     typer.echo(f"Sluicegate MCP proxy on http://{host}:{port}/mcp, gate {loaded.gate}")
-    uvicorn.run(proxy_app(loaded), host=host, port=port, log_config=None, access_log=False)
+    # The proxy's own key (role proxy), to act for agents that present access tokens; from
+    # the environment only, never the file or the command line (docs/identity.md).
+    proxy_key = os.environ.get("SLUICEGATE_PROXY_KEY") or None
+    if loaded.oauth_issuers and proxy_key is None:
+        typer.echo("oauth_issuers needs the proxy's own key in SLUICEGATE_PROXY_KEY", err=True)
+        raise typer.Exit(2)
+    app = proxy_app(loaded, proxy_key=proxy_key)
+    uvicorn.run(app, host=host, port=port, log_config=None, access_log=False)

@@ -76,6 +76,20 @@ class ProxyConfig(BaseModel):
     upstreams: dict[str, Upstream]
     # How long the gate may take to answer, in seconds; beyond it nothing is forwarded.
     gate_timeout_seconds: float = Field(default=10.0, gt=0, le=120)
+    # This proxy's external URL for MCP (https://mcp.example.com/mcp): the resource that MCP
+    # clients' access tokens must name as `aud`, and where its RFC 9728 metadata points.
+    public_url: str | None = Field(default=None, pattern=r"^https?://")
+    # Issuers whose JWT access tokens MCP clients may present instead of gate keys. Needs
+    # `public_url`, and the proxy's own key (role proxy) in SLUICEGATE_PROXY_KEY.
+    oauth_issuers: list[str] = []
+    # The scope a token must carry.
+    oauth_scope: str = Field(default="sluicegate", min_length=1)
+
+    @model_validator(mode="after")
+    def _tokens_need_a_resource(self) -> ProxyConfig:
+        if self.oauth_issuers and self.public_url is None:
+            raise ValueError("oauth_issuers needs public_url: tokens must name it as audience")
+        return self
 
     @model_validator(mode="after")
     def _tool_names_unique(self) -> ProxyConfig:

@@ -1,9 +1,10 @@
-"""The proxy's HTTP client of the gateway, with the agent's own key: decide, read, proceed,
+"""The proxy's HTTP client of the gateway, as the calling agent: decide, read, proceed,
 report, and the held calls (`/v1/held-calls`). (Not `policy/gate.py`'s `Gate`, which decides
 in process.)"""
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from typing import Any
 
 import httpx
@@ -22,61 +23,81 @@ class GateRefused(Exception):
         self.code = code
 
 
+@dataclass(frozen=True)
+class Caller:
+    """Who the proxy asks the gate as: the agent's own gate key, or (for an agent that
+    presented an OAuth access token) the proxy's own key naming the token's agent
+    (auth/on_behalf.py). The client's token itself is never sent anywhere."""
+
+    key: str
+    naming: dict[str, str] = field(default_factory=dict)
+
+    def headers(self) -> dict[str, str]:
+        """The request headers that say who asks."""
+        return {"Authorization": f"Bearer {self.key}", **self.naming}
+
+
 class GatewayClient:
-    """HTTP calls to one gate; each carries the key of the agent behind the MCP client."""
+    """HTTP calls to one gate; each as the agent behind the MCP client."""
 
     def __init__(self, base_url: str, *, timeout_seconds: float) -> None:
         self._http = httpx.AsyncClient(base_url=base_url.rstrip("/"), timeout=timeout_seconds)
 
-    async def whoami(self, key: str) -> dict[str, Any]:
-        """Who the key acts as (`GET /v1/principals/me`); GateRefused when the gate refuses it."""
-        return await self._call("GET", "/v1/principals/me", key)
+    async def whoami(self, caller: Caller) -> dict[str, Any]:
+        """Who the caller acts as (`GET /v1/principals/me`); GateRefused when the gate refuses."""
+        return await self._call("GET", "/v1/principals/me", caller)
 
-    async def decide(self, key: str, proposal: dict[str, Any]) -> dict[str, Any]:
+    async def decide(self, caller: Caller, proposal: dict[str, Any]) -> dict[str, Any]:
         """Ask the gate about a proposal."""
-        return await self._call("POST", "/v1/decisions", key, proposal)
+        return await self._call("POST", "/v1/decisions", caller, proposal)
 
-    async def status(self, key: str, decision_id: str) -> dict[str, Any]:
+    async def status(self, caller: Caller, decision_id: str) -> dict[str, Any]:
         """A decision and the action's status now."""
-        return await self._call("GET", f"/v1/decisions/{decision_id}", key)
+        return await self._call("GET", f"/v1/decisions/{decision_id}", caller)
 
-    async def proceed(self, key: str, decision_id: str, proposal: dict[str, Any]) -> dict[str, Any]:
+    async def proceed(
+        self, caller: Caller, decision_id: str, proposal: dict[str, Any]
+    ) -> dict[str, Any]:
         """Spend the approval of a decision, for exactly this proposal."""
-        return await self._call("POST", f"/v1/decisions/{decision_id}/proceed", key, proposal)
+        return await self._call("POST", f"/v1/decisions/{decision_id}/proceed", caller, proposal)
 
     async def report(
-        self, key: str, decision_id: str, status: str, artifact: dict[str, Any]
+        self, caller: Caller, decision_id: str, status: str, artifact: dict[str, Any]
     ) -> dict[str, Any]:
         """Report what happened when the call was forwarded."""
         body = {"status": status, "artifact": artifact}
-        return await self._call("POST", f"/v1/decisions/{decision_id}/outcome", key, body)
+        return await self._call("POST", f"/v1/decisions/{decision_id}/outcome", caller, body)
 
-    async def hold(self, key: str, call: dict[str, Any]) -> dict[str, Any]:
+    async def hold(self, caller: Caller, call: dict[str, Any]) -> dict[str, Any]:
         """Hold a routed call in the gate's store until its review resolves."""
-        return await self._call("POST", "/v1/held-calls", key, call)
+        return await self._call("POST", "/v1/held-calls", caller, call)
 
-    async def still_held(self, key: str, call_digest: str) -> list[dict[str, Any]]:
+    async def still_held(self, caller: Caller, call_digest: str) -> list[dict[str, Any]]:
         """The agent's calls with this digest still held or being forwarded, newest first."""
         found: Any = await self._call(
-            "GET", "/v1/held-calls", key, params={"call_digest": call_digest}
+            "GET", "/v1/held-calls", caller, params={"call_digest": call_digest}
         )
         return list(found)
 
-    async def held_call(self, key: str, call_id: str) -> dict[str, Any]:
+    async def held_call(self, caller: Caller, call_id: str) -> dict[str, Any]:
         """A held call with its decision's status now."""
-        return await self._call("GET", f"/v1/held-calls/{call_id}", key)
+        return await self._call("GET", f"/v1/held-calls/{call_id}", caller)
 
-    async def start_forwarding(self, key: str, call_id: str) -> dict[str, Any]:
+    async def start_forwarding(self, caller: Caller, call_id: str) -> dict[str, Any]:
         """Take the lease to forward an approved call; GateRefused 409 when another has it."""
-        return await self._call("POST", f"/v1/held-calls/{call_id}/forwarding", key)
+        return await self._call("POST", f"/v1/held-calls/{call_id}/forwarding", caller)
 
-    async def complete(self, key: str, call_id: str, result: dict[str, Any]) -> dict[str, Any]:
+    async def complete(
+        self, caller: Caller, call_id: str, result: dict[str, Any]
+    ) -> dict[str, Any]:
         """Store what the agent reads for a held call: final."""
-        return await self._call("POST", f"/v1/held-calls/{call_id}/result", key, {"result": result})
+        return await self._call(
+            "POST", f"/v1/held-calls/{call_id}/result", caller, {"result": result}
+        )
 
-    async def cancel(self, key: str, call_id: str) -> dict[str, Any]:
+    async def cancel(self, caller: Caller, call_id: str) -> dict[str, Any]:
         """Cancel a held call: its open review is withdrawn."""
-        return await self._call("POST", f"/v1/held-calls/{call_id}/cancel", key)
+        return await self._call("POST", f"/v1/held-calls/{call_id}/cancel", caller)
 
     async def close(self) -> None:
         """Close the connections."""
@@ -86,14 +107,14 @@ class GatewayClient:
         self,
         method: str,
         path: str,
-        key: str,
+        caller: Caller,
         body: dict[str, Any] | None = None,
         *,
         params: dict[str, str] | None = None,
     ) -> dict[str, Any]:
         try:
             answer = await self._http.request(
-                method, path, json=body, params=params, headers={"Authorization": f"Bearer {key}"}
+                method, path, json=body, params=params, headers=caller.headers()
             )
         except httpx.HTTPError as exc:
             raise GateUnavailable(f"the gate cannot be reached ({type(exc).__name__})") from exc

@@ -26,7 +26,7 @@ from mcp import Client, StdioServerParameters
 from service.audit.event import digest
 from service.held_calls.identity import call_digest
 from service.mcp.config import ProxyConfig, done_artifact, proposal_for
-from service.mcp.gateway_client import GateRefused, GateUnavailable, GatewayClient
+from service.mcp.gateway_client import Caller, GateRefused, GateUnavailable, GatewayClient
 from service.mcp.tasks import created, task_document, tool_result_document
 
 log = logging.getLogger(__name__)
@@ -37,7 +37,7 @@ PERMIT_META = "sluicegate/permit"
 class _Call:
     """One tool call: whose it is, where it goes, and what the gate is asked."""
 
-    key: str
+    caller: Caller
     upstream: str
     tool: str
     arguments: dict[str, Any]
@@ -112,7 +112,7 @@ class GatingProxy:
         return tools
 
     async def call_tool(
-        self, key: str, name: str, arguments: dict[str, Any], *, as_task: bool = False
+        self, caller: Caller, name: str, arguments: dict[str, Any], *, as_task: bool = False
     ) -> types.CallToolResult | dict[str, Any]:
         """Gate one call; forward it only when the gate lets it happen. With `as_task` (the
         client declared MCP Tasks), a call routed to a person answers a task handle."""
@@ -121,13 +121,15 @@ class GatingProxy:
             return _error(f"the tool {name!r} has no mapping to an action: not forwarded")
         upstream, mapping = found
         call = _Call(
-            key, upstream, name, arguments, proposal_for(upstream, name, mapping, arguments)
+            caller, upstream, name, arguments, proposal_for(upstream, name, mapping, arguments)
         )
         try:
             if not as_task:  # made again while held: where that call stands
-                held = await self._gateway.still_held(key, call_digest(upstream, name, arguments))
+                held = await self._gateway.still_held(
+                    caller, call_digest(upstream, name, arguments)
+                )
                 if held:
-                    progress = await self._progress(key, held[0])
+                    progress = await self._progress(caller, held[0])
                     return progress.done or _error(f"still held for review: {progress.waiting}")
             return await self._ask(call, as_task=as_task)
         except GateUnavailable as exc:
@@ -135,29 +137,29 @@ class GatingProxy:
         except GateRefused as exc:
             return _error(f"the gate refused the call ({exc}): not forwarded")
 
-    async def task(self, key: str, task_id: str) -> dict[str, Any]:
+    async def task(self, caller: Caller, task_id: str) -> dict[str, Any]:
         """`tasks/get`: the held call's task, moved on as far as its review allows."""
-        progress = await self._progress(key, await self._gateway.held_call(key, task_id))
+        progress = await self._progress(caller, await self._gateway.held_call(caller, task_id))
         if progress.cancelled:
             return task_document(progress.held, "cancelled")
         if progress.done is not None:
             return task_document(progress.held, "completed", result=progress.done)
         return task_document(progress.held, "working", message=progress.waiting)
 
-    async def cancel_task(self, key: str, task_id: str) -> None:
+    async def cancel_task(self, caller: Caller, task_id: str) -> None:
         """`tasks/cancel`: the proposal is withdrawn (its open review closes as withdrawn)."""
-        await self._gateway.cancel(key, task_id)
+        await self._gateway.cancel(caller, task_id)
 
     async def _ask(self, call: _Call, *, as_task: bool) -> types.CallToolResult | dict[str, Any]:
         body = call.proposal | {"idempotency_key": str(uuid.uuid4())}
-        decided = await self._gateway.decide(call.key, body)
+        decided = await self._gateway.decide(call.caller, body)
         decision_id = decided["decision_id"]
         outcome = decided["outcome"]
         if outcome in {"allow", "sample"}:
             return await self._forward(call, decision_id, decided["permit"])
         if outcome == "route_to_human":
             held = await self._gateway.hold(
-                call.key,
+                call.caller,
                 {
                     "decision_id": decision_id,
                     "upstream": call.upstream,
@@ -176,7 +178,7 @@ class GatingProxy:
         reasons = "; ".join(r.get("message") or r.get("rule", "") for r in decided["reasons"])
         return _error(f"denied by the gate (decision {decision_id}): {reasons}")
 
-    async def _progress(self, key: str, held: dict[str, Any]) -> _Progress:
+    async def _progress(self, caller: Caller, held: dict[str, Any]) -> _Progress:
         """Move a held call on as far as its review allows: forward it once when approved
         (one replica at a time, under the gate's lease), store the refusal when not."""
         state, status = held["state"], held["status"]["status"]
@@ -188,23 +190,23 @@ class GatingProxy:
             return _Progress(held, waiting=self._waiting(held))
         if status == "approved":
             try:
-                held = await self._gateway.start_forwarding(key, held["id"])
+                held = await self._gateway.start_forwarding(caller, held["id"])
             except GateRefused as exc:
                 if exc.code != "held_call_busy":
                     raise
                 return _Progress(held, waiting="approved; another proxy replica is forwarding it")
-            result = await self._use_and_forward(key, held)
+            result = await self._use_and_forward(caller, held)
         else:
             result = _error(
                 f"not forwarded: decision {held['decision_id']} was {status}{_note(held)}"
             )
-        stored = await self._gateway.complete(key, held["id"], tool_result_document(result))
+        stored = await self._gateway.complete(caller, held["id"], tool_result_document(result))
         return _Progress(stored, done=result)
 
-    async def _use_and_forward(self, key: str, held: dict[str, Any]) -> types.CallToolResult:
-        call = _Call(key, held["upstream"], held["tool"], held["arguments"], held["proposal"])
+    async def _use_and_forward(self, caller: Caller, held: dict[str, Any]) -> types.CallToolResult:
+        call = _Call(caller, held["upstream"], held["tool"], held["arguments"], held["proposal"])
         try:
-            use = await self._gateway.proceed(key, held["decision_id"], held["proposal"])
+            use = await self._gateway.proceed(caller, held["decision_id"], held["proposal"])
         except GateRefused as exc:
             return _error(f"not forwarded: the approval cannot be used ({exc.code})")
         return await self._forward(call, held["decision_id"], use["permit"])
@@ -227,7 +229,7 @@ class GatingProxy:
                 meta=permit_meta(permit),
             )
         except Exception as exc:  # the upstream failed: report it, and say so
-            await self._report(call.key, decision_id, "failed", {"error": type(exc).__name__})
+            await self._report(call.caller, decision_id, "failed", {"error": type(exc).__name__})
             return _error(f"the upstream failed ({type(exc).__name__})")
         shown = result.model_dump(mode="json", by_alias=True, exclude={"meta"})
         status = "failed" if result.is_error else "executed"
@@ -236,16 +238,16 @@ class GatingProxy:
             mapping = self._config.upstreams[call.upstream].tools[call.tool]
             artifact |= done_artifact(mapping, call.arguments, result.structured_content)
         # The caller does not wait for the report: it goes to the gate beside the answer.
-        report = self._report(call.key, decision_id, status, artifact)
+        report = self._report(call.caller, decision_id, status, artifact)
         task = asyncio.create_task(report)
         self._reporting.add(task)
         task.add_done_callback(self._reporting.discard)
         return result
 
     async def _report(
-        self, key: str, decision_id: str, status: str, artifact: dict[str, Any]
+        self, caller: Caller, decision_id: str, status: str, artifact: dict[str, Any]
     ) -> None:
         try:
-            await self._gateway.report(key, decision_id, status, artifact)
+            await self._gateway.report(caller, decision_id, status, artifact)
         except (GateUnavailable, GateRefused) as exc:
             log.warning("outcome of %s not reported: %s", decision_id, type(exc).__name__)

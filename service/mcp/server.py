@@ -9,32 +9,30 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Awaitable
 from contextlib import AsyncExitStack, asynccontextmanager
 from typing import Any, TypeVar, cast
+from urllib.parse import urlsplit
 
 import mcp_types as types
 from mcp.server.lowlevel import Server
 from mcp.shared.exceptions import MCPError
 from mcp_types.jsonrpc import INTERNAL_ERROR, INVALID_PARAMS, INVALID_REQUEST
 from starlette.applications import Starlette
+from starlette.responses import JSONResponse
+from starlette.routing import Route
 
 from service.auth.bearer import bearer_key
+from service.auth.challenge import protected_resource_metadata, resource_metadata_url
+from service.auth.token_checks import TokenVerifier
 from service.mcp.config import ProxyConfig
-from service.mcp.gateway_client import GateRefused, GateUnavailable, GatewayClient
-from service.mcp.key_check import KeyCache, KeyRequired
+from service.mcp.gateway_client import Caller, GateRefused, GateUnavailable, GatewayClient
+from service.mcp.key_check import KeyCache, KeyRequired, Refused
 from service.mcp.proxy import GatingProxy
 from service.mcp.tasks import TASKS_EXTENSION, TaskParams, wants_tasks
 
 T = TypeVar("T")
 
 
-def _key_of(ctx: Any) -> str | None:
+def _credential_of(ctx: Any) -> str | None:
     return bearer_key(ctx.request.headers.get("authorization")) if ctx.request else None
-
-
-def _required_key(ctx: Any) -> str:
-    key = _key_of(ctx)
-    if key is None:
-        raise MCPError(code=INVALID_REQUEST, message="no gate key")
-    return key
 
 
 async def _about_task(step: Awaitable[T]) -> T:
@@ -48,10 +46,27 @@ async def _about_task(step: Awaitable[T]) -> T:
         raise MCPError(code=INTERNAL_ERROR, message=str(exc)) from exc
 
 
-def proxy_app(config: ProxyConfig) -> Starlette:
-    """The proxy's ASGI app; its lifespan connects the upstreams."""
+def proxy_app(config: ProxyConfig, *, proxy_key: str | None = None) -> Starlette:
+    """The proxy's ASGI app; its lifespan connects the upstreams. `proxy_key` is the proxy's
+    own gate key (role `proxy`), needed only to act for agents that present access tokens."""
     gateway = GatewayClient(config.gate, timeout_seconds=config.gate_timeout_seconds)
     proxy = GatingProxy(config, gateway)
+    tokens = None
+    if config.oauth_issuers:
+        assert config.public_url is not None  # the configuration's validator says so
+        tokens = TokenVerifier(
+            issuers=config.oauth_issuers, audience=config.public_url, scope=config.oauth_scope
+        )
+    keys = KeyCache(gateway, tokens=tokens, proxy_key=proxy_key)
+
+    async def caller_of(ctx: Any) -> Caller:
+        credential = _credential_of(ctx)
+        if credential is None:  # KeyRequired answers before this; kept for other transports
+            raise MCPError(code=INVALID_REQUEST, message="no credential")
+        try:
+            return await keys.caller(credential)
+        except Refused as refused:
+            raise MCPError(code=INVALID_REQUEST, message=str(refused)) from refused
 
     async def list_tools(ctx: Any, params: Any) -> types.ListToolsResult:
         return types.ListToolsResult(tools=await proxy.list_tools())
@@ -59,21 +74,17 @@ def proxy_app(config: ProxyConfig) -> Starlette:
     async def call_tool(
         ctx: Any, params: types.CallToolRequestParams
     ) -> types.CallToolResult | dict[str, Any]:
-        key = _key_of(ctx)
-        if key is None:  # KeyRequired answers before this; kept for other transports
-            return types.CallToolResult(
-                content=[types.TextContent(type="text", text="no gate key")], is_error=True
-            )
+        caller = await caller_of(ctx)
         as_task = wants_tasks(params.meta)
         return await proxy.call_tool(
-            key, params.name, dict(params.arguments or {}), as_task=as_task
+            caller, params.name, dict(params.arguments or {}), as_task=as_task
         )
 
     async def get_task(ctx: Any, params: TaskParams) -> dict[str, Any]:
-        return await _about_task(proxy.task(_required_key(ctx), params.task_id))
+        return await _about_task(proxy.task(await caller_of(ctx), params.task_id))
 
     async def cancel_task(ctx: Any, params: TaskParams) -> dict[str, Any]:
-        await _about_task(proxy.cancel_task(_required_key(ctx), params.task_id))
+        await _about_task(proxy.cancel_task(await caller_of(ctx), params.task_id))
         return {}
 
     # A task handle (a mapping with `resultType: task`) is a 2026-07-28 extension result the
@@ -98,5 +109,11 @@ def proxy_app(config: ProxyConfig) -> Starlette:
                 yield
 
     app.router.lifespan_context = lifespan
-    app.add_middleware(KeyRequired, keys=KeyCache(gateway))
+    if config.public_url is not None and config.oauth_issuers:
+        metadata = protected_resource_metadata(
+            config.public_url, config.oauth_issuers, config.oauth_scope
+        )
+        path = urlsplit(resource_metadata_url(config.public_url)).path
+        app.router.routes.insert(0, Route(path, lambda _: JSONResponse(metadata)))
+    app.add_middleware(KeyRequired, keys=keys, public_url=config.public_url)
     return app
