@@ -104,6 +104,8 @@ def proxy_app(config: ProxyConfig, *, proxy_key: str | None = None) -> Starlette
     async def lifespan(started: Starlette) -> AsyncIterator[None]:
         async with AsyncExitStack() as stack:
             stack.push_async_callback(gateway.close)
+            if tokens is not None:
+                stack.callback(tokens.close)
             await proxy.connect(stack)
             async with serve_sessions(started):
                 yield
