@@ -27,7 +27,7 @@ from service.mcp.server import proxy_app
 from service.settings import Settings
 from service.store.database import database_engine, migrate
 from tests.fixtures import AUDIT_KEY, RULES
-from tests.identity.provider import openid_provider
+from tests.identity.provider import OpenIdProvider, openid_provider
 from tests.loopback import free_port, serving, serving_app
 from tests.service.mcp.node_clients import run_node
 from tests.service.mcp.test_mcp_proxy import EXAMPLE, REFUND, _session, _text
@@ -101,7 +101,8 @@ def world(database_url: str, tmp_path: Path) -> Iterator[dict[str, Any]]:
 
 def _token(world: dict[str, Any], client: str, resource: str | None = None) -> str:
     secret = next(c["client_secret"] for c in CLIENTS if c["client_id"] == client)
-    return world["provider"].client_token(
+    provider: OpenIdProvider = world["provider"]
+    return provider.client_token(
         client, secret, resource=resource or world["resource"], scope="sluicegate"
     )
 
