@@ -41,6 +41,7 @@ from service.audit.pack_activation import record_activation
 from service.audit.signing import signing_key
 from service.auth.access_tokens import AccessTokens
 from service.auth.keys import KeyAuthenticator
+from service.auth.oidc_sign_in import OidcSignIn
 from service.auth.token_checks import TokenVerifier
 from service.canaries.metrics import register_canary_metrics
 from service.canaries.seeder import CanarySeeder
@@ -138,6 +139,20 @@ class Runtime:
             )
             self.access_tokens = AccessTokens(self.database, verifier)
             self._undo.callback(self.access_tokens.close)
+        self.oidc: OidcSignIn | None = None
+        if self.settings.oidc_issuer is not None:
+            secret = self.settings.oidc_client_secret
+            assert self.settings.oidc_client_id is not None
+            assert secret is not None
+            self.oidc = OidcSignIn(
+                self.database,
+                issuer=self.settings.oidc_issuer,
+                client_id=self.settings.oidc_client_id,
+                client_secret=secret.get_secret_value(),
+                public_url=str(self.settings.public_url),
+                link_by_email=self.settings.oidc_link_by_email,
+            )
+            self._undo.callback(self.oidc.close)
         # Runs after everything started later has stopped, the writer drained included.
         self._undo.callback(self._checkpoint_at_stop)
 

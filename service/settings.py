@@ -132,11 +132,35 @@ class Settings(BaseSettings):
     # Mark the session cookie `Secure` (sent over HTTPS only). Turn off only for plain-HTTP
     # development on loopback; browsers treat http://127.0.0.1 as secure anyway.
     ui_cookie_secure: bool = True
+    # People sign in to the pages with the organisation's OpenID provider (authorization code
+    # with PKCE): its issuer, and this gate's client there (redirect URI:
+    # SLUICEGATE_PUBLIC_URL + ui/login/oidc/callback). docs/identity.md.
+    oidc_issuer: str | None = Field(default=None, pattern=r"^https?://")
+    oidc_client_id: str | None = None
+    oidc_client_secret: SecretStr | None = None
+    # Also find a person by their provider's verified email, when no subject is linked: the
+    # principal whose name is that email. Off unless an operator turns it on.
+    oidc_link_by_email: bool = False
+    # Whether people may still sign in to the pages by pasting a key (automation, break-glass).
+    ui_key_sign_in: bool = True
 
     @property
     def trusted_issuers(self) -> list[str]:
         """SLUICEGATE_OAUTH_ISSUERS, one issuer each."""
         return self.oauth_issuers.split()
+
+    @model_validator(mode="after")
+    def _sign_in_needs_a_client(self) -> Settings:
+        if self.oidc_issuer is not None and (
+            self.oidc_client_id is None
+            or self.oidc_client_secret is None
+            or self.public_url is None
+        ):
+            raise ValueError(
+                "SLUICEGATE_OIDC_ISSUER needs SLUICEGATE_OIDC_CLIENT_ID, "
+                "SLUICEGATE_OIDC_CLIENT_SECRET and SLUICEGATE_PUBLIC_URL (the redirect's base)"
+            )
+        return self
 
     @model_validator(mode="after")
     def _tokens_need_a_resource(self) -> Settings:

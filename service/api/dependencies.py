@@ -19,6 +19,7 @@ from policy.rule_pack import RulePack
 from service.auth.access_tokens import AccessTokens
 from service.auth.bearer import bearer_key
 from service.auth.keys import KEY_PREFIX, KeyAuthenticator
+from service.auth.oidc_sign_in import OidcSignIn
 from service.auth.on_behalf import acting_agent, names_an_agent
 from service.auth.principals import Principal
 from service.auth.roles import Role
@@ -71,6 +72,7 @@ DestinationsDep = Annotated[Destinations, Depends(_part("destinations"))]
 PermitsDep = Annotated[PermitSigner, Depends(_part("permits"))]
 HeldCallsDep = Annotated[HeldCalls, Depends(_part("held_calls"))]
 AccessTokensDep = Annotated[AccessTokens | None, Depends(_part("access_tokens"))]
+OidcDep = Annotated[OidcSignIn | None, Depends(_part("oidc"))]
 
 
 async def authenticated_principal(

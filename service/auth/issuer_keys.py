@@ -47,6 +47,7 @@ class IssuerKeys:
         self._clock = clock
         self._lock = threading.Lock()
         self._keys: KeySet | None = None
+        self._document: dict[str, Any] | None = None
         self._fetched_at = float("-inf")
 
     def key_set(self, kid: str | None) -> KeySet | None:
@@ -62,8 +63,16 @@ class IssuerKeys:
             assert self._keys is not None
             return self._keys if _holds(self._keys, kid) else None
 
+    def metadata(self) -> dict[str, Any]:
+        """The issuer's discovery document (endpoints, jwks_uri), read once."""
+        with self._lock:
+            if self._document is None:
+                self._document = self._metadata()
+            return self._document
+
     def _fetch_jwks(self) -> Any:
-        metadata = self._metadata()
+        metadata = self._document or self._metadata()
+        self._document = metadata
         jwks_uri = metadata.get("jwks_uri")
         if not isinstance(jwks_uri, str):
             raise IdentityProviderUnavailable(f"{self.issuer} publishes no jwks_uri")

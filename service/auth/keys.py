@@ -8,7 +8,7 @@ import hmac
 import secrets
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -178,6 +178,21 @@ def principal_of_key(connection: Connection, key_id: str) -> Principal | None:
     """The principal a live key belongs to, acting with that key's role and scopes."""
     found = _live_key(connection, key_id)
     return None if found is None else found[1]
+
+
+def live_keys_of(connection: Connection, principal_id: str, roles: Iterable[Role]) -> list[str]:
+    """The ids of a principal's live keys with one of these roles, newest first."""
+    return list(
+        connection.execute(
+            select(API_KEYS.c.id)
+            .where(
+                API_KEYS.c.principal_id == principal_id,
+                API_KEYS.c.revoked_at.is_(None),
+                API_KEYS.c.role.in_([role.value for role in roles]),
+            )
+            .order_by(API_KEYS.c.created_at.desc())
+        ).scalars()
+    )
 
 
 def _live_key(connection: Connection, key_id: str) -> tuple[str, Principal] | None:

@@ -6,7 +6,7 @@ from __future__ import annotations
 import hmac
 import secrets
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from sqlalchemy import Engine, delete, insert, select
 
@@ -41,10 +41,15 @@ def same_token(given: str | None, expected: str | None) -> bool:
     return bool(given and expected) and hmac.compare_digest(str(given), str(expected))
 
 
-def sign_in(database: Engine, principal: Principal, *, hours: float) -> str:
-    """Open a session for the principal; returns the cookie token (stored only hashed)."""
+def sign_in(
+    database: Engine, principal: Principal, *, hours: float, until: datetime | None = None
+) -> str:
+    """Open a session for the principal, for `hours` (and no later than `until`: an ID
+    token's expiry); returns the cookie token (stored only hashed)."""
     token = secrets.token_urlsafe(32)
     now = utc_now()
+    ends = now + timedelta(hours=hours)
+    ends = min(ends, until) if until is not None else ends
     with writing(database) as connection:
         connection.execute(delete(UI_SESSIONS).where(UI_SESSIONS.c.expires_at <= now))
         connection.execute(
@@ -55,7 +60,7 @@ def sign_in(database: Engine, principal: Principal, *, hours: float) -> str:
                     "key_id": principal.key_id,
                     "csrf_token": new_csrf_token(),
                     "created_at": now,
-                    "expires_at": now + timedelta(hours=hours),
+                    "expires_at": ends,
                 }
             ],
         )

@@ -35,12 +35,19 @@ def principals_link(
         list[str] | None,
         typer.Option(help="Action types the agent may propose by token (glob; repeatable)."),
     ] = None,
+    oidc_subject: Annotated[
+        str | None,
+        typer.Option(help="A person: the `sub` of their ID tokens (SLUICEGATE_OIDC_ISSUER's)."),
+    ] = None,
 ) -> None:
     """Link a person to their Slack user (in Slack they then act as that person, through
     their live reviewer key; docs/slack.md), or an agent to its OAuth subject (its access
     tokens then act as it, with these scopes; docs/identity.md). Recorded on the audit chain."""
     if oauth_subject is not None:
         _link_oauth(name, oauth_subject, issuer, scope or [])
+        return
+    if oidc_subject is not None:
+        _link_oidc(name, oidc_subject)
         return
     from service.auth.slack_users import link_slack_user
 
@@ -78,3 +85,20 @@ def _link_oauth(name: str, subject: str, issuer: str | None, scopes: list[str]) 
             typer.echo(str(exc), err=True)
             raise typer.Exit(2) from exc
     typer.echo(f"tokens of {subject!r} from {chosen} act as the agent {name!r}, scopes {scopes}")
+
+
+def _link_oidc(name: str, subject: str) -> None:
+    from service.auth.identities import IdentityKind, link_identity
+    from service.cli.common import load_settings
+
+    issuer = load_settings().oidc_issuer
+    if issuer is None:
+        typer.echo("set SLUICEGATE_OIDC_ISSUER: people sign in with that provider", err=True)
+        raise typer.Exit(2)
+    with opened_store() as database:
+        try:
+            link_identity(database, name, kind=IdentityKind.OIDC, issuer=issuer, subject=subject)
+        except ValueError as exc:
+            typer.echo(str(exc), err=True)
+            raise typer.Exit(2) from exc
+    typer.echo(f"{subject!r} at {issuer} signs in as {name!r}")

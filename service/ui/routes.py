@@ -17,9 +17,11 @@ from service.api.dependencies import (
     BoardDep,
     DatabaseDep,
     DeskDep,
+    OidcDep,
     PackDep,
     SettingsDep,
 )
+from service.auth.oidc_sign_in import SignInFlow, SignInRefused
 from service.auth.sessions import (
     COOKIE,
     LOGIN_CSRF_COOKIE,
@@ -32,7 +34,7 @@ from service.auth.sessions import (
     sign_out,
 )
 from service.decisions.history import packet_context
-from service.errors import ServiceError
+from service.errors import IdentityProviderUnavailable, NotFound, ServiceError
 from service.reviews.board import ReviewBoard
 from service.reviews.eligibility import may_review
 from service.reviews.models import (
@@ -53,6 +55,7 @@ _EXPIRED = "The form expired; try again."
 # The most reviews one batch approves (as POST /v1/reviews:approve takes).
 _MOST_AT_ONCE = 100
 _OPEN = (ReviewState.PENDING, ReviewState.CLAIMED)
+OIDC_FLOW_COOKIE = "sg_oidc_flow"
 
 
 @router.get("", response_class=HTMLResponse)
@@ -77,7 +80,13 @@ def _login_page(
 ) -> HTMLResponse:
     """The sign-in form; its CSRF token is also set as a cookie (double submit)."""
     token = new_csrf_token()
-    context = {"csrf_token": token, "next": _local(next_path), "error": error}
+    context = {
+        "csrf_token": token,
+        "next": _local(next_path),
+        "error": error,
+        "oidc": settings.oidc_issuer is not None,
+        "key_sign_in": settings.ui_key_sign_in,
+    }
     response = page(request, "login.html", context, status_code)
     _set_cookie(settings, response, LOGIN_CSRF_COOKIE, token, max_age=600)
     return response
@@ -96,6 +105,9 @@ def login(
     login_csrf: Annotated[str | None, Cookie(alias=LOGIN_CSRF_COOKIE)] = None,
 ) -> Response:
     """Exchange a reviewer, auditor or author key for a session cookie."""
+    if not settings.ui_key_sign_in:
+        error = "Key sign-in is switched off here: sign in with your organisation."
+        return _login_page(request, settings, next_path=next, error=error, status_code=403)
     if not same_token(csrf_token, login_csrf):
         error = "The form expired; sign in again."
         return _login_page(request, settings, next_path=next, error=error, status_code=403)
@@ -107,6 +119,67 @@ def login(
     response = RedirectResponse(_local(next), SEE_OTHER)
     _set_cookie(settings, response, COOKIE, token, max_age=int(settings.ui_session_hours * 3600))
     response.delete_cookie(LOGIN_CSRF_COOKIE, path="/ui")
+    return response
+
+
+@router.get("/login/oidc")
+def oidc_start(
+    request: Request, settings: SettingsDep, oidc: OidcDep, next: str = "/ui/queues"
+) -> Response:
+    """Send the browser to the organisation's OpenID provider (code flow with PKCE)."""
+    if oidc is None:
+        raise NotFound("sign-in with an identity provider is not configured")
+    try:
+        url, flow = oidc.start(_local(next))
+    except IdentityProviderUnavailable:
+        error = "The identity provider cannot be reached. Try again shortly."
+        return _login_page(request, settings, next_path=next, error=error, status_code=503)
+    response = RedirectResponse(url, SEE_OTHER)
+    # SameSite=Lax: the provider's redirect back is a top-level navigation from its site.
+    response.set_cookie(
+        OIDC_FLOW_COOKIE, flow.cookie(), max_age=600, path="/ui/login", httponly=True,
+        secure=settings.ui_cookie_secure, samesite="lax",
+    )  # fmt: skip
+    return response
+
+
+@router.get("/login/oidc/callback")
+def oidc_finish(
+    request: Request,
+    *,
+    settings: SettingsDep,
+    database: DatabaseDep,
+    oidc: OidcDep,
+    code: str = "",
+    state: str = "",
+    error: str | None = None,
+    flow_cookie: Annotated[str | None, Cookie(alias=OIDC_FLOW_COOKIE)] = None,
+) -> Response:
+    """Back from the provider: a session for the person the ID token names, or a page that
+    says why not (an unknown person is never created)."""
+    if oidc is None:
+        raise NotFound("sign-in with an identity provider is not configured")
+    flow = SignInFlow.from_cookie(flow_cookie)
+    next_path = _local(flow.next_path if flow else "/ui/queues")
+    try:
+        if error or not code:
+            raise SignInRefused(
+                f"The identity provider did not sign you in ({error or 'no code'})."
+            )
+        principal, until = oidc.finish(flow, code=code, state=state)
+    except SignInRefused as refused:
+        return _login_page(
+            request, settings, next_path=next_path, error=str(refused), status_code=403
+        )
+    except IdentityProviderUnavailable:
+        error = "The identity provider cannot be reached. Try again shortly."
+        return _login_page(request, settings, next_path=next_path, error=error, status_code=503)
+    token = sign_in(database, principal, hours=settings.ui_session_hours, until=until)
+    # A page that moves on by itself: the session cookie is SameSite=Strict, and a redirect
+    # in a chain the provider's site started would not carry it.
+    response = page(request, "signed_in.html", {"next": next_path})
+    _set_cookie(settings, response, COOKIE, token, max_age=int(settings.ui_session_hours * 3600))
+    response.delete_cookie(OIDC_FLOW_COOKIE, path="/ui/login")
     return response
 
 
