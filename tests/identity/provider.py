@@ -4,7 +4,6 @@ installed by npm from tests/identity/provider's lockfile and started on loopback
 from __future__ import annotations
 
 import json
-import shutil
 import subprocess
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -14,7 +13,7 @@ from typing import Any
 
 import httpx
 
-from tests.integration import unavailable
+from tests.node import node_with_packages
 
 PROVIDER = Path(__file__).parent / "provider"
 
@@ -37,26 +36,10 @@ class OpenIdProvider:
         return token
 
 
-def _node() -> str:
-    node, npm = shutil.which("node"), shutil.which("npm")
-    if node is None or npm is None:
-        unavailable("no node and npm to run the OpenID provider (oidc-provider)")
-    assert node is not None
-    assert npm is not None
-    if not (PROVIDER / "node_modules" / "oidc-provider").is_dir():
-        subprocess.run(
-            [npm, "ci", "--no-audit", "--no-fund", "--silent"],
-            cwd=PROVIDER,
-            check=True,
-            timeout=300,
-        )
-    return node
-
-
 @contextmanager
 def openid_provider(config: dict[str, Any], folder: Path) -> Iterator[OpenIdProvider]:
     """The provider with these clients and accounts, until the block ends."""
-    node = _node()
+    node = node_with_packages(PROVIDER, "oidc-provider")
     path = folder / "provider.json"
     path.write_text(json.dumps(config), encoding="utf-8")
     process = subprocess.Popen(

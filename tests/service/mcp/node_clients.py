@@ -5,14 +5,13 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import subprocess
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from tests.integration import unavailable
+from tests.node import node_with_packages
 
 REQUESTER = Path(__file__).parent / "requester"
 
@@ -20,19 +19,7 @@ REQUESTER = Path(__file__).parent / "requester"
 @pytest.fixture(scope="session")
 def node() -> str:
     """Node with the package's dependencies installed (npm, from the registry)."""
-    node, npm = shutil.which("node"), shutil.which("npm")
-    if node is None or npm is None:
-        unavailable("no node and npm for the official TypeScript MCP SDKs")
-    assert node is not None
-    assert npm is not None
-    if not (REQUESTER / "node_modules" / "@modelcontextprotocol" / "sdk").is_dir():
-        subprocess.run(
-            [npm, "ci", "--no-audit", "--no-fund", "--silent"],
-            cwd=REQUESTER,
-            check=True,
-            timeout=300,
-        )
-    return node
+    return node_with_packages(REQUESTER, "@modelcontextprotocol/sdk")
 
 
 def run_node(node: str, script: str, *arguments: str) -> dict[str, Any]:
