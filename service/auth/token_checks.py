@@ -101,8 +101,12 @@ class TokenVerifier:
         return claims
 
     def _check_claims(self, claims: dict[str, Any], issuer: str) -> None:
-        if isinstance(claims.get("aud"), str) and claims["aud"].rstrip("/") == self._audience:
-            claims = claims | {"aud": self._audience}  # one trailing slash is the same resource
+        # One trailing slash is the same resource; `aud` may be one value or a list of them.
+        aud = claims.get("aud")
+        if isinstance(aud, str):
+            claims = claims | {"aud": aud.rstrip("/")}
+        elif isinstance(aud, list):
+            claims = claims | {"aud": [a.rstrip("/") if isinstance(a, str) else a for a in aud]}
         registry = JWTClaimsRegistry(
             now=lambda: int(self._clock()),
             leeway=self._leeway,
