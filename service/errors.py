@@ -205,6 +205,14 @@ class HeldCallBusy(ServiceError):
     message = "another proxy replica is forwarding this call; ask again shortly"
 
 
+class CallAlreadyHeld(ServiceError):
+    """The MCP proxy asked about a call the agent already has held for review (the same
+    upstream, tool and arguments): nothing new is decided; `details[0].held_call_id` names it."""
+
+    code, status = "call_already_held", 409
+    message = "this call is already held for review; nothing new was decided"
+
+
 class HeldCallClosed(ServiceError):
     code, status = "held_call_closed", 409
     message = "the held call already completed or was cancelled"

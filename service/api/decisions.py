@@ -23,9 +23,13 @@ from service.api.errors_doc import error_responses
 from service.api.openapi import PROPOSAL_REF
 from service.api.proposal_body import parse_proposal
 from service.api.strict_json import StrictJsonRoute
+from service.auth.principals import Principal
 from service.decisions.outcomes import OutcomeRecorded, OutcomeReport, report_outcome
 from service.decisions.proceed import proceed as use_approval
 from service.decisions.status import DecisionStatus
+from service.errors import CallAlreadyHeld
+from service.held_calls.calls import HeldCalls
+from service.held_calls.identity import CALL_DIGEST_HEADER
 from service.request_log import DECISION_ID
 from service.reviews.models import ApprovalUse
 
@@ -82,11 +86,21 @@ async def create_decision(request: Request, decider: DeciderDep, agent: AgentDep
     """Decide a proposal; the answer comes only after its audit record is committed."""
     with decider.tracer.start_span("decision.parse"):
         proposal = parse_proposal(await request.body())
+    held_digest = request.headers.get(CALL_DIGEST_HEADER)
+    if held_digest is not None:  # the MCP proxy: one round trip finds a call made again
+        await _not_already_held(request, agent, held_digest)
     recorded = await decider.decide(proposal, agent)
     setattr(request.state, DECISION_ID, recorded.decision_id)
     # The stored JSON with the permit put in: it never differs from what was recorded.
     status = 200 if recorded.replayed else 201
     return Response(recorded.answer, status_code=status, media_type=_JSON)
+
+
+async def _not_already_held(request: Request, agent: Principal, digest: str) -> None:
+    held_calls: HeldCalls = request.app.state.runtime.held_calls
+    held = await asyncio.to_thread(held_calls.pending, agent, digest)
+    if held:
+        raise CallAlreadyHeld(details=[{"held_call_id": held[0].id}])
 
 
 @router.get(

@@ -9,6 +9,8 @@ from typing import Any
 
 import httpx
 
+from service.held_calls.identity import CALL_DIGEST_HEADER
+
 
 class GateUnavailable(Exception):
     """The gate could not be reached or failed (5xx): nothing may be forwarded."""
@@ -17,10 +19,13 @@ class GateUnavailable(Exception):
 class GateRefused(Exception):
     """The gate answered 4xx: the key, the body or the step was refused."""
 
-    def __init__(self, status: int, code: str, message: str) -> None:
+    def __init__(
+        self, status: int, code: str, message: str, *, details: list[Any] | None = None
+    ) -> None:
         super().__init__(f"{status} {code}: {message}")
         self.status = status
         self.code = code
+        self.details = details or []
 
 
 @dataclass(frozen=True)
@@ -47,9 +52,13 @@ class GatewayClient:
         """Who the caller acts as (`GET /v1/principals/me`); GateRefused when the gate refuses."""
         return await self._call("GET", "/v1/principals/me", caller)
 
-    async def decide(self, caller: Caller, proposal: dict[str, Any]) -> dict[str, Any]:
-        """Ask the gate about a proposal."""
-        return await self._call("POST", "/v1/decisions", caller, proposal)
+    async def decide(
+        self, caller: Caller, proposal: dict[str, Any], *, call_digest: str | None = None
+    ) -> dict[str, Any]:
+        """Ask the gate about a proposal; with `call_digest`, GateRefused `call_already_held`
+        (naming it) when the agent already has this call held, and nothing is decided."""
+        extra = {CALL_DIGEST_HEADER: call_digest} if call_digest else None
+        return await self._call("POST", "/v1/decisions", caller, proposal, extra_headers=extra)
 
     async def status(self, caller: Caller, decision_id: str) -> dict[str, Any]:
         """A decision and the action's status now."""
@@ -71,13 +80,6 @@ class GatewayClient:
     async def hold(self, caller: Caller, call: dict[str, Any]) -> dict[str, Any]:
         """Hold a routed call in the gate's store until its review resolves."""
         return await self._call("POST", "/v1/held-calls", caller, call)
-
-    async def still_held(self, caller: Caller, call_digest: str) -> list[dict[str, Any]]:
-        """The agent's calls with this digest still held or being forwarded, newest first."""
-        found: Any = await self._call(
-            "GET", "/v1/held-calls", caller, params={"call_digest": call_digest}
-        )
-        return list(found)
 
     async def held_call(self, caller: Caller, call_id: str) -> dict[str, Any]:
         """A held call with its decision's status now."""
@@ -111,10 +113,15 @@ class GatewayClient:
         body: dict[str, Any] | None = None,
         *,
         params: dict[str, str] | None = None,
+        extra_headers: dict[str, str] | None = None,
     ) -> dict[str, Any]:
         try:
             answer = await self._http.request(
-                method, path, json=body, params=params, headers=caller.headers()
+                method,
+                path,
+                json=body,
+                params=params,
+                headers=caller.headers() | (extra_headers or {}),
             )
         except httpx.HTTPError as exc:
             raise GateUnavailable(f"the gate cannot be reached ({type(exc).__name__})") from exc
@@ -126,5 +133,10 @@ class GatewayClient:
             raise GateUnavailable("the gate answered something that is not JSON") from exc
         if answer.status_code >= 400:
             error = document.get("error", {}) if isinstance(document, dict) else {}
-            raise GateRefused(answer.status_code, error.get("code", ""), error.get("message", ""))
+            raise GateRefused(
+                answer.status_code,
+                error.get("code", ""),
+                error.get("message", ""),
+                details=error.get("details") or [],
+            )
         return document

@@ -54,6 +54,12 @@ def _error(text: str) -> types.CallToolResult:
     return types.CallToolResult(content=[types.TextContent(type="text", text=text)], is_error=True)
 
 
+def _not_forwarded(exc: GateRefused | GateUnavailable) -> types.CallToolResult:
+    if isinstance(exc, GateRefused):
+        return _error(f"the gate refused the call ({exc}): not forwarded")
+    return _error(f"{exc}: not forwarded")
+
+
 def _note(held: dict[str, Any]) -> str:
     note = (held["status"].get("review") or {}).get("note")
     return f"; the reviewer's note: {note}" if note else ""
@@ -124,18 +130,23 @@ class GatingProxy:
             caller, upstream, name, arguments, proposal_for(upstream, name, mapping, arguments)
         )
         try:
-            if not as_task:  # made again while held: where that call stands
-                held = await self._gateway.still_held(
-                    caller, call_digest(upstream, name, arguments)
-                )
-                if held:
-                    progress = await self._progress(caller, held[0])
-                    return progress.done or _error(f"still held for review: {progress.waiting}")
             return await self._ask(call, as_task=as_task)
-        except GateUnavailable as exc:
-            return _error(f"{exc}: not forwarded")
         except GateRefused as exc:
-            return _error(f"the gate refused the call ({exc}): not forwarded")
+            if exc.code == "call_already_held":  # made again while held, on any replica
+                return await self._answer_held(caller, str(exc.details[0]["held_call_id"]))
+            return _not_forwarded(exc)
+        except GateUnavailable as exc:
+            return _not_forwarded(exc)
+
+    async def _answer_held(self, caller: Caller, held_call_id: str) -> types.CallToolResult:
+        """Where a held call stands, moved on as far as its review allows."""
+        try:
+            progress = await self._progress(
+                caller, await self._gateway.held_call(caller, held_call_id)
+            )
+        except (GateRefused, GateUnavailable) as exc:
+            return _not_forwarded(exc)
+        return progress.done or _error(f"still held for review: {progress.waiting}")
 
     async def task(self, caller: Caller, task_id: str) -> dict[str, Any]:
         """`tasks/get`: the held call's task, moved on as far as its review allows."""
@@ -152,7 +163,9 @@ class GatingProxy:
 
     async def _ask(self, call: _Call, *, as_task: bool) -> types.CallToolResult | dict[str, Any]:
         body = call.proposal | {"idempotency_key": str(uuid.uuid4())}
-        decided = await self._gateway.decide(call.caller, body)
+        # A task's client resumes it by task id; any other call made again is found by digest.
+        digest_of_call = None if as_task else call_digest(call.upstream, call.tool, call.arguments)
+        decided = await self._gateway.decide(call.caller, body, call_digest=digest_of_call)
         decision_id = decided["decision_id"]
         outcome = decided["outcome"]
         if outcome in {"allow", "sample"}:

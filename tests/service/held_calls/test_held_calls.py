@@ -9,7 +9,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import text
 
 from service.auth.roles import Role
-from service.held_calls.identity import call_digest
+from service.held_calls.identity import CALL_DIGEST_HEADER, call_digest
 from service.runtime import Runtime
 from service.settings import Settings
 from tests.fixtures import REFUND, bearer
@@ -129,4 +129,26 @@ def test_a_call_made_again_finds_the_held_one_by_its_digest(
     assert (
         client.get("/v1/held-calls", params={"call_digest": changed}, headers=agent_headers).json()
         == []
+    )
+
+
+def test_the_proxy_learns_in_one_round_trip_that_a_call_is_already_held(
+    client: TestClient, agent_headers: dict[str, str], settings: Settings
+) -> None:
+    held = _held(client, agent_headers)
+    same = {CALL_DIGEST_HEADER: call_digest("payments", "refund", {"amount": 5000})}
+    with store(settings.database_url) as db:
+        before = db.execute(text("SELECT count(*) FROM decisions")).scalar_one()
+    again = client.post("/v1/decisions", json=REFUND, headers=agent_headers | same)
+    assert again.status_code == 409
+    error = again.json()["error"]
+    assert (error["code"], error["details"]) == (
+        "call_already_held",
+        [{"held_call_id": held["id"]}],
+    )
+    with store(settings.database_url) as db:
+        assert db.execute(text("SELECT count(*) FROM decisions")).scalar_one() == before
+    other = {CALL_DIGEST_HEADER: call_digest("payments", "refund", {"amount": 1})}
+    assert (
+        client.post("/v1/decisions", json=REFUND, headers=agent_headers | other).status_code == 201
     )
