@@ -58,7 +58,8 @@ _ERRORS = error_responses(
     422,
     503,
     forbidden="the key is not an agent's",
-    conflict="idempotency key reused with another body",
+    conflict="idempotency key reused with another body, or (the MCP proxy's "
+    "Sluicegate-Call-Digest) the call is already held for review",
     unavailable="the audit record could not be committed; no decision was issued",
 )
 _JSON = "application/json"
