@@ -1,6 +1,7 @@
 """People sign in to the pages with the organisation's OpenID provider: the authorization code
-flow with PKCE (Authlib's OAuth 2 client), the ID token checked with joserfc (signature by the
-provider's published keys, issuer, audience = our client id, expiry, and the nonce we sent).
+flow with PKCE (Authlib's OAuth 2 client), the ID token checked as access tokens are
+(auth/token_checks.py: the provider's published keys, issuer, audience = our client id,
+expiry), and the nonce we sent.
 
 The ID token's issuer and subject name one person principal (`sluicegate principals link NAME
 --oidc-subject SUB`), or, when an operator allows it, the person whose principal name is the
@@ -19,24 +20,20 @@ from typing import Any
 import httpx
 from authlib.common.security import generate_token
 from authlib.integrations.httpx_client import OAuth2Client
-from joserfc import jws, jwt
-from joserfc.errors import JoseError
-from joserfc.jwt import JWTClaimsRegistry
 from sqlalchemy import Engine, select
 
 from service.auth.identities import IdentityKind, linked_principal
-from service.auth.issuer_keys import IssuerKeys
 from service.auth.keys import live_keys_of, principal_of_key
 from service.auth.principals import Principal, PrincipalKind
 from service.auth.roles import Role
 from service.auth.tables import PRINCIPALS
-from service.auth.token_checks import ALGORITHMS
+from service.auth.token_checks import TokenVerifier
+from service.errors import InvalidToken
 
 # Who may sign in to the pages, in the order a person's keys are chosen.
 PAGE_ROLES = (Role.REVIEWER, Role.AUDITOR, Role.AUTHOR)
 CALLBACK_PATH = "ui/login/oidc/callback"
 _SCOPES = "openid email"
-_LEEWAY_SECONDS = 60
 
 
 class SignInRefused(Exception):
@@ -86,15 +83,14 @@ class OidcSignIn:
         self._client_secret = client_secret
         self._redirect_uri = public_url.rstrip("/") + "/" + CALLBACK_PATH
         self._link_by_email = link_by_email
-        self._http = httpx.Client()
-        self._keys = IssuerKeys(issuer, http=self._http)
+        self._tokens = TokenVerifier(issuers=[issuer], audience=client_id, scope=None)
 
     def start(self, next_path: str) -> tuple[str, SignInFlow]:
         """Where to send the browser, and the flow to keep until it comes back."""
         flow = SignInFlow(generate_token(32), generate_token(32), generate_token(64), next_path)
         with self._client() as client:
             url, _ = client.create_authorization_url(
-                self._keys.metadata()["authorization_endpoint"],
+                self._tokens.metadata(self._issuer)["authorization_endpoint"],
                 state=flow.state,
                 nonce=flow.nonce,
                 code_verifier=flow.verifier,
@@ -111,7 +107,7 @@ class OidcSignIn:
         try:
             with self._client() as client:
                 token = client.fetch_token(
-                    self._keys.metadata()["token_endpoint"],
+                    self._tokens.metadata(self._issuer)["token_endpoint"],
                     code=code,
                     code_verifier=flow.verifier,
                 )
@@ -123,7 +119,7 @@ class OidcSignIn:
 
     def close(self) -> None:
         """Close the connections to the provider."""
-        self._http.close()
+        self._tokens.close()
 
     def _client(self) -> OAuth2Client:
         return OAuth2Client(
@@ -135,26 +131,15 @@ class OidcSignIn:
         )
 
     def _id_token_claims(self, id_token: str, nonce: str) -> dict[str, Any]:
+        """The ID token, checked as access tokens are (auth/token_checks.py), with our client
+        id as its audience, and the nonce this sign-in sent."""
         try:
-            header = jws.extract_compact(id_token.encode()).protected
-        except (JoseError, ValueError) as exc:
-            raise SignInRefused("The identity provider sent no readable ID token.") from exc
-        alg = header.get("alg")
-        keys = self._keys.key_set(header.get("kid")) if alg in ALGORITHMS else None
-        if keys is None:
-            raise SignInRefused("The ID token is not signed with the provider's published keys.")
-        try:
-            claims = dict(jwt.decode(id_token, keys, algorithms=[str(alg)]).claims)
-            JWTClaimsRegistry(
-                leeway=_LEEWAY_SECONDS,
-                iss={"essential": True, "value": self._issuer},
-                aud={"essential": True, "value": self._client_id},
-                exp={"essential": True},
-                nonce={"essential": True, "value": nonce},
-            ).validate(claims)
-        except JoseError as exc:
-            raise SignInRefused(f"The ID token is not acceptable ({exc.error}).") from exc
-        return claims
+            claims = self._tokens.verify(id_token)
+        except InvalidToken as exc:
+            raise SignInRefused(f"The ID token is not acceptable ({exc.reason}).") from exc
+        if claims.get("nonce") != nonce:
+            raise SignInRefused("The ID token is not the answer to this sign-in (nonce).")
+        return dict(claims)
 
     def _person(self, claims: dict[str, Any]) -> Principal:
         subject = str(claims["sub"])

@@ -38,14 +38,15 @@ ACTION_SCOPE_PREFIX = "actions:"
 
 
 class TokenVerifier:
-    """Verifies tokens for one resource (`audience`), from the trusted issuers."""
+    """Verifies tokens for one audience (a resource, or for ID tokens our client id), from the
+    trusted issuers; `scope`, when given, must be among the token's."""
 
     def __init__(
         self,
         *,
         issuers: Sequence[str],
         audience: str,
-        scope: str,
+        scope: str | None,
         leeway: int = LEEWAY_SECONDS,
         http: httpx.Client | None = None,
         clock: Callable[[], float] = time.time,
@@ -60,9 +61,13 @@ class TokenVerifier:
     def verify(self, token: str) -> dict[str, Any]:
         """The token's claims, verified; it carries the scope asked."""
         claims = self._verified_claims(token)
-        if self._scope not in str(claims.get("scope", "")).split():
+        if self._scope is not None and self._scope not in str(claims.get("scope", "")).split():
             raise InsufficientScope(self._scope)
         return claims
+
+    def metadata(self, issuer: str) -> dict[str, Any]:
+        """A trusted issuer's discovery document (its endpoints), read once."""
+        return self._issuers[issuer].metadata()
 
     def now(self) -> float:
         """This verifier's clock."""
